@@ -1,0 +1,1 @@
+"""The local chain: how anvil is started (fixed mnemonic, chain id) and the contracts deployed."""

@@ -1,0 +1,156 @@
+"""Deploys the contracts from the committed artifacts and writes the deployment manifest.
+
+``python -m anvil.deploy --rpc-url URL --out var/deployment.json``. The deployer key signs;
+roles go to the relayer account; fees go to the treasury. Each step of ``PLAN`` deploys one
+contract (its constructor args may refer to contracts deployed before it) and then makes the
+role grants it lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+from web3.types import TxParams, TxReceipt
+
+from anvil.node import DEPLOYER_KEY, RELAYER_KEY, TREASURY_ADDRESS
+from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
+from core.settings import DEFAULT_MANIFEST
+
+log = logging.getLogger("deploy")
+
+
+@dataclass
+class Context:
+    """What a plan step can refer to: the accounts and the contracts deployed so far."""
+
+    deployer: str
+    relayer: str
+    treasury: str
+    addresses: dict[str, str] = field(default_factory=dict)
+
+
+Args = Callable[[Context], list[Any]]
+Grants = Callable[[Context], list[tuple[str, list[Any]]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    contract: str
+    args: Args
+    grants: Grants = lambda ctx: []
+
+
+PLAN: list[Step] = [
+    Step(
+        "Coin",
+        args=lambda ctx: ["Creator Coin", "TK", "Creator Coin", "1"],
+        grants=lambda ctx: [("set_minter", [ctx.relayer, True])],
+    ),
+]
+
+ROLES: dict[str, Callable[[Context], str]] = {
+    "admin": lambda ctx: ctx.deployer,
+    "relayer": lambda ctx: ctx.relayer,
+    "treasury": lambda ctx: ctx.treasury,
+}
+
+
+class Deployer:
+    def __init__(self, w3: Web3, account: LocalAccount) -> None:
+        self.w3 = w3
+        self.account = account
+        self.chain_id = w3.eth.chain_id
+        self.nonce: int = w3.eth.get_transaction_count(account.address, "pending")
+
+    def send(self, params: TxParams) -> TxReceipt:
+        tx: dict[str, Any] = {**params, "from": self.account.address, "nonce": self.nonce, "chainId": self.chain_id}
+        tx.setdefault("gas", int(self.w3.eth.estimate_gas(tx) * 1.2))  # type: ignore[arg-type]
+        latest = self.w3.eth.get_block("latest")
+        base_fee = int(latest.get("baseFeePerGas", 0))
+        tx.setdefault("maxPriorityFeePerGas", 10**9)
+        tx.setdefault("maxFeePerGas", 2 * base_fee + 10**9)
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        self.nonce += 1
+        receipt = self._wait(tx_hash)
+        if receipt["status"] != 1:
+            raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
+        return receipt
+
+    def _wait(self, tx_hash: bytes, timeout: float = 60.0) -> TxReceipt:
+        # Right after sending, anvil may answer null for the receipt: poll.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                time.sleep(0.05)
+        raise TimeoutError(f"no receipt for {tx_hash.hex()} after {timeout}s")
+
+
+def deploy(
+    rpc_url: str,
+    out: Path,
+    *,
+    deployer_key: str = DEPLOYER_KEY,
+    relayer_key: str = RELAYER_KEY,
+    treasury: str = TREASURY_ADDRESS,
+) -> Manifest:
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    account: LocalAccount = Account.from_key(deployer_key)
+    ctx = Context(account.address, Account.from_key(relayer_key).address, Web3.to_checksum_address(treasury))
+    deployer = Deployer(w3, account)
+    contracts: dict[str, DeployedContract] = {}
+    first_block: int | None = None
+    for step in PLAN:
+        artifact = load_artifact(step.contract)
+        factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        receipt = deployer.send(factory.constructor(*step.args(ctx)).build_transaction({"from": account.address}))
+        address = receipt["contractAddress"]
+        assert address is not None
+        ctx.addresses[step.contract] = address
+        block = receipt["blockNumber"]
+        first_block = block if first_block is None else first_block
+        contracts[step.contract] = DeployedContract(
+            address=address, abi=artifact["abi"], deploy_block=block, tx_hash=receipt["transactionHash"].to_0x_hex()
+        )
+        instance = w3.eth.contract(address=address, abi=artifact["abi"])
+        for function, fn_args in step.grants(ctx):
+            deployer.send(getattr(instance.functions, function)(*fn_args).build_transaction({"from": account.address}))
+        log.info("deployed %-14s at %s (block %d)", step.contract, address, block)
+    genesis = w3.eth.get_block(0)
+    manifest = Manifest(
+        chain_id=deployer.chain_id,
+        genesis_hash=genesis["hash"].to_0x_hex(),
+        deploy_block=first_block or 0,
+        contracts=contracts,
+        roles={role: pick(ctx) for role, pick in ROLES.items()},
+    )
+    write_manifest(manifest, out)
+    log.info("wrote deployment manifest %s", out)
+    return manifest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST)
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s deploy  %(levelname)-5s %(message)s", datefmt="%H:%M:%S"
+    )
+    deploy(args.rpc_url, args.out)
+
+
+if __name__ == "__main__":
+    main()

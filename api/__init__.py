@@ -1,0 +1,1 @@
+"""The API: a Sanic server for dapp frontends over the indexed state."""

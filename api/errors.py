@@ -1,0 +1,64 @@
+"""The one place where errors become HTTP responses, always in the JSON error envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+from core.errors import AppError, Conflict, InvalidInput, NotFound, RetryableError
+
+log = logging.getLogger("api")
+
+_STATUS: list[tuple[type[AppError], int]] = [
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (RetryableError, 503),
+]
+
+
+def envelope_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> HTTPResponse:
+    return json(
+        {"success": False, "error": {"code": code, "message": message, "details": details or {}}}, status=status
+    )
+
+
+def ok(data: Any, status: int = 200) -> HTTPResponse:
+    return json({"success": True, "data": data}, status=status)
+
+
+def _sanic_code(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        408: "request_timeout",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        429: "rate_limited",
+        503: "unavailable",
+    }.get(status, "http_error")
+
+
+async def handle(request: Request, exc: Exception) -> HTTPResponse:
+    if isinstance(exc, AppError):
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.path, exc.message)
+        return envelope_error(status, exc.code, exc.message, exc.details)
+    if isinstance(exc, SanicException):
+        status = int(exc.status_code)
+        message = str(exc) if status < 500 else "internal error"
+        return envelope_error(status, _sanic_code(status), message)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return envelope_error(500, "internal_error", "internal error")
+
+
+def install(app: Sanic) -> None:
+    app.error_handler.add(Exception, handle)

@@ -1,0 +1,50 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, raw
+
+from api.ctx import Context
+from api.errors import envelope_error, ok
+
+bp = Blueprint("ops")
+
+
+@bp.get("/health")
+async def health(request: Request) -> HTTPResponse:
+    return ok({"status": "ok"})
+
+
+async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe, 2.0)  # type: ignore[arg-type]
+        return name, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    except Exception as exc:  # noqa: BLE001 (any failure means not ready; reported, not raised)
+        return name, {"ok": False, "error": type(exc).__name__}
+
+
+@bp.get("/ready")
+async def ready(request: Request) -> HTTPResponse:
+    ctx: Context = request.app.ctx.app
+    assert ctx.pool is not None and ctx.redis is not None and ctx.rpc is not None
+    results = dict(
+        await asyncio.gather(
+            _check("database", ctx.pool.fetchval("SELECT 1")),
+            _check("redis", ctx.redis.ping()),
+            _check("chain", ctx.rpc.block_number()),
+        )
+    )
+    if all(r["ok"] for r in results.values()):
+        return ok({"status": "ready", "checks": results})
+    return envelope_error(503, "not_ready", "a dependency is unreachable", {"checks": results})
+
+
+@bp.get("/metrics")
+async def metrics(request: Request) -> HTTPResponse:
+    return raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Shared kernel of the indexer, relayer and API: settings, errors, database and chain access."""

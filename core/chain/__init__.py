@@ -1,0 +1,1 @@
+"""Chain access shared by the processes: JSON-RPC client, deployment manifest, artifacts."""

@@ -1,0 +1,51 @@
+"""Pool factory and translation of driver errors into the project's errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from core.errors import Conflict, InvalidInput, ServiceUnavailable
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary codecs, so that COPY (binary only) can write jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """Open a pool whose connections decode json/jsonb to Python objects."""
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InvalidCatalogNameError) as exc:
+        raise ServiceUnavailable(f"cannot connect to Postgres: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def translate_errors() -> AsyncIterator[None]:
+    """Turn driver errors into :mod:`core.errors` where the database is called."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(exc.detail or str(exc), details={"constraint": exc.constraint_name}) from exc
+    except (asyncpg.CheckViolationError, asyncpg.DataError, asyncpg.NotNullViolationError) as exc:
+        raise InvalidInput(str(exc)) from exc
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+        raise ServiceUnavailable(f"database unavailable: {exc}") from exc

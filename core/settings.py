@@ -1,0 +1,146 @@
+"""One validated, env-prefixed Settings object per process, composed from shared parts.
+
+Shared values (``DATABASE_URL``, ``REDIS_URL``, ``RPC_URLS``, ``MANIFEST_PATH``, ``ENVIRONMENT``)
+may be given once for all processes or per process with its prefix (``INDEXER_DATABASE_URL``...).
+Settings are built in each ``__main__`` and passed down, never read at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MANIFEST = ROOT / "var" / "deployment.json"
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret"})
+
+# Anvil's well-known first development key (mnemonic "test test ... junk", index 0).
+# Accepted only when ENVIRONMENT=development.
+ANVIL_DEV_KEYS = frozenset(
+    {
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    }
+)
+
+
+SHARED_FIELDS = ("environment", "database_url", "redis_url", "rpc_urls", "manifest_path", "log_level")
+
+
+class _SharedEnvSource(EnvSettingsSource):
+    """Reads the shared fields from unprefixed variables (``DATABASE_URL``...).
+
+    It ranks below the prefixed environment, so ``API_DATABASE_URL`` beats ``DATABASE_URL``.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        return {name: value for name, value in values.items() if name in SHARED_FIELDS}
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class _Common(BaseSettings):
+    """Fields every process has. Subclasses set the prefix through ``model_config``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = _SharedEnvSource(settings_cls, env_prefix="")
+        return init_settings, env_settings, dotenv_settings, shared, file_secret_settings
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/creator"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rpc_urls: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://127.0.0.1:8545"])
+    manifest_path: Path = DEFAULT_MANIFEST
+    log_level: str = "INFO"
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _rpc_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _rpc_nonempty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one RPC URL is required")
+        return value
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment != "production"
+
+
+class IndexerSettings(_Common):
+    model_config = SettingsConfigDict(env_prefix="INDEXER_", env_file=".env", extra="ignore")
+
+    poll_interval: float = Field(0.5, gt=0)
+    max_block_range: int = Field(2000, ge=1)
+    finality_depth: int = Field(0, ge=0)
+    metrics_port: int = Field(9101, ge=0, le=65535)
+
+
+class RelayerSettings(_Common):
+    model_config = SettingsConfigDict(env_prefix="RELAYER_", env_file=".env", extra="ignore")
+
+    private_key: SecretStr = SecretStr("")
+    keystore_path: Path | None = None
+    keystore_password: SecretStr = SecretStr("")
+    poll_interval: float = Field(0.5, gt=0)
+    confirmations: int = Field(1, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    metrics_port: int = Field(9102, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _key_source(self) -> RelayerSettings:
+        if self.keystore_path is None and not self.private_key.get_secret_value():
+            raise ValueError(
+                "set RELAYER_KEYSTORE_PATH (+ RELAYER_KEYSTORE_PASSWORD) or, in development, RELAYER_PRIVATE_KEY"
+            )
+        if self.private_key.get_secret_value() and not self.is_development:
+            raise ValueError("RELAYER_PRIVATE_KEY is for development only; use an encrypted keystore")
+        return self
+
+
+class ApiSettings(_Common):
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    jwt_secret: SecretStr = SecretStr("dev-secret")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret(self) -> ApiSettings:
+        if not self.is_development and self.jwt_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("API_JWT_SECRET must be set to a real secret outside development")
+        return self

@@ -1,0 +1,1 @@
+"""The indexer: tails contract events into Postgres (raw log + projections), reorg-safe."""

@@ -1,0 +1,149 @@
+"""The indexer's database side: checkpoint, blocks, raw events, and the atomic batch write."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from core.db import Queries
+from core.db.chains import register_chain
+from core.errors import ServiceUnavailable
+from indexer.decode import DecodedLog
+from indexer.projections import Projections
+
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
+EVENT_COLUMNS = [
+    "chain_id",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "address",
+    "contract",
+    "event",
+    "args",
+]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    number: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Header:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+    @classmethod
+    def from_rpc(cls, block: dict[str, Any]) -> Header:
+        return cls(
+            int(block["number"], 16), block["hash"].lower(), block["parentHash"].lower(), int(block["timestamp"], 16)
+        )
+
+
+class Store:
+    def __init__(self, pool: asyncpg.Pool, chain_id: int, projections: Projections) -> None:
+        self.pool = pool
+        self.chain_id = chain_id
+        self.q = QUERIES
+        self.projections = projections
+
+    async def prepare(self, genesis_hash: str) -> bool:
+        """Register the chain; on a reset dev chain, drop what was indexed from the old one."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            reset = await register_chain(conn, "indexer", self.chain_id, genesis_hash)
+            if reset:
+                for name in ("events", "blocks", "balances", "mints", "checkpoint"):
+                    await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
+            return reset
+
+    async def checkpoint(self) -> Checkpoint | None:
+        row = await self.pool.fetchrow(self.q.get_checkpoint, self.chain_id)
+        return Checkpoint(row["block_number"], row["block_hash"]) if row else None
+
+    async def recent_blocks(self, below: int, limit: int) -> list[Checkpoint]:
+        rows = await self.pool.fetch(self.q.recent_blocks, self.chain_id, below, limit)
+        return [Checkpoint(r["number"], r["hash"]) for r in rows]
+
+    async def write_batch(self, logs: list[DecodedLog], headers: list[Header], checkpoint: Header) -> None:
+        """Raw events, projections, block hashes and the checkpoint, in one transaction."""
+        chain_id = self.chain_id
+        async with self.pool.acquire() as conn, conn.transaction():
+            if logs:
+                await conn.copy_records_to_table(
+                    "chain_events",
+                    columns=EVENT_COLUMNS,
+                    records=[
+                        (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract,
+                         g.event, g.args)
+                        for g in logs
+                    ],
+                )  # fmt: skip
+                await self.projections.apply(conn, chain_id, logs, checkpoint.number)
+            await conn.execute(
+                self.q.upsert_blocks,
+                chain_id,
+                [h.number for h in headers],
+                [h.hash for h in headers],
+                [h.parent_hash for h in headers],
+                [h.timestamp for h in headers],
+            )
+            await conn.execute(self.q.set_checkpoint, chain_id, checkpoint.number, checkpoint.hash)
+            await conn.execute(
+                self.q.notify,
+                json.dumps(
+                    {"chain_id": chain_id, "block": checkpoint.number, "hash": checkpoint.hash, "events": len(logs)}
+                ),
+            )
+
+    async def rollback_to(self, ancestor: Checkpoint) -> None:
+        """Undo everything above ``ancestor`` in one transaction."""
+        chain_id = self.chain_id
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self.projections.revert_after(conn, chain_id, ancestor.number)
+            await conn.execute(self.q.delete_events_after, chain_id, ancestor.number)
+            await conn.execute(self.q.delete_blocks_after, chain_id, ancestor.number)
+            await conn.execute(self.q.set_checkpoint, chain_id, ancestor.number, ancestor.hash)
+            await conn.execute(
+                self.q.notify,
+                json.dumps({"chain_id": chain_id, "reorg": True, "block": ancestor.number, "hash": ancestor.hash}),
+            )
+
+    async def prune_blocks(self, below: int) -> None:
+        await self.pool.execute(self.q.prune_blocks, self.chain_id, below)
+
+
+class LeaderLock:
+    """A session advisory lock so only one indexer per chain writes; others wait as standbys."""
+
+    KEY = 0x696E6478  # "indx"
+
+    def __init__(self, dsn: str, chain_id: int) -> None:
+        self.dsn = dsn
+        self.chain_id = chain_id
+        self.conn: asyncpg.Connection | None = None
+
+    async def try_acquire(self) -> bool:
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await asyncpg.connect(self.dsn)
+        got: bool = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.KEY, self.chain_id)
+        return got
+
+    async def check(self) -> None:
+        """Raise if the lock's session is gone (the lock went with it)."""
+        if self.conn is None or self.conn.is_closed():
+            raise ServiceUnavailable("lost the indexer leader lock connection")
+        await self.conn.execute("SELECT 1")
+
+    async def release(self) -> None:
+        if self.conn is not None and not self.conn.is_closed():
+            await self.conn.close()
+        self.conn = None

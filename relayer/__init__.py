@@ -1,0 +1,1 @@
+"""The relayer: a durable Postgres queue of transaction requests, signed and sent crash-safely."""

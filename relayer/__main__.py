@@ -1,0 +1,134 @@
+"""``python -m relayer``: run the sender, or inspect and steer the request queue.
+
+run                         send and confirm queued requests (default)
+status                      request counts by status
+requests list [--status S]  recent requests
+requests show ID            one request with its status history
+requests retry ID           put a failed/dead request back in the queue
+requests cancel ID          cancel a pending request
+enqueue-mint TO AMOUNT REF  queue a mint (REF: the payment's 32-byte hex reference)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from core.chain.manifest import load_manifest
+from core.chain.rpc import RpcClient
+from core.db import create_pool
+from core.db.migrate import migrate
+from core.errors import AppError
+from core.logging import setup_logging
+from core.metrics import serve_metrics
+from core.settings import RelayerSettings
+from relayer.app import Relayer
+from relayer.keys import load_signer
+from relayer.store import Store
+
+log = logging.getLogger("relayer")
+
+
+async def run(settings: RelayerSettings) -> None:
+    manifest = load_manifest(settings.manifest_path)
+    account = load_signer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await migrate(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=4)
+    rpc = RpcClient(settings.rpc_urls)
+    try:
+        relayer = Relayer(
+            manifest,
+            Store(pool),
+            rpc,
+            account,
+            confirmations=settings.confirmations,
+            max_attempts=settings.max_attempts,
+        )
+        await relayer.run(stop, settings.poll_interval)
+    finally:
+        await rpc.close()
+        await pool.close()
+        log.info("relayer stopped")
+
+
+def _print(value: object) -> None:
+    print(json.dumps(value, indent=2, default=str))  # noqa: T201 (CLI output)
+
+
+async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
+    pool = await create_pool(settings.database_url, max_size=2)
+    store = Store(pool)
+    try:
+        if args.command == "status":
+            _print(await store.status_counts())
+        elif args.command == "enqueue-mint":
+            payload = {"to": args.to, "amount": args.amount, "payment_ref": args.payment_ref}
+            _print({"id": await store.enqueue("mint", f"mint:{args.payment_ref.lower()}", payload)})
+        elif args.action == "list":
+            _print([dict(r) for r in await store.list(args.status, args.limit)])
+        elif args.action == "show":
+            row = await store.get(args.id)
+            if row is None:
+                print(f"no request {args.id}", file=sys.stderr)  # noqa: T201
+                return 1
+            _print(dict(row))
+        elif args.action in ("retry", "cancel"):
+            done = await (store.retry(args.id) if args.action == "retry" else store.cancel(args.id))
+            _print({"id": args.id, args.action: done})
+            return 0 if done else 1
+        return 0
+    finally:
+        await pool.close()
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m relayer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run")
+    sub.add_parser("status")
+    requests = sub.add_parser("requests").add_subparsers(dest="action", required=True)
+    listing = requests.add_parser("list")
+    listing.add_argument("--status")
+    listing.add_argument("--limit", type=int, default=50)
+    for action in ("show", "retry", "cancel"):
+        requests.add_parser(action).add_argument("id", type=int)
+    mint = sub.add_parser("enqueue-mint")
+    mint.add_argument("to")
+    mint.add_argument("amount")
+    mint.add_argument("payment_ref")
+    args = parser.parse_args(argv)
+    args.command = args.command or "run"
+    return args
+
+
+def main() -> None:
+    args = parse()
+    try:
+        settings = RelayerSettings()
+    except ValueError as exc:
+        print(f"relayer: invalid configuration: {exc}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
+    setup_logging("relayer", settings.log_level)
+    try:
+        if args.command == "run":
+            serve_metrics(settings.metrics_port)
+            asyncio.run(run(settings))
+        else:
+            sys.exit(asyncio.run(admin(settings, args)))
+    except AppError as exc:
+        log.error("%s", exc.message)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

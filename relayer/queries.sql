@@ -1,0 +1,91 @@
+-- name: enqueue
+INSERT INTO tx_requests (kind, idempotency_key, payload, history)
+VALUES ($1, $2, $3, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id;
+
+-- name: get_by_key
+SELECT * FROM tx_requests WHERE idempotency_key = $1;
+
+-- name: get
+SELECT * FROM tx_requests WHERE id = $1;
+
+-- name: claim_pending
+SELECT * FROM tx_requests
+WHERE status = 'pending' AND not_before <= now()
+ORDER BY id
+LIMIT 1
+FOR UPDATE SKIP LOCKED;
+
+-- name: claim_submitted
+SELECT * FROM tx_requests
+WHERE status = 'submitted'
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: lock_nonce
+SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE;
+
+-- name: set_nonce
+INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, $3)
+ON CONFLICT (chain_id, signer) DO UPDATE SET next_nonce = EXCLUDED.next_nonce, updated_at = now();
+
+-- name: mark_submitted
+UPDATE tx_requests
+SET status = 'submitted', signer = $2, nonce = $3, tx_hash = $4, raw_tx = $5, attempts = attempts + 1,
+    last_error = NULL, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'submitted', 'at', now(), 'tx_hash', $4::text))
+WHERE id = $1;
+
+-- name: mark_final
+UPDATE tx_requests
+SET status = $2, block_number = $3, last_error = $4, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
+WHERE id = $1;
+
+-- name: mark_retry
+UPDATE tx_requests
+SET status = 'pending', attempts = attempts + 1, last_error = $2, not_before = now() + make_interval(secs => $3),
+    updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', $2::text))
+WHERE id = $1;
+
+-- name: requeue
+UPDATE tx_requests
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', $2::text))
+WHERE id = $1;
+
+-- name: requeue_all_submitted
+UPDATE tx_requests
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', 'chain was reset'))
+WHERE status = 'submitted';
+
+-- name: reset_nonces
+DELETE FROM signer_nonces WHERE chain_id = $1;
+
+-- name: cancel
+UPDATE tx_requests
+SET status = 'cancelled', updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'cancelled', 'at', now()))
+WHERE id = $1 AND status = 'pending'
+RETURNING id;
+
+-- name: retry
+UPDATE tx_requests
+SET status = 'pending', attempts = 0, not_before = now(), updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', 'manual retry'))
+WHERE id = $1 AND status IN ('failed', 'dead')
+RETURNING id;
+
+-- name: list_requests
+SELECT id, kind, idempotency_key, status, attempts, tx_hash, last_error, created_at
+FROM tx_requests
+WHERE ($1::text IS NULL OR status = $1)
+ORDER BY id DESC
+LIMIT $2;
+
+-- name: status_counts
+SELECT status, count(*) AS n FROM tx_requests GROUP BY status;

@@ -1,0 +1,74 @@
+"""The thin slice: a mint request goes relayer → chain → indexer → Postgres → API."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import asyncpg
+from eth_account import Account
+
+from anvil.node import rpc
+from api.app import create_app
+from core.chain.manifest import Manifest
+from core.chain.rpc import RpcClient
+from core.settings import ApiSettings
+from indexer.app import Indexer
+from indexer.projections import Projections
+from indexer.store import QUERIES as INDEXER_QUERIES
+from indexer.store import Store as IndexerStore
+from relayer.app import Relayer
+from relayer.store import Store as RelayerStore
+
+
+async def _drain_relayer(relayer: Relayer, request_id: int, store: RelayerStore) -> asyncpg.Record:
+    for _ in range(50):
+        await relayer.tick()
+        row = await store.get(request_id)
+        assert row is not None
+        if row["status"] not in ("pending", "submitted"):
+            return row
+    raise AssertionError("the relayer never finished the request")
+
+
+async def _sync_indexer(indexer: Indexer) -> None:
+    await indexer.prepare()
+    while await indexer.sync_once():
+        pass
+
+
+def _balance_of(url: str, token: str, account: str) -> int:
+    data = "0x70a08231" + account[2:].lower().rjust(64, "0")
+    return int(str(rpc(url, "eth_call", [{"to": token, "data": data}, "latest"])), 16)
+
+
+async def test_mint_request_reaches_the_api(
+    chain: str, manifest: Manifest, manifest_path: Path, pool: asyncpg.Pool, db_url: str, relayer_key: str
+) -> None:
+    fan = Account.create().address
+    amount = 1234 * 10**18
+    payment_ref = "0x" + secrets.token_hex(32)
+
+    relayer_store = RelayerStore(pool)
+    request_id = await relayer_store.enqueue("mint", f"mint:{payment_ref}", {"to": fan, "amount": amount, "payment_ref": payment_ref})
+
+    async with RpcClient([chain]) as client:
+        relayer = Relayer(manifest, relayer_store, client, Account.from_key(relayer_key))
+        await relayer.prepare()
+        row = await _drain_relayer(relayer, request_id, relayer_store)
+        assert row["status"] == "confirmed", row["last_error"]
+        assert _balance_of(chain, manifest.contract("Coin").address, fan) == amount
+
+        store = IndexerStore(pool, manifest.chain_id, Projections.from_manifest(manifest, INDEXER_QUERIES))
+        await _sync_indexer(Indexer(manifest, store, client))
+
+    settings = ApiSettings(database_url=db_url, rpc_urls=[chain], manifest_path=manifest_path, redis_url="redis://127.0.0.1:6379/15")
+    app = create_app(settings, name=f"thin_slice_{request_id}")
+    _, response = await app.asgi_client.get(f"/api/balances/{fan}")
+    assert response.status == 200, response.text
+    body = response.json
+    assert body["success"] is True
+    coin = next(b for b in body["data"]["balances"] if b["token"] == "Coin")
+    assert int(coin["balance"]) == amount
+    assert body["data"]["indexed_block"]["number"] >= row["block_number"]
+    assert coin["updated_block"] == row["block_number"]
