@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -68,6 +71,13 @@ def wait_for_rpc(url: str, process: subprocess.Popen[bytes] | None = None, timeo
     raise TimeoutError(f"no JSON-RPC answer from {url} after {timeout}s")
 
 
+def die_with_parent() -> None:
+    """preexec_fn: on Linux, the child gets SIGTERM when the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_anvil(
     port: int,
     *,
@@ -89,6 +99,12 @@ def start_anvil(
         args += ["--block-time", str(block_time)]
     args += extra_args or []
     stdout = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (handed to the child)
-    process = subprocess.Popen(args, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        args,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 (prctl only)
+    )
     wait_for_rpc(f"http://{host}:{port}", process)
     return process

@@ -23,7 +23,7 @@ LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["route"])
 
 
 def create_app(settings: ApiSettings, *, name: str = "creator_api") -> Sanic:
-    app = Sanic(name)
+    app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = 1_000_000
     app.ctx.app = Context(settings=settings)

@@ -50,7 +50,9 @@ async def test_mint_request_reaches_the_api(
     payment_ref = "0x" + secrets.token_hex(32)
 
     relayer_store = RelayerStore(pool)
-    request_id = await relayer_store.enqueue("mint", f"mint:{payment_ref}", {"to": fan, "amount": amount, "payment_ref": payment_ref})
+    request_id = await relayer_store.enqueue(
+        "mint", f"mint:{payment_ref}", {"to": fan, "amount": amount, "payment_ref": payment_ref}
+    )
 
     async with RpcClient([chain]) as client:
         relayer = Relayer(manifest, relayer_store, client, Account.from_key(relayer_key))
@@ -62,7 +64,9 @@ async def test_mint_request_reaches_the_api(
         store = IndexerStore(pool, manifest.chain_id, Projections.from_manifest(manifest, INDEXER_QUERIES))
         await _sync_indexer(Indexer(manifest, store, client))
 
-    settings = ApiSettings(database_url=db_url, rpc_urls=[chain], manifest_path=manifest_path, redis_url="redis://127.0.0.1:6379/15")
+    settings = ApiSettings(
+        database_url=db_url, rpc_urls=[chain], manifest_path=manifest_path, redis_url="redis://127.0.0.1:6379/15"
+    )
     app = create_app(settings, name=f"thin_slice_{request_id}")
     _, response = await app.asgi_client.get(f"/api/balances/{fan}")
     assert response.status == 200, response.text
