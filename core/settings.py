@@ -114,6 +114,11 @@ class RelayerSettings(_Common):
     max_attempts: int = Field(5, ge=1)
     metrics_port: int = Field(9102, ge=0, le=65535)
 
+    @field_validator("keystore_path", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _key_source(self) -> RelayerSettings:
         if self.keystore_path is None and not self.private_key.get_secret_value():

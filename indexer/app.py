@@ -74,13 +74,16 @@ class Indexer:
         return Checkpoint(start, block["hash"].lower())
 
     async def sync_once(self) -> int:
-        """Index the next range up to the head; returns the number of blocks advanced (0 when caught up)."""
+        """Index the next range up to the head; returns 0 when caught up (or waiting), >0 after progress.
+
+        Progress is the number of blocks indexed, or 1 after a reorg rollback.
+        """
         head = await self.rpc.block_number()
         HEAD.set(head)
         checkpoint = await self._start_checkpoint()
         if checkpoint.number > head or await self._hash_at(checkpoint.number) != checkpoint.hash:
             await self._handle_reorg(checkpoint, head)
-            return 0
+            return 1
         LAG.set(head - checkpoint.number)
         if checkpoint.number >= head:
             return 0
@@ -94,7 +97,7 @@ class Indexer:
         if headers[start].parent_hash != checkpoint.hash:
             log.info("block %d no longer builds on our checkpoint: reorg", start)
             await self._handle_reorg(checkpoint, head)
-            return 0
+            return 1
         if any(item.get("removed") or item["blockHash"].lower() != headers[int(item["blockNumber"], 16)].hash
                for item in logs):  # fmt: skip
             log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", start, end)

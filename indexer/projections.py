@@ -14,9 +14,15 @@ import asyncpg
 
 from core.chain.manifest import Manifest
 from core.db import Queries
+from core.errors import NonRetryableError
 from indexer.decode import DecodedLog
 
 ZERO = "0x" + "0" * 40
+
+
+class IntegrityError(NonRetryableError):
+    """The projections disagree with the raw events: a bug, never papered over."""
+
 TRANSFER = "Transfer"
 MINTED = "Minted"
 
@@ -66,12 +72,17 @@ class Projections:
     async def _add(
         self, conn: asyncpg.Connection, chain_id: int, deltas: dict[tuple[str, str], int], block: int
     ) -> None:
-        items = [(token, account, str(delta)) for (token, account), delta in deltas.items() if delta]
-        if not items:
-            return
-        items.sort()  # a fixed order of row locks: no deadlock between concurrent writers
-        tokens, accounts, values = (list(col) for col in zip(*items, strict=True))
-        await conn.execute(self.q.add_balance_deltas, chain_id, tokens, accounts, values, block)
+        # A fixed order of row locks: no deadlock between concurrent writers.
+        ups = sorted((token, account, str(delta)) for (token, account), delta in deltas.items() if delta > 0)
+        downs = sorted((token, account, str(delta)) for (token, account), delta in deltas.items() if delta < 0)
+        if downs:
+            tokens, accounts, values = (list(col) for col in zip(*downs, strict=True))
+            status = await conn.execute(self.q.subtract_balance_deltas, chain_id, tokens, accounts, values, block)
+            if int(status.split()[-1]) != len(downs):
+                raise IntegrityError(f"a balance to decrease is missing ({len(downs)} expected, {status})")
+        if ups:
+            tokens, accounts, values = (list(col) for col in zip(*ups, strict=True))
+            await conn.execute(self.q.add_balance_deltas, chain_id, tokens, accounts, values, block)
 
     async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog], block: int) -> None:
         transfers = [(log.contract, log.args) for log in logs if log.event == TRANSFER and log.contract in self.tokens]

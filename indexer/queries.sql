@@ -43,6 +43,13 @@ FROM unnest($2::text[], $3::text[], $4::text[]) AS d(token, account, delta)
 ON CONFLICT (chain_id, account, token) DO UPDATE
 SET balance = tb.balance + EXCLUDED.balance, updated_block = EXCLUDED.updated_block;
 
+-- name: subtract_balance_deltas
+-- Negative deltas update existing rows (an INSERT ... ON CONFLICT would hit the CHECK first).
+UPDATE token_balances AS tb
+SET balance = tb.balance + d.delta::numeric, updated_block = $5
+FROM unnest($2::text[], $3::text[], $4::text[]) AS d(token, account, delta)
+WHERE tb.chain_id = $1 AND tb.token = d.token AND tb.account = d.account;
+
 -- name: insert_mints
 INSERT INTO token_mints (chain_id, payment_ref, token, account, amount, tx_hash, block_number)
 SELECT $1, m.payment_ref, m.token, m.account, m.amount::numeric, m.tx_hash, m.block_number

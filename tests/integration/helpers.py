@@ -1,0 +1,54 @@
+"""Small helpers shared by the chain tests."""
+
+from __future__ import annotations
+
+import secrets
+
+import asyncpg
+from eth_account import Account
+
+from anvil.node import rpc
+from core.chain.manifest import Manifest
+from core.chain.rpc import RpcClient
+from indexer.app import Indexer
+from indexer.projections import Projections
+from indexer.store import QUERIES as INDEXER_QUERIES
+from indexer.store import Store as IndexerStore
+from relayer.app import Relayer
+from relayer.store import Store as RelayerStore
+
+
+def new_ref() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def balance_of(url: str, token: str, account: str) -> int:
+    data = "0x70a08231" + account[2:].lower().rjust(64, "0")
+    return int(str(rpc(url, "eth_call", [{"to": token, "data": data}, "latest"])), 16)
+
+
+def make_indexer(manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, **kwargs: int) -> Indexer:
+    store = IndexerStore(pool, manifest.chain_id, Projections.from_manifest(manifest, INDEXER_QUERIES))
+    return Indexer(manifest, store, client, **kwargs)
+
+
+async def sync(indexer: Indexer) -> None:
+    await indexer.prepare()
+    for _ in range(1000):
+        if not await indexer.sync_once():
+            return
+    raise AssertionError("the indexer never caught up")
+
+
+async def relay_all(relayer: Relayer, store: RelayerStore) -> None:
+    for _ in range(50):
+        await relayer.tick()
+        counts = await store.status_counts()
+        if not counts.get("pending") and not counts.get("submitted"):
+            return
+    raise AssertionError(f"requests still in flight: {await store.status_counts()}")
+
+
+def make_relayer(manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, key: str) -> tuple[Relayer, RelayerStore]:
+    store = RelayerStore(pool)
+    return Relayer(manifest, store, client, Account.from_key(key)), store

@@ -1,0 +1,55 @@
+import pytest
+
+from core.db.queries import parse_queries
+from core.settings import ApiSettings, IndexerSettings, RelayerSettings
+
+DEV_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("DATABASE_URL", "REDIS_URL", "RPC_URLS", "ENVIRONMENT", "API_DATABASE_URL", "RELAYER_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_prefixed_value_beats_shared_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://h/shared")
+    monkeypatch.setenv("API_DATABASE_URL", "postgresql://h/api")
+    monkeypatch.setenv("RPC_URLS", "http://a:1, http://b:2")
+    assert ApiSettings().database_url == "postgresql://h/api"
+    indexer = IndexerSettings()
+    assert indexer.database_url == "postgresql://h/shared"
+    assert indexer.rpc_urls == ["http://a:1", "http://b:2"]
+
+
+def test_unprefixed_process_fields_are_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "1234")
+    assert ApiSettings().port == 8000
+
+
+def test_production_refuses_raw_keys_and_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("RELAYER_PRIVATE_KEY", DEV_KEY)
+    with pytest.raises(ValueError, match="development only") as info:
+        RelayerSettings()
+    assert DEV_KEY not in str(info.value)  # secrets never appear in errors
+    with pytest.raises(ValueError, match="API_JWT_SECRET"):
+        ApiSettings()
+    monkeypatch.setenv("API_JWT_SECRET", "a-long-random-production-secret")
+    assert ApiSettings().jwt_secret.get_secret_value() == "a-long-random-production-secret"
+
+
+def test_relayer_needs_a_key_source() -> None:
+    with pytest.raises(ValueError, match="KEYSTORE"):
+        RelayerSettings()
+    assert RelayerSettings(private_key=DEV_KEY).keystore_path is None
+    assert DEV_KEY not in repr(RelayerSettings(private_key=DEV_KEY))
+
+
+def test_named_queries_are_parsed_and_checked() -> None:
+    assert parse_queries("-- name: a\nSELECT 1;\n\n-- name: b_2\nSELECT\n 2;") == {"a": "SELECT 1;", "b_2": "SELECT\n 2;"}
+    with pytest.raises(ValueError, match="twice"):
+        parse_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
+    with pytest.raises(ValueError, match="empty"):
+        parse_queries("-- name: a\n-- name: b\nSELECT 2;")
