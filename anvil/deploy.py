@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,12 +104,13 @@ def deploy(
     out: Path,
     *,
     deployer_key: str = DEPLOYER_KEY,
-    relayer_key: str = RELAYER_KEY,
+    relayer: str | None = None,
     treasury: str = TREASURY_ADDRESS,
 ) -> Manifest:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     account: LocalAccount = Account.from_key(deployer_key)
-    ctx = Context(account.address, Account.from_key(relayer_key).address, Web3.to_checksum_address(treasury))
+    relayer_address = relayer or Account.from_key(RELAYER_KEY).address
+    ctx = Context(account.address, Web3.to_checksum_address(relayer_address), Web3.to_checksum_address(treasury))
     deployer = Deployer(w3, account)
     contracts: dict[str, DeployedContract] = {}
     first_block: int | None = None
@@ -145,11 +147,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
     parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST)
+    parser.add_argument("--relayer", help="address that gets the relayer roles (default: anvil account #1)")
+    parser.add_argument("--treasury", default=TREASURY_ADDRESS, help="address that receives platform fees")
     args = parser.parse_args()
+    # The deployer key comes from the environment only, never from the command line.
+    deployer_key = os.environ.get("DEPLOYER_PRIVATE_KEY", DEPLOYER_KEY)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s deploy  %(levelname)-5s %(message)s", datefmt="%H:%M:%S"
     )
-    deploy(args.rpc_url, args.out)
+    deploy(args.rpc_url, args.out, deployer_key=deployer_key, relayer=args.relayer, treasury=args.treasury)
 
 
 if __name__ == "__main__":

