@@ -23,6 +23,7 @@ ZERO = "0x" + "0" * 40
 class IntegrityError(NonRetryableError):
     """The projections disagree with the raw events: a bug, never papered over."""
 
+
 TRANSFER = "Transfer"
 MINTED = "Minted"
 
