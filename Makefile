@@ -17,7 +17,8 @@ install: .venv/.installed node_modules/.installed
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-fund --no-audit --loglevel=error
+	@# `npm ci` rejects a lock without the other platforms' optional binaries; install keeps the lock as is.
+	npm install --no-fund --no-audit --loglevel=error
 	@touch $@
 
 # README command 1: the whole stack in the foreground; Ctrl-C stops it.
