@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
@@ -24,7 +25,7 @@ from core.db.migrate import migrate
 from core.settings import ROOT
 
 log = logging.getLogger("up")
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("STACK_DIR", ROOT / "var"))  # state of `make up`: manifest, logs, embedded stores
 PROCESSES = ("indexer", "relayer", "api")
 
 
@@ -87,10 +88,10 @@ class Stack:
         applied = asyncio.run(migrate(database_url))
         log.info("migrations: %d applied now", len(applied))
         self.anvil = start_anvil(anvil_port, log_path=VAR / "anvil.log")
-        log.info("anvil: %s (chain id %d, log in var/anvil.log)", rpc_url, CHAIN_ID)
+        log.info("anvil: %s (chain id %d, log in %s)", rpc_url, CHAIN_ID, VAR / "anvil.log")
         manifest_path = VAR / "deployment.json"
         manifest = deploy(rpc_url, manifest_path)
-        log.info("deployed %s; manifest at %s", ", ".join(manifest.contracts), manifest_path.relative_to(ROOT))
+        log.info("deployed %s; manifest at %s", ", ".join(manifest.contracts), manifest_path)
         api_port = os.environ.get("API_PORT", "8000")
         env = {
             **os.environ,
