@@ -52,6 +52,6 @@ def test_up_serves_and_stops_cleanly(db_url: str, tmp_path: Path) -> None:
         up.send_signal(signal.SIGINT)
         code = up.wait(30)
     assert code == 0, log_path.read_text()[-3000:]
-    gone, alive = psutil.wait_procs(descendants, timeout=5)
+    _, alive = psutil.wait_procs(descendants, timeout=5)
     assert not alive, f"orphans left behind: {[p.pid for p in alive]}"
     assert "Traceback" not in log_path.read_text()
