@@ -101,6 +101,8 @@ class IndexerSettings(_Common):
     max_block_range: int = Field(2000, ge=1)
     finality_depth: int = Field(0, ge=0)
     metrics_port: int = Field(9101, ge=0, le=65535)
+    # "auto": the first RPC URL with ws(s)://; "none": poll only; or an explicit ws:// URL.
+    ws_url: str = "auto"
 
 
 class RelayerSettings(_Common):

@@ -1,60 +1,193 @@
-"""``python -m indexer [run|migrate]``: index the manifest's contracts into Postgres."""
+"""``python -m indexer``: index the manifest's contracts into Postgres.
+
+run                      backfill, then follow the head (default)
+backfill [--from A] [--to B]  index A..B (default: checkpoint..head) and exit
+status                   checkpoint, head, lag, row counts
+replay                   rebuild every projection from the raw event log (no RPC)
+verify                   compare projections with chain reads at the indexed block; exit 1 on mismatch
+migrate                  apply database migrations
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
+import sys
+import time
 
-from core.chain.manifest import load_manifest
+import asyncpg
+
+from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
+from core.errors import AppError
 from core.logging import setup_logging
 from core.metrics import serve_metrics
 from core.settings import IndexerSettings
 from indexer.app import Indexer, run_as_leader
 from indexer.projections import Projections
+from indexer.realtime import ws_url_for
 from indexer.store import QUERIES, LeaderLock, Store
+from indexer.verify import verify
 
 log = logging.getLogger("indexer")
 
 
-async def run(settings: IndexerSettings) -> None:
-    manifest = load_manifest(settings.manifest_path)
+class Runtime:
+    """The resources one command needs, opened and closed together."""
+
+    def __init__(self, settings: IndexerSettings) -> None:
+        self.settings = settings
+        self.manifest: Manifest = load_manifest(settings.manifest_path)
+        self.projections = Projections.from_manifest(self.manifest, QUERIES)
+
+    async def __aenter__(self) -> Runtime:
+        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4)
+        self.rpc = RpcClient(self.settings.rpc_urls)
+        self.store = Store(self.pool, self.manifest.chain_id, self.projections)
+        self.indexer = Indexer(
+            self.manifest,
+            self.store,
+            self.rpc,
+            max_block_range=self.settings.max_block_range,
+            finality_depth=self.settings.finality_depth,
+        )
+        self.lock = LeaderLock(self.settings.database_url, self.manifest.chain_id)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.lock.release()
+        await self.rpc.close()
+        await self.pool.close()
+
+    async def exclusive(self) -> None:
+        """Take the chain's writer lock or fail: one-shot writers never race the running indexer."""
+        if not await self.lock.try_acquire():
+            raise AppError("another indexer holds the writer lock for this chain; stop it first")
+
+
+def _ws_url(settings: IndexerSettings) -> str | None:
+    if settings.ws_url.lower() in ("", "none", "off"):
+        return None
+    return ws_url_for(settings.rpc_urls[0]) if settings.ws_url == "auto" else settings.ws_url
+
+
+async def cmd_run(settings: IndexerSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=4)
-    rpc = RpcClient(settings.rpc_urls)
-    lock = LeaderLock(settings.database_url, manifest.chain_id)
-    try:
-        store = Store(pool, manifest.chain_id, Projections.from_manifest(manifest, QUERIES))
-        indexer = Indexer(
-            manifest, store, rpc, max_block_range=settings.max_block_range, finality_depth=settings.finality_depth
-        )
-        await run_as_leader(indexer, lock, stop, settings.poll_interval)
-    finally:
-        await lock.release()
-        await rpc.close()
-        await pool.close()
-        log.info("indexer stopped")
+    async with Runtime(settings) as rt:
+        await run_as_leader(rt.indexer, rt.lock, stop, settings.poll_interval, _ws_url(settings))
+    log.info("indexer stopped")
+    return 0
+
+
+async def cmd_backfill(settings: IndexerSettings, start: int | None, to: int | None) -> int:
+    await migrate(settings.database_url)
+    async with Runtime(settings) as rt:
+        await rt.exclusive()
+        await rt.indexer.prepare()
+        checkpoint = await rt.store.checkpoint()
+        if start is not None:
+            if checkpoint is not None and start > checkpoint.number + 1:
+                raise AppError(f"--from {start} would leave a gap after the checkpoint at {checkpoint.number}")
+            rt.indexer.start_block = start
+        target = to if to is not None else await rt.rpc.block_number()
+        started, total = time.monotonic(), 0
+        while True:
+            # Pipelined ranges; after a reorg, block-by-block handling until the pipeline can resume.
+            written = await rt.indexer.backfill(target) or await rt.indexer.sync_once(target)
+            total += written
+            checkpoint = await rt.store.checkpoint()
+            if (checkpoint is not None and checkpoint.number >= target) or not written:
+                break
+        log.info("backfill done: %d blocks in %.1fs; checkpoint %s", total, time.monotonic() - started, checkpoint)
+    return 0
+
+
+async def cmd_status(settings: IndexerSettings) -> int:
+    async with Runtime(settings) as rt:
+        checkpoint = await rt.store.checkpoint()
+        head = await rt.rpc.block_number()
+        counts = {
+            table: await rt.pool.fetchval(f"SELECT count(*) FROM {table} WHERE chain_id = $1", rt.manifest.chain_id)
+            for table in ("chain_events", "token_transfers", "token_balances", "token_mints")
+        }
+        leader = await rt.lock.try_acquire()
+        status = {
+            "chain_id": rt.manifest.chain_id,
+            "head": head,
+            "indexed_block": checkpoint.number if checkpoint else None,
+            "indexed_hash": checkpoint.hash if checkpoint else None,
+            "lag": head - checkpoint.number if checkpoint else None,
+            "writer_running": not leader,
+            "rows": counts,
+        }
+        print(json.dumps(status, indent=2))  # noqa: T201 (CLI output)
+    return 0
+
+
+async def cmd_replay(settings: IndexerSettings) -> int:
+    async with Runtime(settings) as rt:
+        await rt.exclusive()
+        started = time.monotonic()
+        async with rt.pool.acquire() as conn, conn.transaction():
+            replayed = await rt.projections.rebuild(conn, rt.manifest.chain_id)
+        log.info("replayed %d events into fresh projections in %.1fs", replayed, time.monotonic() - started)
+    return 0
+
+
+async def cmd_verify(settings: IndexerSettings) -> int:
+    async with Runtime(settings) as rt:
+        report = await verify(rt.pool, rt.rpc, rt.manifest, rt.projections)
+    for mismatch in report.mismatches:
+        log.error("mismatch: %s", mismatch)
+    log.info(
+        "verify at block %s (%s): %d checks, %d mismatches",
+        report.block, report.block_hash, report.checked, len(report.mismatches),
+    )  # fmt: skip
+    return 0 if report.ok else 1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+    parser = argparse.ArgumentParser(
+        prog="python -m indexer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "backfill", "status", "replay", "verify", "migrate"]
+    )
+    parser.add_argument("--from", dest="start", type=int, help="backfill: first block, when nothing is indexed yet")
+    parser.add_argument("--to", type=int, help="backfill: last block to index (default: the head)")
     args = parser.parse_args()
-    settings = IndexerSettings()
+    try:
+        settings = IndexerSettings()
+    except ValueError as exc:
+        print(f"indexer: invalid configuration: {exc}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
     setup_logging("indexer", settings.log_level)
-    if args.command == "migrate":
-        asyncio.run(migrate(settings.database_url))
-        return
-    serve_metrics(settings.metrics_port)
-    asyncio.run(run(settings))
+    try:
+        if args.command == "migrate":
+            asyncio.run(migrate(settings.database_url))
+            code = 0
+        elif args.command == "run":
+            serve_metrics(settings.metrics_port)
+            code = asyncio.run(cmd_run(settings))
+        elif args.command == "backfill":
+            code = asyncio.run(cmd_backfill(settings, args.start, args.to))
+        else:
+            code = asyncio.run(
+                {"status": cmd_status, "replay": cmd_replay, "verify": cmd_verify}[args.command](settings)
+            )
+    except AppError as exc:
+        log.error("%s", exc.message)
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":

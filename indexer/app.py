@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -14,6 +15,7 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import NonRetryableRpcError, RetryableError
 from indexer.decode import DecodedLog, LogDecoder
+from indexer.realtime import HeadWatcher
 from indexer.store import Checkpoint, Header, LeaderLock, Store
 
 log = logging.getLogger("indexer")
@@ -30,6 +32,19 @@ LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's write
 
 _RANGE_ERRORS = ("too many", "range", "limit", "exceed", "response size")
 REORG_WINDOW = 256  # blocks of hashes kept below the head for ancestor search
+
+
+class ReorgDetected(Exception):
+    """The chain no longer extends the indexed blocks at this number."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    start: int
+    end: int
+    logs: list[dict[str, Any]]
+    headers: dict[int, Header]
+    decoded: list[DecodedLog]
 
 
 class Indexer:
@@ -50,6 +65,7 @@ class Indexer:
         self.max_range = max_block_range
         self.range = max_block_range
         self.finality_depth = finality_depth
+        self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
         self._last_progress = 0.0
 
     async def prepare(self) -> None:
@@ -68,12 +84,12 @@ class Indexer:
         checkpoint = await self.store.checkpoint()
         if checkpoint is not None:
             return checkpoint
-        start = max(self.manifest.deploy_block - 1, 0)
+        start = max((self.start_block or self.manifest.deploy_block) - 1, 0)
         block = await self.rpc.get_block(start)
         assert block is not None
         return Checkpoint(start, block["hash"].lower())
 
-    async def sync_once(self) -> int:
+    async def sync_once(self, target: int | None = None) -> int:
         """Index the next range up to the head; returns 0 when caught up (or waiting), >0 after progress.
 
         Progress is the number of blocks indexed, or 1 after a reorg rollback.
@@ -88,29 +104,92 @@ class Indexer:
         if checkpoint.number >= head:
             return 0
         start = checkpoint.number + 1
-        end = min(head, start + self.range - 1)
-        logs = await self._get_logs(start, end)
-        if logs is None:
+        last = head if target is None else min(head, target)
+        if start > last:
             return 0
-        needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
-        headers = {h.number: h for h in await self._headers(needed)}
-        if headers[start].parent_hash != checkpoint.hash:
-            log.info("block %d no longer builds on our checkpoint: reorg", start)
+        batch = await self._fetch(start, min(last, start + self.range - 1))
+        if batch is None:
+            return 0
+        try:
+            if not await self._apply(batch, checkpoint.hash, head):
+                return 0
+        except ReorgDetected:
             await self._handle_reorg(checkpoint, head)
             return 1
-        if any(item.get("removed") or item["blockHash"].lower() != headers[int(item["blockNumber"], 16)].hash
-               for item in logs):  # fmt: skip
-            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", start, end)
+        return batch.end - batch.start + 1
+
+    async def backfill(self, target: int | None = None, *, depth: int = 4) -> int:
+        """Index up to ``target`` (default: the head) with fetching and writing pipelined.
+
+        A fetcher task reads ranges ahead (logs, headers, decoding) into a bounded queue while
+        the writer commits them in order; each range must build on the previous one's last
+        hash. On a reorg or an inconsistent read the pipeline stops and ``sync_once`` (which
+        handles reorgs) takes over. Returns the number of blocks written.
+        """
+        head = await self.rpc.block_number()
+        HEAD.set(head)
+        target = head if target is None else min(target, head)
+        checkpoint = await self._start_checkpoint()
+        if checkpoint.number >= target or await self._hash_at(checkpoint.number) != checkpoint.hash:
             return 0
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=depth)
+
+        async def fetcher() -> None:
+            start = checkpoint.number + 1
+            while start <= target:
+                batch = await self._fetch(start, min(target, start + self.range - 1))
+                if batch is not None:
+                    await queue.put(batch)
+                    start = batch.end + 1
+            await queue.put(None)
+
+        task = asyncio.create_task(fetcher())
+        written, events, started = 0, 0, time.monotonic()
+        parent = checkpoint.hash
+        try:
+            while (batch := await queue.get()) is not None:
+                if not await self._apply(batch, parent, head):
+                    break
+                parent = batch.headers[batch.end].hash
+                written += batch.end - batch.start + 1
+                events += len(batch.decoded)
+                self._progress(batch.end, target, written, events, started)
+        except ReorgDetected:
+            log.info("reorg detected during backfill; switching to block-by-block handling")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return written
+
+    async def _fetch(self, start: int, end: int) -> Batch | None:
+        """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
+        logs = await self._get_logs(start, end)
+        if logs is None:
+            return None
+        needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
+        headers = {h.number: h for h in await self._headers(needed)}
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
-        await self.store.write_batch(decoded, list(headers.values()), headers[end])
-        self._count(decoded)
-        INDEXED.set(end)
-        LAG.set(head - end)
-        self._progress(end, head)
-        if end % 1000 < end - start + 1:
+        return Batch(start, end, logs, headers, decoded)
+
+    async def _apply(self, batch: Batch, parent_hash: str, head: int) -> bool:
+        """Verify a fetched range against its parent and commit it; False if the read was inconsistent."""
+        if batch.headers[batch.start].parent_hash != parent_hash:
+            log.info("block %d no longer builds on our checkpoint: reorg", batch.start)
+            raise ReorgDetected(batch.start)
+        if any(
+            item.get("removed") or item["blockHash"].lower() != batch.headers[int(item["blockNumber"], 16)].hash
+            for item in batch.logs
+        ):
+            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", batch.start, batch.end)
+            return False
+        await self.store.write_batch(batch.decoded, list(batch.headers.values()), batch.headers[batch.end])
+        self._count(batch.decoded)
+        INDEXED.set(batch.end)
+        LAG.set(max(0, head - batch.end))
+        if batch.end // 1000 != (batch.start - 1) // 1000:
             await self.store.prune_blocks(head - REORG_WINDOW)
-        return end - start + 1
+        return True
 
     async def _hash_at(self, number: int) -> str | None:
         block = await self.rpc.get_block(number)
@@ -166,29 +245,52 @@ class Indexer:
         for item in decoded:
             EVENTS.labels(item.contract, item.event).inc()
 
-    def _progress(self, end: int, head: int) -> None:
+    def _progress(self, end: int, target: int, blocks: int, events: int, started: float) -> None:
         now = time.monotonic()
-        if now - self._last_progress >= 5 and head - end > 0:
-            log.info("backfill at block %d of %d (%d behind)", end, head, head - end)
-            self._last_progress = now
+        if now - self._last_progress < 5 and end < target:
+            return
+        self._last_progress = now
+        elapsed = max(now - started, 1e-9)
+        rate = blocks / elapsed
+        eta = (target - end) / rate if rate else float("inf")
+        log.info(
+            "backfill %d/%d  %.0f blocks/s  %.0f events/s  %d events  ETA %.0fs",
+            end, target, rate, events / elapsed, events, eta,
+        )  # fmt: skip
 
-    async def run(self, stop: asyncio.Event, poll_interval: float, lock: LeaderLock | None = None) -> None:
+    async def run(
+        self, stop: asyncio.Event, poll_interval: float, lock: LeaderLock | None = None, ws_url: str | None = None
+    ) -> None:
+        """Backfill, then follow the head: woken by newHeads when a websocket is available, else polling."""
         await self.prepare()
         log.info("indexing %d contracts from block %d", len(self.addresses), self.manifest.deploy_block)
-        while not stop.is_set():
-            if lock is not None:
-                await lock.check()  # never write after losing the leader lock
-            try:
-                advanced = await self.sync_once()
-            except RetryableError as exc:
-                log.warning("retryable failure: %s", exc)
-                advanced = 0
-            if advanced == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll_interval)
+        wake = asyncio.Event()
+        watcher = asyncio.create_task(HeadWatcher(ws_url, wake).run(stop)) if ws_url else None
+        try:
+            while not stop.is_set():
+                if lock is not None:
+                    await lock.check()  # never write after losing the leader lock
+                wake.clear()
+                try:
+                    advanced = await self.backfill() or await self.sync_once()
+                except RetryableError as exc:
+                    log.warning("retryable failure: %s", exc)
+                    advanced = 0
+                if not advanced:
+                    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+                    await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                    for waiter in waiters:
+                        waiter.cancel()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
 
-async def run_as_leader(indexer: Indexer, lock: LeaderLock, stop: asyncio.Event, poll_interval: float) -> None:
+async def run_as_leader(
+    indexer: Indexer, lock: LeaderLock, stop: asyncio.Event, poll_interval: float, ws_url: str | None = None
+) -> None:
     """Wait (hot standby) until this process holds the chain's writer lock, then index."""
     waiting_logged = False
     while not stop.is_set():
@@ -203,4 +305,4 @@ async def run_as_leader(indexer: Indexer, lock: LeaderLock, stop: asyncio.Event,
             await asyncio.wait_for(stop.wait(), 1.0)
     if stop.is_set():
         return
-    await indexer.run(stop, poll_interval, lock)
+    await indexer.run(stop, poll_interval, lock, ws_url)

@@ -8,13 +8,21 @@ as lowercase hex strings, integers as Python ints.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_utils import keccak
+from prometheus_client import Counter
 
 from core.chain.manifest import Manifest
+
+log_ = logging.getLogger("indexer.decode")
+UNDECODABLE = Counter(
+    "indexer_undecodable_logs_total", "Logs of known topics that failed to decode", ["contract", "event"]
+)
 
 
 def _canonical_type(param: dict[str, Any]) -> str:
@@ -50,8 +58,19 @@ def _topic_value(kind: str, topic: str) -> Any:
     if kind.startswith("int"):
         value = int(topic, 16)
         return value - (1 << 256) if value >= 1 << 255 else value
+    if not topic.startswith("0x"):
+        topic = "0x" + topic
     # bytes32 and the keccak of dynamic types (string, bytes, arrays) are kept as hex.
     return topic.lower()
+
+
+def _is_static_word(kind: str) -> bool:
+    """A type that ABI-encodes as exactly one 32-byte word (so it can be sliced)."""
+    if kind in ("address", "bool"):
+        return True
+    if kind.startswith(("uint", "int")):
+        return "[" not in kind
+    return kind.startswith("bytes") and kind != "bytes" and "[" not in kind
 
 
 @dataclass(frozen=True)
@@ -62,13 +81,30 @@ class EventDecoder:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
 
+    @property
+    def sliceable(self) -> bool:
+        return all(_is_static_word(kind) for kind in self.data_types)
+
     def decode(self, topics: list[str], data: str) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
             raise ValueError(f"{self.event}: expected {len(self.indexed) + 1} topics, got {len(topics)}")
         args = {name: _topic_value(kind, topics[i + 1]) for i, (name, kind) in enumerate(self.indexed)}
-        if self.data_types:
-            values = abi_decode(self.data_types, bytes.fromhex(data[2:]))
-            args.update(zip(self.data_names, (_jsonable(v) for v in values), strict=True))
+        if not self.data_types:
+            return args
+        if self.sliceable:
+            # Static words: slice the hex directly (no bytes round trip, no eth_abi).
+            if len(data) < 2 + 64 * len(self.data_types):
+                raise ValueError(f"{self.event}: data too short")
+            for i, (name, kind) in enumerate(zip(self.data_names, self.data_types, strict=True)):
+                word = data[2 + 64 * i : 66 + 64 * i]
+                if kind.startswith("bytes"):
+                    size = int(kind[5:])
+                    args[name] = "0x" + word[: 2 * size].lower()
+                else:
+                    args[name] = _topic_value(kind, word)
+            return args
+        values = abi_decode(self.data_types, bytes.fromhex(data[2:]))
+        args.update(zip(self.data_names, (_jsonable(v) for v in values), strict=True))
         return args
 
 
@@ -117,6 +153,16 @@ class LogDecoder:
         decoder = self._by_address.get(address, {}).get(topics[0].lower()) if topics else None
         if decoder is None:
             return None
+        try:
+            args = decoder.decode(topics, log["data"])
+        except (ValueError, TypeError, DecodingError) as exc:
+            # A log our ABI cannot decode (e.g. another event with the same signature but other
+            # indexed flags) is skipped, counted and logged; it never stops the indexer.
+            UNDECODABLE.labels(decoder.contract, decoder.event).inc()
+            log_.warning(
+                "cannot decode %s.%s in tx %s: %s", decoder.contract, decoder.event, log.get("transactionHash"), exc
+            )
+            return None
         return DecodedLog(
             block_number=int(log["blockNumber"], 16),
             block_hash=log["blockHash"].lower(),
@@ -125,5 +171,5 @@ class LogDecoder:
             address=address,
             contract=decoder.contract,
             event=decoder.event,
-            args=decoder.decode(topics, log["data"]),
+            args=args,
         )

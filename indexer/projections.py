@@ -1,7 +1,9 @@
-"""Projections kept in the same transaction as the raw events: balances and mints.
+"""Projections kept in the same transaction as the raw events: transfers, balances, mints.
 
-Each projection applies a batch of decoded logs, and reverts everything after a block by
-reading back the raw events it is derived from, so a reorg rollback is exact.
+Every projection is a deterministic function of the raw event log: ``apply`` folds a batch in,
+``revert_after`` undoes everything above a block exactly (used by reorgs), and ``rebuild``
+replays the whole log with no RPC. ``updated_block`` of a balance is the block of the last
+transfer that touched it, so live-built and replayed projections are identical.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from core.errors import NonRetryableError
 from indexer.decode import DecodedLog
 
 ZERO = "0x" + "0" * 40
+TRANSFER = "Transfer"
+MINTED = "Minted"
+TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"]
 
 
 class IntegrityError(NonRetryableError):
     """The projections disagree with the raw events: a bug, never papered over."""
-
-
-TRANSFER = "Transfer"
-MINTED = "Minted"
 
 
 def transfer_fields(abi: list[dict[str, Any]]) -> tuple[str, str, str] | None:
@@ -33,62 +34,43 @@ def transfer_fields(abi: list[dict[str, Any]]) -> tuple[str, str, str] | None:
     for item in abi:
         if item.get("type") == "event" and item.get("name") == TRANSFER:
             inputs = item["inputs"]
-            if len(inputs) == 3 and inputs[2]["type"] == "uint256":
+            if len(inputs) == 3 and inputs[2]["type"] == "uint256" and not inputs[2].get("indexed"):
                 return inputs[0]["name"], inputs[1]["name"], inputs[2]["name"]
     return None
 
 
+Key = tuple[str, str]  # (token address, account)
+
+
 class Projections:
-    """Balances of every ERC-20 in the manifest; mints by payment reference."""
+    """Transfers and balances of every ERC-20 in the manifest; mints by payment reference."""
 
-    reverted_events = (TRANSFER,)
-
-    def __init__(self, queries: Queries, tokens: dict[str, tuple[str, str, str]], token_addresses: dict[str, str]):
+    def __init__(self, queries: Queries, tokens: dict[str, tuple[str, str, str]]):
         self.q = queries
         self.tokens = tokens  # contract name -> (from, to, value) field names
-        self.token_addresses = token_addresses  # contract name -> address
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, queries: Queries) -> Projections:
-        tokens, addresses = {}, {}
+        tokens = {}
         for name, contract in manifest.contracts.items():
             fields = transfer_fields(contract.abi)
             if fields:
                 tokens[name] = fields
-                addresses[name] = contract.address
-        return cls(queries, tokens, addresses)
+        return cls(queries, tokens)
 
-    def _deltas(self, transfers: Iterable[tuple[str, dict[str, Any]]], sign: int) -> dict[tuple[str, str], int]:
-        deltas: dict[tuple[str, str], int] = defaultdict(int)
-        for contract, args in transfers:
-            src_field, dst_field, value_field = self.tokens[contract]
-            value = int(args[value_field]) * sign
-            token = self.token_addresses[contract]
-            if args[src_field] != ZERO:
-                deltas[(token, args[src_field])] -= value
-            if args[dst_field] != ZERO:
-                deltas[(token, args[dst_field])] += value
-        return deltas
-
-    async def _add(
-        self, conn: asyncpg.Connection, chain_id: int, deltas: dict[tuple[str, str], int], block: int
-    ) -> None:
-        # A fixed order of row locks: no deadlock between concurrent writers.
-        ups = sorted((token, account, str(delta)) for (token, account), delta in deltas.items() if delta > 0)
-        downs = sorted((token, account, str(delta)) for (token, account), delta in deltas.items() if delta < 0)
-        if downs:
-            tokens, accounts, values = (list(col) for col in zip(*downs, strict=True))
-            status = await conn.execute(self.q.subtract_balance_deltas, chain_id, tokens, accounts, values, block)
-            if int(status.split()[-1]) != len(downs):
-                raise IntegrityError(f"a balance to decrease is missing ({len(downs)} expected, {status})")
-        if ups:
-            tokens, accounts, values = (list(col) for col in zip(*ups, strict=True))
-            await conn.execute(self.q.add_balance_deltas, chain_id, tokens, accounts, values, block)
-
-    async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog], block: int) -> None:
-        transfers = [(log.contract, log.args) for log in logs if log.event == TRANSFER and log.contract in self.tokens]
-        await self._add(conn, chain_id, self._deltas(transfers, +1), block)
-        mints = [log for log in logs if log.event == MINTED]
+    # ------------------------------------------------------------------ apply
+    async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+        transfers = []
+        for g in logs:
+            fields = self.tokens.get(g.contract) if g.event == TRANSFER else None
+            if fields:
+                src, dst, value = (g.args[f] for f in fields)
+                transfers.append((chain_id, g.block_number, g.log_index, g.address, src, dst, value, g.tx_hash))
+        if transfers:
+            await conn.copy_records_to_table("token_transfers", columns=TRANSFER_COLUMNS, records=transfers)
+            deltas, last_block = _deltas((t[3], t[4], t[5], t[6], t[1]) for t in transfers)
+            await self._add(conn, chain_id, deltas, last_block)
+        mints = [g for g in logs if g.event == MINTED and "payment_ref" in g.args]
         if mints:
             await conn.execute(
                 self.q.insert_mints,
@@ -101,8 +83,64 @@ class Projections:
                 [m.block_number for m in mints],
             )
 
+    async def _add(
+        self, conn: asyncpg.Connection, chain_id: int, deltas: dict[Key, int], last_block: dict[Key, int]
+    ) -> None:
+        # A fixed order of row locks: no deadlock between concurrent writers.
+        def rows(sign: int) -> list[tuple[str, str, str, int]]:
+            return sorted((t, a, str(d), last_block[(t, a)]) for (t, a), d in deltas.items() if d * sign > 0)
+
+        if downs := rows(-1):
+            status = await conn.execute(self.q.subtract_balance_deltas, chain_id, *map(list, zip(*downs, strict=True)))
+            if int(status.split()[-1]) != len(downs):
+                raise IntegrityError(f"a balance to decrease is missing ({len(downs)} expected, {status})")
+        if ups := rows(+1):
+            await conn.execute(self.q.add_balance_deltas, chain_id, *map(list, zip(*ups, strict=True)))
+        # Net-zero changes still move updated_block (the account was touched).
+        if touched := sorted((t, a, "0", last_block[(t, a)]) for (t, a), d in deltas.items() if d == 0):
+            await conn.execute(self.q.add_balance_deltas, chain_id, *map(list, zip(*touched, strict=True)))
+
+    # ----------------------------------------------------------------- revert
     async def revert_after(self, conn: asyncpg.Connection, chain_id: int, block: int) -> None:
-        rows = await conn.fetch(self.q.events_after, chain_id, block, list(self.reverted_events))
-        transfers = [(r["contract"], r["args"]) for r in rows if r["contract"] in self.tokens]
-        await self._add(conn, chain_id, self._deltas(transfers, -1), block)
+        rows = await conn.fetch(self.q.transfers_after, chain_id, block)
+        if rows:
+            deltas, _ = _deltas((r["token"], r["sender"], r["receiver"], r["amount"], r["block_number"]) for r in rows)
+            negated = {key: -delta for key, delta in deltas.items()}
+            await self._add(conn, chain_id, negated, dict.fromkeys(negated, block))
+            await conn.execute(self.q.delete_transfers_after, chain_id, block)
+            keys = sorted(negated)
+            await conn.execute(self.q.refresh_balance_blocks, chain_id, [k[0] for k in keys], [k[1] for k in keys])
         await conn.execute(self.q.delete_mints_after, chain_id, block)
+
+    # ---------------------------------------------------------------- rebuild
+    async def rebuild(self, conn: asyncpg.Connection, chain_id: int, chunk: int = 20_000) -> int:
+        """Recompute every projection from ``chain_events`` alone; returns the events replayed."""
+        for table in ("balances", "transfers", "mints"):
+            await conn.execute(self.q[f"reset_chain_{table}"], chain_id)
+        replayed = 0
+        after = (-1, -1)
+        while True:
+            rows = await conn.fetch(self.q.events_page, chain_id, after[0], after[1], chunk)
+            if not rows:
+                return replayed
+            logs = [
+                DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
+                           r["contract"], r["event"], r["args"])
+                for r in rows
+            ]  # fmt: skip
+            await self.apply(conn, chain_id, logs)
+            replayed += len(rows)
+            after = (rows[-1]["block_number"], rows[-1]["log_index"])
+
+
+def _deltas(transfers: Iterable[tuple[str, str, str, Any, int]]) -> tuple[dict[Key, int], dict[Key, int]]:
+    """Net balance change and last touching block per (token, account); the zero address is skipped."""
+    deltas: dict[Key, int] = defaultdict(int)
+    last: dict[Key, int] = {}
+    for token, src, dst, value, block in transfers:
+        amount = int(value)
+        for account, signed in ((src, -amount), (dst, amount)):
+            if account != ZERO:
+                deltas[(token, account)] += signed
+                last[(token, account)] = max(block, last.get((token, account), block))
+    return deltas, last

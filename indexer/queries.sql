@@ -22,10 +22,40 @@ LIMIT $3;
 -- name: prune_blocks
 DELETE FROM indexed_blocks WHERE chain_id = $1 AND number < $2;
 
--- name: events_after
-SELECT contract, event, args FROM chain_events
-WHERE chain_id = $1 AND block_number > $2 AND event = ANY($3::text[])
-ORDER BY block_number, log_index;
+-- name: events_page
+SELECT block_number, block_hash, tx_hash, log_index, address, contract, event, args FROM chain_events
+WHERE chain_id = $1 AND (block_number, log_index) > ($2, $3)
+ORDER BY block_number, log_index
+LIMIT $4;
+
+-- name: transfers_after
+SELECT token, sender, receiver, amount::text AS amount, block_number FROM token_transfers
+WHERE chain_id = $1 AND block_number > $2;
+
+-- name: delete_transfers_after
+DELETE FROM token_transfers WHERE chain_id = $1 AND block_number > $2;
+
+-- name: refresh_balance_blocks
+-- After a rollback: each touched balance's updated_block is its last remaining transfer's
+-- block; a balance with no transfer left did not exist before and is removed.
+WITH keys AS (
+    SELECT k.token, k.account FROM unnest($2::text[], $3::text[]) AS k(token, account)
+), last AS (
+    SELECT keys.token, keys.account, GREATEST(
+        (SELECT max(t.block_number) FROM token_transfers t
+         WHERE t.chain_id = $1 AND t.sender = keys.account AND t.token = keys.token),
+        (SELECT max(t.block_number) FROM token_transfers t
+         WHERE t.chain_id = $1 AND t.receiver = keys.account AND t.token = keys.token)
+    ) AS block
+    FROM keys
+), gone AS (
+    DELETE FROM token_balances tb USING last
+    WHERE tb.chain_id = $1 AND tb.token = last.token AND tb.account = last.account AND last.block IS NULL
+    RETURNING tb.account
+)
+UPDATE token_balances tb SET updated_block = last.block
+FROM last
+WHERE tb.chain_id = $1 AND tb.token = last.token AND tb.account = last.account AND last.block IS NOT NULL;
 
 -- name: delete_events_after
 DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2;
@@ -38,16 +68,16 @@ DELETE FROM token_mints WHERE chain_id = $1 AND block_number > $2;
 
 -- name: add_balance_deltas
 INSERT INTO token_balances AS tb (chain_id, token, account, balance, updated_block)
-SELECT $1, d.token, d.account, d.delta::numeric, $5
-FROM unnest($2::text[], $3::text[], $4::text[]) AS d(token, account, delta)
+SELECT $1, d.token, d.account, d.delta::numeric, d.block
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(token, account, delta, block)
 ON CONFLICT (chain_id, account, token) DO UPDATE
-SET balance = tb.balance + EXCLUDED.balance, updated_block = EXCLUDED.updated_block;
+SET balance = tb.balance + EXCLUDED.balance, updated_block = GREATEST(tb.updated_block, EXCLUDED.updated_block);
 
 -- name: subtract_balance_deltas
 -- Negative deltas update existing rows (an INSERT ... ON CONFLICT would hit the CHECK first).
 UPDATE token_balances AS tb
-SET balance = tb.balance + d.delta::numeric, updated_block = $5
-FROM unnest($2::text[], $3::text[], $4::text[]) AS d(token, account, delta)
+SET balance = tb.balance + d.delta::numeric, updated_block = GREATEST(tb.updated_block, d.block)
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(token, account, delta, block)
 WHERE tb.chain_id = $1 AND tb.token = d.token AND tb.account = d.account;
 
 -- name: insert_mints
@@ -67,6 +97,9 @@ DELETE FROM token_balances WHERE chain_id = $1;
 
 -- name: reset_chain_mints
 DELETE FROM token_mints WHERE chain_id = $1;
+
+-- name: reset_chain_transfers
+DELETE FROM token_transfers WHERE chain_id = $1;
 
 -- name: reset_chain_checkpoint
 DELETE FROM indexer_checkpoints WHERE chain_id = $1;

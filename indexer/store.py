@@ -61,7 +61,7 @@ class Store:
         async with self.pool.acquire() as conn, conn.transaction():
             reset = await register_chain(conn, "indexer", self.chain_id, genesis_hash)
             if reset:
-                for name in ("events", "blocks", "balances", "mints", "checkpoint"):
+                for name in ("events", "blocks", "balances", "transfers", "mints", "checkpoint"):
                     await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
             return reset
 
@@ -87,7 +87,7 @@ class Store:
                         for g in logs
                     ],
                 )  # fmt: skip
-                await self.projections.apply(conn, chain_id, logs, checkpoint.number)
+                await self.projections.apply(conn, chain_id, logs)
             await conn.execute(
                 self.q.upsert_blocks,
                 chain_id,

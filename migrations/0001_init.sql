@@ -56,6 +56,21 @@ CREATE TABLE token_balances (
     PRIMARY KEY (chain_id, account, token)
 );
 
+-- Projection: ERC-20 transfers, narrow and typed (transfer history; exact reorg rollback).
+CREATE TABLE token_transfers (
+    chain_id      bigint NOT NULL,
+    block_number  bigint NOT NULL,
+    log_index     integer NOT NULL,
+    token         text NOT NULL,
+    sender        text NOT NULL,
+    receiver      text NOT NULL,
+    amount        numeric(78, 0) NOT NULL,
+    tx_hash       text NOT NULL,
+    PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX token_transfers_sender ON token_transfers (chain_id, sender, token, block_number);
+CREATE INDEX token_transfers_receiver ON token_transfers (chain_id, receiver, token, block_number);
+
 -- Projection: mints by payment reference (Coin.Minted).
 CREATE TABLE token_mints (
     chain_id      bigint NOT NULL,

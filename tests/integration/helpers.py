@@ -32,10 +32,11 @@ def make_indexer(manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, **kw
     return Indexer(manifest, store, client, **kwargs)
 
 
-async def sync(indexer: Indexer) -> None:
+async def sync(indexer: Indexer, *, pipelined: bool = True) -> None:
+    """Catch up to the head: pipelined backfill first (as `run` does), then block-by-block."""
     await indexer.prepare()
     for _ in range(1000):
-        if not await indexer.sync_once():
+        if not ((pipelined and await indexer.backfill()) or await indexer.sync_once()):
             return
     raise AssertionError("the indexer never caught up")
 
