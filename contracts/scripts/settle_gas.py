@@ -35,7 +35,15 @@ SIZES = (1, 10, 100)
 ONE = 10**18
 
 
-def _sign(key: bytes, primary: str, types: list[dict[str, str]], message: dict[str, Any], name: str, chain_id: int, contract: str) -> bytes:
+def _sign(  # noqa: PLR0917 (mirrors the EIP-712 domain fields)
+    key: bytes,
+    primary: str,
+    types: list[dict[str, str]],
+    message: dict[str, Any],
+    name: str,
+    chain_id: int,
+    contract: str,
+) -> bytes:
     domain = {"name": name, "version": "1", "chainId": chain_id, "verifyingContract": contract}
     signable = encode_typed_data(domain_data=domain, message_types={primary: types}, message_data=message)
     return bytes(Account.sign_message(signable, key).signature)
@@ -64,8 +72,15 @@ def measure(project: Any, accounts: Any, chain: Any, kind: int, sizes: tuple[int
     else:
         for i, f in enumerate(fans):
             coin.mint(f.address, ONE, (i + 1).to_bytes(32, "big"), sender=relayer)
-            sig = _sign(f.key, "Permit", PERMIT_TYPES, {"owner": f.address, "spender": str(router.address), "value": ONE,
-                        "nonce": 0, "deadline": deadline}, "Creator Coin", chain.chain_id, str(coin.address))
+            sig = _sign(
+                f.key,
+                "Permit",
+                PERMIT_TYPES,
+                {"owner": f.address, "spender": str(router.address), "value": ONE, "nonce": 0, "deadline": deadline},
+                "Creator Coin",
+                chain.chain_id,
+                str(coin.address),
+            )
             coin.permit(f.address, router, ONE, deadline, sig[64], sig[:32], sig[32:64], sender=relayer)
     token = str(tki.address if kind == 0 else coin.address)
     # Batches run in order 1, 10, 100: the batch of 1 also pays for creating the creator's
@@ -73,12 +88,19 @@ def measure(project: Any, accounts: Any, chain: Any, kind: int, sizes: tuple[int
     results: dict[int, int] = {}
     start = 0
     for size in sizes:
-        batch = fans[start:start + size]
+        batch = fans[start : start + size]
         start += size
         intents, sigs = [], []
         for f in batch:
-            message = {"from": f.address, "to": str(creator.address), "token": token, "amount": ONE // 2,
-                       "kind": kind, "nonce": 1, "deadline": deadline}
+            message = {
+                "from": f.address,
+                "to": str(creator.address),
+                "token": token,
+                "amount": ONE // 2,
+                "kind": kind,
+                "nonce": 1,
+                "deadline": deadline,
+            }
             intents.append(tuple(message.values()))
             sigs.append(_sign(f.key, "Intent", INTENT_TYPES, message, "TipRouter", chain.chain_id, str(router.address)))
         tx = router.settle(intents, sigs, sender=relayer)
@@ -91,10 +113,10 @@ def main() -> None:
     from ape import accounts, chain, project
 
     test_accounts = accounts.test_accounts
-    print(f"network: {chain.provider.network.name}:{chain.provider.name}, chain id {chain.chain_id}")  # noqa: T201
+    print(f"network: {chain.provider.network.name}:{chain.provider.name}, chain id {chain.chain_id}")
     for kind, label in ((1, "gift (TK)"), (0, "clap (TKI)")):
         snapshot = chain.snapshot()
         figures = measure(project, test_accounts, chain, kind)
         chain.restore(snapshot)
         line = ", ".join(f"{size:>3} intents: {gas:>6} gas/intent" for size, gas in figures.items())
-        print(f"settle {label:<10} {line}")  # noqa: T201 (script output)
+        print(f"settle {label:<10} {line}")

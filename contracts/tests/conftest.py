@@ -93,7 +93,14 @@ def sign_typed(
 
 
 def typed_digest(
-    primary: str, types: list[dict[str, str]], message: dict[str, Any], *, name: str, version: str, chain_id: int, verifying_contract: str
+    primary: str,
+    types: list[dict[str, str]],
+    message: dict[str, Any],
+    *,
+    name: str,
+    version: str,
+    chain_id: int,
+    verifying_contract: str,
 ) -> bytes:
     domain = {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying_contract)}
     signable = encode_typed_data(domain_data=domain, message_types={primary: types}, message_data=message)
@@ -118,34 +125,89 @@ class Signer:
     def __init__(self, chain_id: int) -> None:
         self.chain_id = chain_id
 
-    def intent(self, account: Any, router: Any, intent: Intent, *, chain_id: int | None = None,
-               verifying_contract: str | None = None, name: str = ROUTER_DOMAIN[0]) -> bytes:
+    def intent(
+        self,
+        account: Any,
+        router: Any,
+        intent: Intent,
+        *,
+        chain_id: int | None = None,
+        verifying_contract: str | None = None,
+        name: str = ROUTER_DOMAIN[0],
+    ) -> bytes:
         return sign_typed(
-            account.private_key, "Intent", INTENT_TYPES, intent_message(intent),
-            name=name, version=ROUTER_DOMAIN[1], chain_id=chain_id or self.chain_id,
+            account.private_key,
+            "Intent",
+            INTENT_TYPES,
+            intent_message(intent),
+            name=name,
+            version=ROUTER_DOMAIN[1],
+            chain_id=chain_id or self.chain_id,
             verifying_contract=verifying_contract or router.address,
         )
 
     def intent_digest(self, router: Any, intent: Intent) -> bytes:
-        return typed_digest("Intent", INTENT_TYPES, intent_message(intent), name=ROUTER_DOMAIN[0],
-                            version=ROUTER_DOMAIN[1], chain_id=self.chain_id, verifying_contract=router.address)
+        return typed_digest(
+            "Intent",
+            INTENT_TYPES,
+            intent_message(intent),
+            name=ROUTER_DOMAIN[0],
+            version=ROUTER_DOMAIN[1],
+            chain_id=self.chain_id,
+            verifying_contract=router.address,
+        )
 
-    def withdrawal(self, account: Any, router: Any, token: Any, amount: int, nonce: int, deadline: int, *,
-                   chain_id: int | None = None, verifying_contract: str | None = None, creator: Any = None) -> bytes:
-        message = {"creator": str(creator or account.address), "token": str(token.address if hasattr(token, "address") else token),
-                   "amount": amount, "nonce": nonce, "deadline": deadline}
+    def withdrawal(
+        self,
+        account: Any,
+        router: Any,
+        token: Any,
+        amount: int,
+        nonce: int,
+        deadline: int,
+        *,
+        chain_id: int | None = None,
+        verifying_contract: str | None = None,
+        creator: Any = None,
+    ) -> bytes:
+        message = {
+            "creator": str(creator or account.address),
+            "token": str(token.address if hasattr(token, "address") else token),
+            "amount": amount,
+            "nonce": nonce,
+            "deadline": deadline,
+        }
         return sign_typed(
-            account.private_key, "Withdrawal", WITHDRAWAL_TYPES, message,
-            name=ROUTER_DOMAIN[0], version=ROUTER_DOMAIN[1], chain_id=chain_id or self.chain_id,
+            account.private_key,
+            "Withdrawal",
+            WITHDRAWAL_TYPES,
+            message,
+            name=ROUTER_DOMAIN[0],
+            version=ROUTER_DOMAIN[1],
+            chain_id=chain_id or self.chain_id,
             verifying_contract=verifying_contract or router.address,
         )
 
-    def redemption(self, account: Any, meeting_pass: Any, token_id: int, deadline: int, *,
-                   chain_id: int | None = None, verifying_contract: str | None = None, holder: Any = None) -> bytes:
+    def redemption(
+        self,
+        account: Any,
+        meeting_pass: Any,
+        token_id: int,
+        deadline: int,
+        *,
+        chain_id: int | None = None,
+        verifying_contract: str | None = None,
+        holder: Any = None,
+    ) -> bytes:
         message = {"tokenId": token_id, "holder": str(holder or account.address), "deadline": deadline}
         return sign_typed(
-            account.private_key, "Redemption", REDEMPTION_TYPES, message,
-            name=PASS_DOMAIN[0], version=PASS_DOMAIN[1], chain_id=chain_id or self.chain_id,
+            account.private_key,
+            "Redemption",
+            REDEMPTION_TYPES,
+            message,
+            name=PASS_DOMAIN[0],
+            version=PASS_DOMAIN[1],
+            chain_id=chain_id or self.chain_id,
             verifying_contract=verifying_contract or meeting_pass.address,
         )
 
@@ -226,7 +288,9 @@ def meeting_pass(project, admin, relayer):
 
 @pytest.fixture(scope="session")
 def auction(project, admin, treasury, meeting_pass):
-    c = admin.deploy(project.MeetingAuction, meeting_pass, treasury, AUCTION_FEE_BPS, MIN_INCREMENT_BPS, EXTENSION_WINDOW, EXTENSION)
+    c = admin.deploy(
+        project.MeetingAuction, meeting_pass, treasury, AUCTION_FEE_BPS, MIN_INCREMENT_BPS, EXTENSION_WINDOW, EXTENSION
+    )
     meeting_pass.grantRole(role("MINTER_ROLE"), c, sender=admin)
     return c
 

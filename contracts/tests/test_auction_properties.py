@@ -16,7 +16,14 @@ from __future__ import annotations
 import ape
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 ZERO = "0x" + "00" * 20
 ACTIVE, ENDED, CANCELLED = 1, 2, 3
@@ -53,8 +60,15 @@ class AuctionMachine(RuleBasedStateMachine):
         account = self.sellers[seller]
         tx = self.auction.create_auction(reserve * GWEI, duration, "m", sender=account)
         auction_id = next(iter(tx.events.filter(self.auction.AuctionCreated))).auction_id
-        self.model[auction_id] = {"seller": str(account.address), "reserve": reserve * GWEI, "end": self.now + duration,
-                                  "bidder": ZERO, "bid": 0, "status": ACTIVE, "max_seen": 0}
+        self.model[auction_id] = {
+            "seller": str(account.address),
+            "reserve": reserve * GWEI,
+            "end": self.now + duration,
+            "bidder": ZERO,
+            "bid": 0,
+            "status": ACTIVE,
+            "max_seen": 0,
+        }
 
     def _min_bid(self, m: dict) -> int:
         if m["bidder"] == ZERO:
@@ -159,7 +173,12 @@ class AuctionMachine(RuleBasedStateMachine):
             # the highest bid never decreases, and the contract agrees with the model
             assert a.highest_bid >= m["max_seen"]
             m["max_seen"] = a.highest_bid
-            assert (a.highest_bidder, a.highest_bid, a.status, a.end_time) == (m["bidder"], m["bid"], m["status"], m["end"])
+            assert (a.highest_bidder, a.highest_bid, a.status, a.end_time) == (
+                m["bidder"],
+                m["bid"],
+                m["status"],
+                m["end"],
+            )
             # exactly one winner per ended auction with bids, holding its one pass
             if m["status"] == ENDED and m["bidder"] != ZERO:
                 assert a.pass_id == m["pass_id"] and self.meeting_pass.ownerOf(a.pass_id) == m["bidder"]

@@ -53,8 +53,16 @@ def test_permit(coin, relayer, fan, stranger, chain):
     coin.mint(fan, ONE, ref(3), sender=relayer)
     deadline = chain.pending_timestamp + 3600
     message = {"owner": fan.address, "spender": stranger.address, "value": ONE, "nonce": 0, "deadline": deadline}
-    sig = sign_typed(fan.private_key, "Permit", PERMIT_TYPES, message, name="Creator Coin", version="1",
-                     chain_id=chain.chain_id, verifying_contract=coin.address)
+    sig = sign_typed(
+        fan.private_key,
+        "Permit",
+        PERMIT_TYPES,
+        message,
+        name="Creator Coin",
+        version="1",
+        chain_id=chain.chain_id,
+        verifying_contract=coin.address,
+    )
     v, r, s = sig[64], sig[:32], sig[32:64]
     coin.permit(fan, stranger, ONE, deadline, v, r, s, sender=stranger)
     assert coin.allowance(fan, stranger) == ONE

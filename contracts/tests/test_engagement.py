@@ -21,7 +21,10 @@ def test_accrue_mints_and_emits(tki, relayer, fans):
     assert tki.totalSupply() == 8 * ONE
     assert tki.epoch_accrued(20240101)
     events = list(tx.events.filter(tki.Accrued))
-    assert [(e.epoch, e.account, e.amount) for e in events] == [(20240101, fans[0], 3 * ONE), (20240101, fans[2], 5 * ONE)]
+    assert [(e.epoch, e.account, e.amount) for e in events] == [
+        (20240101, fans[0], 3 * ONE),
+        (20240101, fans[2], 5 * ONE),
+    ]
 
 
 def test_epoch_accrues_once(tki, relayer, fan):

@@ -32,13 +32,26 @@ def end_of(auction, auction_id):
 def test_config(auction, meeting_pass, treasury, admin):
     assert auction.meeting_pass() == meeting_pass and auction.treasury() == treasury
     assert (auction.fee_bps(), auction.min_increment_bps(), auction.extension_window(), auction.extension()) == (
-        AUCTION_FEE_BPS, MIN_INCREMENT_BPS, EXTENSION_WINDOW, EXTENSION)
+        AUCTION_FEE_BPS,
+        MIN_INCREMENT_BPS,
+        EXTENSION_WINDOW,
+        EXTENSION,
+    )
     assert auction.hasRole(auction.DEFAULT_ADMIN_ROLE(), admin)
     assert (auction.MIN_DURATION(), auction.MAX_DURATION()) == (300, 30 * 86400)
-    assert (auction.STATUS_NONE(), auction.STATUS_ACTIVE(), auction.STATUS_ENDED(), auction.STATUS_CANCELLED()) == (0, 1, 2, 3)
+    assert (auction.STATUS_NONE(), auction.STATUS_ACTIVE(), auction.STATUS_ENDED(), auction.STATUS_CANCELLED()) == (
+        0,
+        1,
+        2,
+        3,
+    )
 
 
-def test_constructor_validation(project, admin, meeting_pass, treasury):
+def test_constructor_validation(project, accounts, meeting_pass, treasury):
+    # A deployer that deploys nowhere else: after a snapshot revert, ape (0.8.51 + ape-foundry)
+    # decodes a failed deployment's trace with whatever contract type it cached at that
+    # address earlier in the session, and crashes instead of reporting the revert.
+    admin = accounts[9]
     with ape.reverts("auction: zero pass"):
         admin.deploy(project.MeetingAuction, ZERO, treasury, 0, 0, 0, 0)
     with ape.reverts("auction: zero treasury"):
@@ -51,11 +64,25 @@ def test_create(auction, seller, chain):
     now = chain.pending_timestamp
     tx = auction.create_auction(ONE, DURATION, "ipfs://meeting", sender=seller)
     [e] = tx.events.filter(auction.AuctionCreated)
-    assert (e.auction_id, e.seller, e.reserve, e.fee_bps, e.metadata) == (1, seller, ONE, AUCTION_FEE_BPS, "ipfs://meeting")
+    assert (e.auction_id, e.seller, e.reserve, e.fee_bps, e.metadata) == (
+        1,
+        seller,
+        ONE,
+        AUCTION_FEE_BPS,
+        "ipfs://meeting",
+    )
     assert now + DURATION <= e.end_time <= now + DURATION + 5
     a = auction.auctions(1)
     assert (a.seller, a.reserve, a.end_time, a.highest_bidder, a.highest_bid, a.fee_bps, a.status, a.pass_id) == (
-        seller, ONE, e.end_time, ZERO, 0, AUCTION_FEE_BPS, ACTIVE, 0)
+        seller,
+        ONE,
+        e.end_time,
+        ZERO,
+        0,
+        AUCTION_FEE_BPS,
+        ACTIVE,
+        0,
+    )
     assert auction.auction_count() == 1
     assert auction.min_next_bid(1) == ONE
     tx = auction.create_auction(0, 300, "", sender=seller)
@@ -109,7 +136,9 @@ def test_bid_reverts(auction, auction_id, seller, bidders, chain):
 
 def test_minimum_increment_is_at_least_one_wei(auction, admin, seller, bidders):
     auction.set_params(AUCTION_FEE_BPS, 0, EXTENSION_WINDOW, EXTENSION, sender=admin)
-    auction_id = next(iter(auction.create_auction(0, DURATION, "", sender=seller).events.filter(auction.AuctionCreated))).auction_id
+    auction_id = next(
+        iter(auction.create_auction(0, DURATION, "", sender=seller).events.filter(auction.AuctionCreated))
+    ).auction_id
     with ape.reverts("auction: bid too low"):
         auction.bid(auction_id, value=0, sender=bidders[0])
     auction.bid(auction_id, value=10, sender=bidders[0])
@@ -183,7 +212,9 @@ def test_end_without_bids(auction, meeting_pass, auction_id, seller, chain):
 
 def test_zero_fee_auction(auction, admin, seller, treasury, bidders, chain):
     auction.set_params(0, MIN_INCREMENT_BPS, EXTENSION_WINDOW, EXTENSION, sender=admin)
-    auction_id = next(iter(auction.create_auction(ONE, DURATION, "", sender=seller).events.filter(auction.AuctionCreated))).auction_id
+    auction_id = next(
+        iter(auction.create_auction(ONE, DURATION, "", sender=seller).events.filter(auction.AuctionCreated))
+    ).auction_id
     auction.bid(auction_id, value=ONE, sender=bidders[0])
     chain.pending_timestamp = end_of(auction, auction_id)
     auction.end_auction(auction_id, sender=seller)
@@ -298,7 +329,9 @@ def test_reentrant_seller_is_blocked(auction, attacker, admin, bidders, chain):
     assert tx is not None
 
 
-def test_contract_winner_without_receiver_hook_still_ends(auction, meeting_pass, auction_id, attacker, admin, seller, chain):
+def test_contract_winner_without_receiver_hook_still_ends(
+    auction, meeting_pass, auction_id, attacker, admin, seller, chain
+):
     """The pass is minted without the ERC-721 receiver callback, so a winner contract that
     cannot receive NFTs safely cannot block end_auction (and the seller's proceeds)."""
     attacker.configure(b"", True, sender=admin)

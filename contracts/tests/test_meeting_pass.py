@@ -81,17 +81,37 @@ def test_burn_for_access_reverts(meeting_pass, relayer, fan, fans, pass_id, sign
     with ape.reverts("access_control: account is missing role"):
         meeting_pass.burn_for_access(pass_id, fan, deadline, sig, sender=fan)
     with ape.reverts("pass: holder does not own token"):
-        meeting_pass.burn_for_access(pass_id, fans[1], deadline, signer.redemption(fans[1], meeting_pass, pass_id, deadline), sender=relayer)
+        meeting_pass.burn_for_access(
+            pass_id, fans[1], deadline, signer.redemption(fans[1], meeting_pass, pass_id, deadline), sender=relayer
+        )
     with ape.reverts("erc721: invalid token ID"):
         meeting_pass.burn_for_access(999, fan, deadline, sig, sender=relayer)
     with ape.reverts("pass: invalid signature"):  # someone else signed for the holder
-        meeting_pass.burn_for_access(pass_id, fan, deadline, signer.redemption(fans[1], meeting_pass, pass_id, deadline, holder=fan), sender=relayer)
+        meeting_pass.burn_for_access(
+            pass_id,
+            fan,
+            deadline,
+            signer.redemption(fans[1], meeting_pass, pass_id, deadline, holder=fan),
+            sender=relayer,
+        )
     with ape.reverts("pass: invalid signature"):  # other deadline than signed
         meeting_pass.burn_for_access(pass_id, fan, deadline + 1, sig, sender=relayer)
     with ape.reverts("pass: invalid signature"):  # wrong chain id
-        meeting_pass.burn_for_access(pass_id, fan, deadline, signer.redemption(fan, meeting_pass, pass_id, deadline, chain_id=999), sender=relayer)
+        meeting_pass.burn_for_access(
+            pass_id,
+            fan,
+            deadline,
+            signer.redemption(fan, meeting_pass, pass_id, deadline, chain_id=999),
+            sender=relayer,
+        )
     with ape.reverts("pass: invalid signature"):  # wrong contract
-        meeting_pass.burn_for_access(pass_id, fan, deadline, signer.redemption(fan, meeting_pass, pass_id, deadline, verifying_contract="0x" + "22" * 20), sender=relayer)
+        meeting_pass.burn_for_access(
+            pass_id,
+            fan,
+            deadline,
+            signer.redemption(fan, meeting_pass, pass_id, deadline, verifying_contract="0x" + "22" * 20),
+            sender=relayer,
+        )
     short = chain.pending_timestamp + 60
     expiring = signer.redemption(fan, meeting_pass, pass_id, short)
     chain.pending_timestamp += 120

@@ -3,8 +3,8 @@ with its reason, never reverting the batch; signatures bind chain id and contrac
 
 import ape
 import pytest
-from eth_account import Account
 from conftest import CLAP, FEE_BPS, GIFT, ONE, ROUTER_DOMAIN, role
+from eth_account import Account
 
 BAD_SIGNATURE, NONCE_USED, EXPIRED, WRONG_TOKEN, NO_BALANCE, NO_ALLOWANCE, INVALID = range(1, 8)
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -29,15 +29,25 @@ def test_constants_and_config(router, coin, tki, treasury, admin, relayer):
     assert router.hasRole(role("SETTLER_ROLE"), relayer)
     assert router.hasRole(router.DEFAULT_ADMIN_ROLE(), admin)
     assert (router.KIND_CLAP(), router.KIND_GIFT()) == (CLAP, GIFT)
-    assert [router.REASON_BAD_SIGNATURE(), router.REASON_NONCE_USED(), router.REASON_EXPIRED(),
-            router.REASON_WRONG_TOKEN(), router.REASON_INSUFFICIENT_BALANCE(),
-            router.REASON_INSUFFICIENT_ALLOWANCE(), router.REASON_INVALID()] == list(range(1, 8))
+    assert [
+        router.REASON_BAD_SIGNATURE(),
+        router.REASON_NONCE_USED(),
+        router.REASON_EXPIRED(),
+        router.REASON_WRONG_TOKEN(),
+        router.REASON_INSUFFICIENT_BALANCE(),
+        router.REASON_INSUFFICIENT_ALLOWANCE(),
+        router.REASON_INVALID(),
+    ] == list(range(1, 8))
     assert router.MAX_BATCH() == 256 and router.MAX_FEE_BPS() == 3000
     fields = router.eip712Domain()
     assert (fields[1], fields[2], fields[4]) == (*ROUTER_DOMAIN, router.address)
 
 
-def test_constructor_validation(project, admin, coin, tki, treasury):
+def test_constructor_validation(project, accounts, coin, tki, treasury):
+    # A deployer that deploys nowhere else: after a snapshot revert, ape (0.8.51 + ape-foundry)
+    # decodes a failed deployment's trace with whatever contract type it cached at that
+    # address earlier in the session, and crashes instead of reporting the revert.
+    admin = accounts[9]
     zero = "0x" + "00" * 20
     with ape.reverts("router: zero token"):
         admin.deploy(project.TipRouter, zero, tki, treasury, 0, *ROUTER_DOMAIN)
@@ -77,7 +87,9 @@ def test_clap_settles_without_allowance(router, tki, relayer, treasury, creator,
     assert (e.kind, e.token, e.fee) == (CLAP, tki, fee)
 
 
-def test_zero_fee_credits_no_treasury(router, coin, admin, relayer, treasury, creator, funded, fan, signer, make_intent):
+def test_zero_fee_credits_no_treasury(
+    router, coin, admin, relayer, treasury, creator, funded, fan, signer, make_intent
+):
     router.set_fee_bps(0, sender=admin)
     tx = settle(router, relayer, signer, [signed(signer, router, fan, make_intent(fan, GIFT, 3))])
     assert router.earnings(creator, coin) == 3 and router.earnings(treasury, coin) == 0
@@ -109,15 +121,19 @@ def test_expired_is_rejected(router, relayer, funded, fan, signer, make_intent, 
 @pytest.mark.parametrize("forge", ["chain_id", "contract", "name"])
 def test_wrong_domain_is_rejected(router, coin, relayer, funded, fan, signer, make_intent, forge):
     intent = make_intent(fan, GIFT, ONE)
-    kwargs = {"chain_id": {"chain_id": 1 if signer.chain_id != 1 else 5},
-              "contract": {"verifying_contract": str(coin.address)},
-              "name": {"name": "OtherRouter"}}[forge]
+    kwargs = {
+        "chain_id": {"chain_id": 1 if signer.chain_id != 1 else 5},
+        "contract": {"verifying_contract": str(coin.address)},
+        "name": {"name": "OtherRouter"},
+    }[forge]
     tx = settle(router, relayer, signer, [(intent, signer.intent(fan, router, intent, **kwargs))])
     assert [r for _, r in rejections(router, tx)] == [BAD_SIGNATURE]
     assert coin.balanceOf(fan) == 100 * ONE
 
 
-def test_another_contract_with_same_name_rejects(project, admin, router, coin, tki, treasury, relayer, funded, fan, signer, make_intent):
+def test_another_contract_with_same_name_rejects(
+    project, admin, router, coin, tki, treasury, relayer, funded, fan, signer, make_intent
+):
     """A signature for one router deployment does not settle on another (verifyingContract)."""
     other = admin.deploy(project.TipRouter, coin, tki, treasury, FEE_BPS, *ROUTER_DOMAIN)
     other.grantRole(role("SETTLER_ROLE"), relayer, sender=admin)
@@ -227,11 +243,16 @@ def test_contract_wallet_signer(project, router, coin, relayer, creator, fan, si
     wallet.call(coin, coin.approve.encode_input(router, 2**256 - 1), sender=fan)
     intent = make_intent(fan, GIFT, 2 * ONE, from_=str(wallet.address))
     forged = make_intent(fan, GIFT, 2 * ONE, from_=str(wallet.address))
-    tx = settle(router, relayer, signer, [
-        (intent, signer.intent(fan, router, intent)),
-        (forged, signer.intent(creator, router, forged)),
-        (forged, b"\x01" * 3),
-    ])
+    tx = settle(
+        router,
+        relayer,
+        signer,
+        [
+            (intent, signer.intent(fan, router, intent)),
+            (forged, signer.intent(creator, router, forged)),
+            (forged, b"\x01" * 3),
+        ],
+    )
     assert len(list(tx.events.filter(router.IntentSettled))) == 1
     assert [r for _, r in rejections(router, tx)] == [BAD_SIGNATURE, BAD_SIGNATURE]
     assert coin.balanceOf(wallet) == 8 * ONE
@@ -272,7 +293,16 @@ def test_fresh_key_never_seen_on_chain(router, relayer, signer, make_intent, fun
     outsider = Account.create()
     intent = make_intent(funded[0], GIFT, ONE)
     from conftest import INTENT_TYPES, intent_message, sign_typed
-    sig = sign_typed(outsider.key, "Intent", INTENT_TYPES, intent_message(intent), name=ROUTER_DOMAIN[0],
-                     version=ROUTER_DOMAIN[1], chain_id=signer.chain_id, verifying_contract=router.address)
+
+    sig = sign_typed(
+        outsider.key,
+        "Intent",
+        INTENT_TYPES,
+        intent_message(intent),
+        name=ROUTER_DOMAIN[0],
+        version=ROUTER_DOMAIN[1],
+        chain_id=signer.chain_id,
+        verifying_contract=router.address,
+    )
     tx = settle(router, relayer, signer, [(intent, sig)])
     assert [r for _, r in rejections(router, tx)] == [BAD_SIGNATURE]

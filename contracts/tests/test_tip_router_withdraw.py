@@ -58,13 +58,37 @@ def test_withdraw_for(router, coin, relayer, creator, earned, signer, deadline):
 def test_withdraw_for_reverts(router, coin, admin, relayer, creator, stranger, earned, signer, deadline, chain):
     good = signer.withdrawal(creator, router, coin, ONE, 1, deadline)
     with ape.reverts("router: invalid signature"):  # signed by someone else
-        router.withdraw_for(creator, coin, ONE, 1, deadline, signer.withdrawal(stranger, router, coin, ONE, 1, deadline, creator=creator), sender=relayer)
+        router.withdraw_for(
+            creator,
+            coin,
+            ONE,
+            1,
+            deadline,
+            signer.withdrawal(stranger, router, coin, ONE, 1, deadline, creator=creator),
+            sender=relayer,
+        )
     with ape.reverts("router: invalid signature"):  # other amount than signed
         router.withdraw_for(creator, coin, 2 * ONE, 1, deadline, good, sender=relayer)
     with ape.reverts("router: invalid signature"):  # other chain id
-        router.withdraw_for(creator, coin, ONE, 1, deadline, signer.withdrawal(creator, router, coin, ONE, 1, deadline, chain_id=999), sender=relayer)
+        router.withdraw_for(
+            creator,
+            coin,
+            ONE,
+            1,
+            deadline,
+            signer.withdrawal(creator, router, coin, ONE, 1, deadline, chain_id=999),
+            sender=relayer,
+        )
     with ape.reverts("router: invalid signature"):  # other contract
-        router.withdraw_for(creator, coin, ONE, 1, deadline, signer.withdrawal(creator, router, coin, ONE, 1, deadline, verifying_contract=str(coin.address)), sender=relayer)
+        router.withdraw_for(
+            creator,
+            coin,
+            ONE,
+            1,
+            deadline,
+            signer.withdrawal(creator, router, coin, ONE, 1, deadline, verifying_contract=str(coin.address)),
+            sender=relayer,
+        )
     with ape.reverts("ecdsa: invalid signature `s` value"):
         router.withdraw_for(creator, coin, ONE, 1, deadline, good[:32] + b"\xff" * 32 + good[64:], sender=relayer)
     with ape.reverts("router: insufficient earnings"):
@@ -72,7 +96,9 @@ def test_withdraw_for_reverts(router, coin, admin, relayer, creator, stranger, e
         router.withdraw_for(creator, coin, 100 * ONE, 2, deadline, sig, sender=relayer)
     router.invalidate_nonce(3, sender=creator)
     with ape.reverts("router: nonce used"):
-        router.withdraw_for(creator, coin, ONE, 3, deadline, signer.withdrawal(creator, router, coin, ONE, 3, deadline), sender=relayer)
+        router.withdraw_for(
+            creator, coin, ONE, 3, deadline, signer.withdrawal(creator, router, coin, ONE, 3, deadline), sender=relayer
+        )
     short = chain.pending_timestamp + 60
     expiring = signer.withdrawal(creator, router, coin, ONE, 4, short)
     chain.pending_timestamp += 120
@@ -115,7 +141,9 @@ def test_admin(router, admin, stranger, treasury):
         router.unpause(sender=admin)
 
 
-def test_new_treasury_gets_later_fees(router, coin, admin, relayer, stranger, treasury, funded, fan, signer, make_intent):
+def test_new_treasury_gets_later_fees(
+    router, coin, admin, relayer, stranger, treasury, funded, fan, signer, make_intent
+):
     router.set_treasury(stranger, sender=admin)
     intent = make_intent(fan, GIFT, 10 * ONE)
     router.settle([intent.as_tuple()], [signer.intent(fan, router, intent)], sender=relayer)
@@ -133,7 +161,10 @@ def test_reentrant_withdrawal_is_blocked(project, admin, relayer, treasury, tki,
     hook.mint(fan, 10 * ONE, sender=admin)
     hook.approve(router, 10 * ONE, sender=fan)
     from conftest import Intent
-    intent = Intent(str(fan.address), str(attacker.address), str(hook.address), 10 * ONE, GIFT, 1, chain.pending_timestamp + 3600)
+
+    intent = Intent(
+        str(fan.address), str(attacker.address), str(hook.address), 10 * ONE, GIFT, 1, chain.pending_timestamp + 3600
+    )
     router.settle([intent.as_tuple()], [signer.intent(fan, router, intent)], sender=relayer)
     assert router.earnings(attacker, hook) == 10 * ONE
     withdraw_4 = router.withdraw.encode_input(hook, 4 * ONE)
