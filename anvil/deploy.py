@@ -3,7 +3,8 @@
 ``python -m anvil.deploy --rpc-url URL --out var/deployment.json``. The deployer key signs;
 roles go to the relayer account; fees go to the treasury. Each step of ``PLAN`` deploys one
 contract (its constructor args may refer to contracts deployed before it) and then makes the
-role grants it lists.
+role grants it lists: ``"fn"`` calls the contract just deployed, ``"Other.fn"`` a contract
+deployed before it (e.g. giving the new TipRouter the Engagement token's mover role).
 """
 
 from __future__ import annotations
@@ -51,11 +52,59 @@ class Step:
     grants: Grants = lambda ctx: []
 
 
+def role(name: str) -> bytes:
+    """An access_control role id: keccak256 of its name, as the contracts define them."""
+    return bytes(Web3.keccak(text=name))
+
+
+TIP_FEE_BPS = 250  # TipRouter platform fee: 2.5 % of each tip (max 3000)
+AUCTION_FEE_BPS = 500  # MeetingAuction platform fee: 5 % of the winning bid (max 3000)
+MIN_INCREMENT_BPS = 500  # a new bid must beat the highest by 5 % (at least 1 wei)
+EXTENSION_WINDOW_S = 300  # a bid in the last 5 minutes ...
+EXTENSION_S = 600  # ... moves the end to 10 minutes after that bid
+
 PLAN: list[Step] = [
     Step(
         "Coin",
         args=lambda ctx: ["Creator Coin", "TK", "Creator Coin", "1"],
         grants=lambda ctx: [("set_minter", [ctx.relayer, True])],
+    ),
+    Step(
+        "Engagement",
+        args=lambda ctx: ["Creator Engagement", "TKI"],
+        grants=lambda ctx: [("grantRole", [role("ACCRUER_ROLE"), ctx.relayer])],
+    ),
+    Step(
+        "TipRouter",
+        args=lambda ctx: [
+            ctx.addresses["Coin"],
+            ctx.addresses["Engagement"],
+            ctx.treasury,
+            TIP_FEE_BPS,
+            "TipRouter",
+            "1",
+        ],
+        grants=lambda ctx: [
+            ("grantRole", [role("SETTLER_ROLE"), ctx.relayer]),
+            ("Engagement.grantRole", [role("MOVER_ROLE"), ctx.addresses["TipRouter"]]),
+        ],
+    ),
+    Step(
+        "MeetingPass",
+        args=lambda ctx: ["Meeting Pass", "PASS", "", "MeetingPass", "1"],
+        grants=lambda ctx: [("grantRole", [role("REDEEMER_ROLE"), ctx.relayer])],
+    ),
+    Step(
+        "MeetingAuction",
+        args=lambda ctx: [
+            ctx.addresses["MeetingPass"],
+            ctx.treasury,
+            AUCTION_FEE_BPS,
+            MIN_INCREMENT_BPS,
+            EXTENSION_WINDOW_S,
+            EXTENSION_S,
+        ],
+        grants=lambda ctx: [("MeetingPass.grantRole", [role("MINTER_ROLE"), ctx.addresses["MeetingAuction"]])],
     ),
 ]
 
@@ -126,8 +175,10 @@ def deploy(
         contracts[step.contract] = DeployedContract(
             address=address, abi=artifact["abi"], deploy_block=block, tx_hash=receipt["transactionHash"].to_0x_hex()
         )
-        instance = w3.eth.contract(address=address, abi=artifact["abi"])
-        for function, fn_args in step.grants(ctx):
+        for target, fn_args in step.grants(ctx):
+            name, _, function = target.rpartition(".")
+            name = name or step.contract
+            instance = w3.eth.contract(address=ctx.addresses[name], abi=load_artifact(name)["abi"])
             deployer.send(getattr(instance.functions, function)(*fn_args).build_transaction({"from": account.address}))
         log.info("deployed %-14s at %s (block %d)", step.contract, address, block)
     genesis = w3.eth.get_block(0)
