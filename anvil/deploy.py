@@ -178,7 +178,9 @@ def deploy(
         for target, fn_args in step.grants(ctx):
             name, _, function = target.rpartition(".")
             name = name or step.contract
-            instance = w3.eth.contract(address=ctx.addresses[name], abi=load_artifact(name)["abi"])
+            instance = w3.eth.contract(
+                address=Web3.to_checksum_address(ctx.addresses[name]), abi=load_artifact(name)["abi"]
+            )
             deployer.send(getattr(instance.functions, function)(*fn_args).build_transaction({"from": account.address}))
         log.info("deployed %-14s at %s (block %d)", step.contract, address, block)
     genesis = w3.eth.get_block(0)
