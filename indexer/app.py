@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -56,6 +57,7 @@ class Indexer:
         *,
         max_block_range: int = 2000,
         finality_depth: int = 0,
+        target_logs: int = 5000,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -63,7 +65,9 @@ class Indexer:
         self.decoder = LogDecoder(manifest)
         self.addresses = manifest.addresses
         self.max_range = max_block_range
-        self.range = max_block_range
+        # Start small and grow: the right range depends on event density, unknown up front.
+        self.range = min(max_block_range, 64)
+        self.target_logs = target_logs
         self.finality_depth = finality_depth
         self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
         self._last_progress = 0.0
@@ -206,7 +210,11 @@ class Indexer:
                 log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.range)
                 return None
             raise
-        if self.range < self.max_range:
+        # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
+        span = end - start + 1
+        if len(logs) > 2 * self.target_logs:
+            self.range = max(1, span * self.target_logs // len(logs))
+        elif len(logs) < self.target_logs and span >= self.range:
             self.range = min(self.max_range, self.range * 2)
         return logs
 
@@ -242,8 +250,8 @@ class Indexer:
         log.warning("reorg: rolled back %d blocks to %d (%s)", depth, ancestor.number, ancestor.hash[:10])
 
     def _count(self, decoded: list[DecodedLog]) -> None:
-        for item in decoded:
-            EVENTS.labels(item.contract, item.event).inc()
+        for (contract, event), n in collections.Counter((g.contract, g.event) for g in decoded).items():
+            EVENTS.labels(contract, event).inc(n)
 
     def _progress(self, end: int, target: int, blocks: int, events: int, started: float) -> None:
         now = time.monotonic()

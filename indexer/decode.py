@@ -8,9 +8,10 @@ as lowercase hex strings, integers as Python ints.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
@@ -18,6 +19,7 @@ from eth_utils import keccak
 from prometheus_client import Counter
 
 from core.chain.manifest import Manifest
+from core.db.pool import RawJson
 
 log_ = logging.getLogger("indexer.decode")
 UNDECODABLE = Counter(
@@ -47,21 +49,50 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _int_of(word: str) -> int:
+    return int(word, 16)
+
+
+def _signed_of(word: str) -> int:
+    value = int(word, 16)
+    return value - (1 << 256) if value >= 1 << 255 else value
+
+
+def _address_of(word: str) -> str:
+    return "0x" + word[-40:].lower()
+
+
+def _bool_of(word: str) -> bool:
+    return int(word, 16) != 0
+
+
+def _hex_of(word: str) -> str:
+    return word.lower() if word.startswith("0x") else "0x" + word.lower()
+
+
+Parser = Callable[[str], Any]
+
+
+def _word_parser(kind: str) -> Parser:
+    """How to read one 32-byte word (a topic or a static data word) of this type."""
+    if kind == "address":
+        return _address_of
+    if kind == "bool":
+        return _bool_of
+    if kind.startswith("uint"):
+        return _int_of
+    if kind.startswith("int"):
+        return _signed_of
+    if kind.startswith("bytes") and kind != "bytes" and "[" not in kind:
+        size = 2 * int(kind[5:])
+        return lambda word: "0x" + word[-64:][:size].lower()
+    # The keccak of a dynamic indexed type (string, bytes, arrays) is kept as hex.
+    return _hex_of
+
+
 def _topic_value(kind: str, topic: str) -> Any:
     """An indexed input from its topic: static types are sliced, dynamic ones stay hashed."""
-    if kind == "address":
-        return "0x" + topic[-40:].lower()
-    if kind.startswith("uint"):
-        return int(topic, 16)
-    if kind == "bool":
-        return int(topic, 16) != 0
-    if kind.startswith("int"):
-        value = int(topic, 16)
-        return value - (1 << 256) if value >= 1 << 255 else value
-    if not topic.startswith("0x"):
-        topic = "0x" + topic
-    # bytes32 and the keccak of dynamic types (string, bytes, arrays) are kept as hex.
-    return topic.lower()
+    return _word_parser(kind)(topic)
 
 
 def _is_static_word(kind: str) -> bool:
@@ -73,43 +104,73 @@ def _is_static_word(kind: str) -> bool:
     return kind.startswith("bytes") and kind != "bytes" and "[" not in kind
 
 
-@dataclass(frozen=True)
-class EventDecoder:
-    contract: str
-    event: str
-    indexed: tuple[tuple[str, str], ...]  # (name, type) in topic order
-    data_names: tuple[str, ...]
-    data_types: tuple[str, ...]
+def _json_slot(kind: str) -> str:
+    """printf-style slot of a value in the event's JSON text."""
+    if kind.startswith(("uint", "int")):
+        return "%d"
+    if kind == "bool":
+        return "%s"  # filled with "true"/"false"
+    return '"%s"'
 
-    @property
-    def sliceable(self) -> bool:
-        return all(_is_static_word(kind) for kind in self.data_types)
+
+class EventDecoder:
+    """Decodes one event's topics and data; static fields are sliced, the rest goes through eth-abi."""
+
+    def __init__(
+        self,
+        contract: str,
+        event: str,
+        indexed: tuple[tuple[str, str], ...],
+        data_names: tuple[str, ...],
+        data_types: tuple[str, ...],
+    ) -> None:
+        self.contract = contract
+        self.event = event
+        self.indexed = indexed  # (name, type) in topic order
+        self.data_names = data_names
+        self.data_types = data_types
+        self.n_topics = len(indexed) + 1
+        self.topic_parsers = [(name, _word_parser(kind)) for name, kind in indexed]
+        self.sliceable = all(_is_static_word(kind) for kind in data_types)
+        self.data_parsers = [
+            (name, _word_parser(kind), 2 + 64 * i)
+            for i, (name, kind) in enumerate(zip(data_names, data_types, strict=True))
+        ]
+        self.min_data = 2 + 64 * len(data_types)
+        fields = [*indexed, *zip(data_names, data_types, strict=True)]
+        self.names = [name for name, _ in fields]
+        self.bools = [kind == "bool" for _, kind in fields]
+        # JSON text from a printf template: far cheaper than json.dumps per row. Names come from
+        # the ABI; they are identifiers, but escape them anyway.
+        self.template = "{" + ",".join(f"{json.dumps(name)}:{_json_slot(kind)}" for name, kind in fields) + "}"
 
     def decode(self, topics: list[str], data: str) -> dict[str, Any]:
-        if len(topics) != len(self.indexed) + 1:
-            raise ValueError(f"{self.event}: expected {len(self.indexed) + 1} topics, got {len(topics)}")
-        args = {name: _topic_value(kind, topics[i + 1]) for i, (name, kind) in enumerate(self.indexed)}
+        if len(topics) != self.n_topics:
+            raise ValueError(f"{self.event}: expected {self.n_topics} topics, got {len(topics)}")
+        args = {name: parse(topics[i]) for i, (name, parse) in enumerate(self.topic_parsers, 1)}
         if not self.data_types:
             return args
         if self.sliceable:
-            # Static words: slice the hex directly (no bytes round trip, no eth_abi).
-            if len(data) < 2 + 64 * len(self.data_types):
+            if len(data) < self.min_data:
                 raise ValueError(f"{self.event}: data too short")
-            for i, (name, kind) in enumerate(zip(self.data_names, self.data_types, strict=True)):
-                word = data[2 + 64 * i : 66 + 64 * i]
-                if kind.startswith("bytes"):
-                    size = int(kind[5:])
-                    args[name] = "0x" + word[: 2 * size].lower()
-                else:
-                    args[name] = _topic_value(kind, word)
+            for name, parse, offset in self.data_parsers:
+                args[name] = parse(data[offset : offset + 64])
             return args
         values = abi_decode(self.data_types, bytes.fromhex(data[2:]))
         args.update(zip(self.data_names, (_jsonable(v) for v in values), strict=True))
         return args
 
+    def to_json(self, args: dict[str, Any]) -> RawJson:
+        if not self.sliceable:
+            return RawJson(json.dumps(args, separators=(",", ":")))
+        values = [args[name] for name in self.names]
+        for i, is_bool in enumerate(self.bools):
+            if is_bool:
+                values[i] = "true" if values[i] else "false"
+        return RawJson(self.template % tuple(values))
 
-@dataclass(frozen=True)
-class DecodedLog:
+
+class DecodedLog(NamedTuple):
     block_number: int
     block_hash: str
     tx_hash: str
@@ -118,6 +179,7 @@ class DecodedLog:
     contract: str
     event: str
     args: dict[str, Any]
+    args_json: RawJson | None = None  # the args as JSON text, when the decoder made it
 
 
 class LogDecoder:
@@ -164,12 +226,13 @@ class LogDecoder:
             )
             return None
         return DecodedLog(
-            block_number=int(log["blockNumber"], 16),
-            block_hash=log["blockHash"].lower(),
-            tx_hash=log["transactionHash"].lower(),
-            log_index=int(log["logIndex"], 16),
-            address=address,
-            contract=decoder.contract,
-            event=decoder.event,
-            args=args,
+            int(log["blockNumber"], 16),
+            log["blockHash"].lower(),
+            log["transactionHash"].lower(),
+            int(log["logIndex"], 16),
+            address,
+            decoder.contract,
+            decoder.event,
+            args,
+            decoder.to_json(args),
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from core.chain.manifest import Manifest
+from core.chain.manifest import Manifest, erc20_transfer_fields
 from core.db import Queries
 from core.errors import NonRetryableError
 from indexer.decode import DecodedLog
@@ -27,16 +27,6 @@ TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", 
 
 class IntegrityError(NonRetryableError):
     """The projections disagree with the raw events: a bug, never papered over."""
-
-
-def transfer_fields(abi: list[dict[str, Any]]) -> tuple[str, str, str] | None:
-    """Names of (from, to, value) of an ERC-20 ``Transfer`` in this ABI, if it has one."""
-    for item in abi:
-        if item.get("type") == "event" and item.get("name") == TRANSFER:
-            inputs = item["inputs"]
-            if len(inputs) == 3 and inputs[2]["type"] == "uint256" and not inputs[2].get("indexed"):
-                return inputs[0]["name"], inputs[1]["name"], inputs[2]["name"]
-    return None
 
 
 Key = tuple[str, str]  # (token address, account)
@@ -53,7 +43,7 @@ class Projections:
     def from_manifest(cls, manifest: Manifest, queries: Queries) -> Projections:
         tokens = {}
         for name, contract in manifest.contracts.items():
-            fields = transfer_fields(contract.abi)
+            fields = erc20_transfer_fields(contract.abi)
             if fields:
                 tokens[name] = fields
         return cls(queries, tokens)

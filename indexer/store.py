@@ -83,7 +83,7 @@ class Store:
                     columns=EVENT_COLUMNS,
                     records=[
                         (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract,
-                         g.event, g.args)
+                         g.event, g.args_json if g.args_json is not None else g.args)
                         for g in logs
                     ],
                 )  # fmt: skip

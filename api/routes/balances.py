@@ -28,9 +28,7 @@ async def balances(request: Request, address: str) -> HTTPResponse:
     account = parse_address(address)
     indexed, rows = await ctx.store.balances(account)
     tokens = []
-    for name, contract in ctx.manifest.contracts.items():
-        if not any(item.get("name") == "Transfer" and item.get("type") == "event" for item in contract.abi):
-            continue
+    for name, contract in ctx.manifest.erc20_tokens().items():
         row = rows.get(contract.address, {"balance": "0", "updated_block": None})
         tokens.append({"token": name, "address": contract.address, **row})
     return ok({"address": account, "balances": tokens, "indexed_block": indexed})

@@ -58,9 +58,26 @@ class Manifest(BaseModel):
                 return name
         return None
 
+    def erc20_tokens(self) -> dict[str, DeployedContract]:
+        """The contracts that are ERC-20 tokens (by their ``Transfer`` event)."""
+        return {name: c for name, c in self.contracts.items() if erc20_transfer_fields(c.abi)}
+
     @property
     def addresses(self) -> list[str]:
         return [c.address for c in self.contracts.values()]
+
+
+def erc20_transfer_fields(abi: list[dict[str, Any]]) -> tuple[str, str, str] | None:
+    """Names of (from, to, value) of an ERC-20 ``Transfer`` in this ABI, if it has one.
+
+    An ERC-721 ``Transfer`` has the same signature but an indexed token id: not a match.
+    """
+    for item in abi:
+        if item.get("type") == "event" and item.get("name") == "Transfer":
+            inputs = item["inputs"]
+            if len(inputs) == 3 and inputs[2]["type"] == "uint256" and not inputs[2].get("indexed"):
+                return inputs[0]["name"], inputs[1]["name"], inputs[2]["name"]
+    return None
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -12,7 +12,15 @@ import asyncpg
 from core.errors import Conflict, InvalidInput, ServiceUnavailable
 
 
+class RawJson(str):
+    """Text that is already JSON: the jsonb codec sends it as is (no second encoding)."""
+
+    __slots__ = ()
+
+
 def _encode_jsonb(value: Any) -> bytes:
+    if isinstance(value, RawJson):
+        return b"\x01" + value.encode()
     return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
 
 

@@ -77,4 +77,4 @@ async def test_balances_of_an_unknown_account_are_zero_before_indexing(app: Sani
     data = response.json["data"]
     assert data["address"] == address
     assert data["indexed_block"] is None
-    assert [b["balance"] for b in data["balances"]] == ["0"]
+    assert [(b["token"], b["balance"]) for b in data["balances"]] == [("Coin", "0"), ("Engagement", "0")]

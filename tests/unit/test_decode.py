@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -79,6 +80,7 @@ def test_sliced_static_fields_match_eth_abi(small: int) -> None:
         "peer": peer,
     }
     assert (decoded.block_number, decoded.log_index) == (16, 2)
+    assert json.loads(decoded.args_json) == decoded.args  # the precompiled JSON text says the same
 
 
 def test_dynamic_fields_fall_back_to_eth_abi() -> None:
@@ -86,6 +88,7 @@ def test_dynamic_fields_fall_back_to_eth_abi() -> None:
     decoded = _decoder().decode(_log(DYNAMIC_EVENT, ["0x" + (7).to_bytes(32, "big").hex()], data))
     assert decoded is not None
     assert decoded.args == {"id": 7, "label": "héllo", "values": [1, 2, 3]}
+    assert json.loads(decoded.args_json) == decoded.args
 
 
 def test_unknown_and_malformed_logs_are_skipped_and_counted() -> None:
