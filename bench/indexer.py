@@ -74,8 +74,13 @@ async def build_chain(url: str, address: str, blocks: int, pairs: int) -> None:
             await client.call("eth_sendTransaction", [tx])
             if i % 100 == 99:
                 print(f"  built {i + 1}/{blocks} blocks", end="\r", flush=True)
-        while await client.block_number() < first_block + blocks:
+        # Wait for the pool to drain (a send returns before its block exists).
+        for _ in range(200):
+            status = await client.call("txpool_status")
+            if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
+                break
             await asyncio.sleep(0.05)
+        blocks = await client.block_number() - first_block
     print(f"  built {blocks} blocks in {time.perf_counter() - started:.1f}s" + " " * 20)
 
 
@@ -171,7 +176,21 @@ async def main() -> None:
                "INDEXER_METRICS_PORT": "0", "INDEXER_WS_URL": "auto", "LOG_LEVEL": "WARNING"}  # fmt: skip
 
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "indexer", "backfill", "--to", str(head)], env=env, cwd=ROOT,
+        command = [sys.executable, "-m", "indexer", "backfill", "--to", str(head)]
+        if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/backfill.txt: py-spy collapsed stacks
+            command = [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "-r",
+                "200",
+                "-f",
+                "raw",
+                "-o",
+                profile,
+                "--",
+                *command,
+            ]
+        done = subprocess.run(command, env=env, cwd=ROOT,
                               check=False, capture_output=True, text=True)  # fmt: skip
         elapsed = time.perf_counter() - started
         if done.returncode:
