@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 from prometheus_client import Counter, Histogram
 
 from core.errors import NonRetryableRpcError, RetryableRpcError, RpcError
@@ -84,10 +85,10 @@ class RpcClient:
                 async with self._get_session().post(url, json=body) as response:
                     if response.status == 429 or response.status >= 500:
                         raise RetryableRpcError(f"HTTP {response.status} from {url}", rpc_code=response.status)
-                    payload = await response.json(content_type=None)
+                    payload = orjson.loads(await response.read())  # ~3x faster than json on big getLogs
                 RPC_LATENCY.labels(label).observe(time.perf_counter() - started)
                 return payload
-            except (TimeoutError, aiohttp.ClientError, RetryableRpcError) as exc:
+            except (TimeoutError, aiohttp.ClientError, RetryableRpcError, orjson.JSONDecodeError) as exc:
                 RPC_ERRORS.labels(label, "transport").inc()
                 last = exc
                 if len(self.urls) > 1:

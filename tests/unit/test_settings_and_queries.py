@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from core.db.queries import parse_queries
@@ -9,8 +11,10 @@ DEV_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("DATABASE_URL", "REDIS_URL", "RPC_URLS", "ENVIRONMENT", "API_DATABASE_URL", "RELAYER_PRIVATE_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    shared = ("DATABASE_URL", "REDIS_URL", "RPC_URLS", "ENVIRONMENT", "MANIFEST_PATH", "LOG_LEVEL")
+    for name in list(os.environ):
+        if name in shared or name.startswith(("API_", "INDEXER_", "RELAYER_")):
+            monkeypatch.delenv(name, raising=False)
 
 
 def test_prefixed_value_beats_shared_value(monkeypatch: pytest.MonkeyPatch) -> None:
