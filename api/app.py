@@ -1,17 +1,28 @@
-"""The app factory: routes, error envelope, and the resources opened around the server's life."""
+"""The app factory: routes, error envelope, protection, and the resources opened around the server's life."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
+from sanic_ext import openapi
 
 from api import errors
+from api.accounts import Accounts
+from api.auth.service import AuthService
+from api.cache import ResponseCache
 from api.ctx import Context
-from api.routes import balances, ops
+from api.live.feed import FeedHub, FeedProducer
+from api.live.listener import Listener
+from api.mail import Mailer, mailer_from
+from api.protect import headers
+from api.protect.ratelimit import RateLimiter, client_ip
+from api.routes import admin, auth, balances, feed, mints, ops, otp, transfers
 from api.store import Store
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
@@ -19,50 +30,84 @@ from core.db import create_pool
 from core.settings import ApiSettings
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["route"])
+LATENCY = Histogram(
+    "api_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 
-def create_app(settings: ApiSettings, *, name: str = "creator_api") -> Sanic:
+async def open_resources(app: Sanic) -> None:
+    ctx: Context = app.ctx.app
+    settings = ctx.settings
+    ctx.manifest = load_manifest(settings.manifest_path)
+    ctx.tokens = {c.address: name for name, c in ctx.manifest.erc20_tokens().items()}
+    ctx.pool = await create_pool(settings.database_url, max_size=10)
+    ctx.redis = Redis.from_url(settings.redis_url)
+    ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
+    ctx.store = Store(ctx.pool, ctx.manifest.chain_id)
+    ctx.accounts = Accounts(ctx.pool)
+    assert ctx.mailer is not None
+    ctx.auth = AuthService(settings, ctx.accounts, ctx.redis, ctx.mailer, ctx.manifest.chain_id)
+    ctx.limiter = RateLimiter(ctx.redis, settings)
+    ctx.cache = ResponseCache(ctx.redis, settings.cache_ttl)
+    ctx.hub = FeedHub(ctx.redis, ctx.manifest.chain_id)
+    ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
+    listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer)
+    ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
+
+
+async def close_resources(app: Sanic) -> None:
+    ctx: Context = app.ctx.app
+    for task in ctx.tasks:
+        task.cancel()
+    if ctx.tasks:
+        await asyncio.wait(ctx.tasks, timeout=5)
+    ctx.tasks = []
+    if ctx.rpc is not None:
+        await ctx.rpc.close()
+    if ctx.redis is not None:
+        await ctx.redis.aclose()
+    if ctx.pool is not None:
+        await ctx.pool.close()
+
+
+def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mailer | None = None) -> Sanic:
     app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.REQUEST_MAX_SIZE = 1_000_000
-    app.ctx.app = Context(settings=settings)
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.ext.openapi.describe(
+        "Creator backend API",
+        version="1.0.0",
+        description="Indexed chain state, accounts (email, SIWE) and a live feed. "
+        'Every response is {"success": true, "data": …} or {"success": false, "error": {code, message, details}}.',
+    )
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    app.blueprint(ops.bp)
-    app.blueprint(balances.bp)
+    headers.configure(app, settings)
+    for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
+        app.blueprint(module.bp)
+    app.blueprint(feed.ws_bp)
+    openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 
-    @app.before_server_start
-    async def open_resources(app: Sanic) -> None:
-        ctx: Context = app.ctx.app
-        ctx.manifest = load_manifest(settings.manifest_path)
-        ctx.pool = await create_pool(settings.database_url, max_size=10)
-        ctx.redis = Redis.from_url(settings.redis_url)
-        ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
-        ctx.store = Store(ctx.pool, ctx.manifest.chain_id)
-
-    @app.after_server_stop
-    async def close_resources(app: Sanic) -> None:
-        ctx: Context = app.ctx.app
-        if ctx.rpc is not None:
-            await ctx.rpc.close()
-        if ctx.redis is not None:
-            await ctx.redis.aclose()
-        if ctx.pool is not None:
-            await ctx.pool.close()
+    app.before_server_start(open_resources)
+    app.after_server_stop(close_resources)
 
     @app.on_request
-    async def start_timer(request: Request) -> None:
+    async def start(request: Request) -> None:
         request.ctx.started = time.perf_counter()
+        limiter = request.app.ctx.app.limiter
+        if limiter is not None and request.path.startswith("/api/") and request.method != "OPTIONS":
+            await limiter.hit("general", f"ip:{client_ip(request)}")
 
     @app.on_response
     async def observe(request: Request, response: HTTPResponse) -> None:
         route = request.route.path if request.route else "unmatched"
         REQUESTS.labels(request.method, route, str(response.status)).inc()
-        started = getattr(request.ctx, "started", None)
+        started: Any = getattr(request.ctx, "started", None)
         if started is not None:
             LATENCY.labels(route).observe(time.perf_counter() - started)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
 
     return app

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import asyncpg
 from redis.asyncio import Redis
 
+from api.accounts import Accounts
+from api.auth.service import AuthService
+from api.cache import ResponseCache
+from api.live.feed import FeedHub, FeedProducer
+from api.live.state import IndexedState
+from api.mail import Mailer
+from api.protect.ratelimit import RateLimiter
 from api.store import Store
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
@@ -16,8 +24,18 @@ from core.settings import ApiSettings
 @dataclass
 class Context:
     settings: ApiSettings
+    mailer: Mailer | None = None
     manifest: Manifest | None = None
     pool: asyncpg.Pool | None = None
     redis: Redis | None = None
     rpc: RpcClient | None = None
     store: Store | None = field(default=None)
+    accounts: Accounts | None = None
+    auth: AuthService | None = None
+    limiter: RateLimiter | None = None
+    cache: ResponseCache | None = None
+    state: IndexedState = field(default_factory=IndexedState)
+    hub: FeedHub | None = None
+    producer: FeedProducer | None = None
+    tokens: dict[str, str] = field(default_factory=dict)  # ERC-20 address -> contract name
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)

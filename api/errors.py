@@ -5,26 +5,33 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
+from api.problems import Forbidden, NotIndexedYet, RateLimited, Unauthenticated
 from core.errors import AppError, Conflict, InvalidInput, NotFound, RetryableError
 
 log = logging.getLogger("api")
 
 _STATUS: list[tuple[type[AppError], int]] = [
     (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (RateLimited, 429),
+    (NotIndexedYet, 503),
     (RetryableError, 503),
 ]
 
 
-def envelope_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> HTTPResponse:
-    return json(
-        {"success": False, "error": {"code": code, "message": message, "details": details or {}}}, status=status
-    )
+def envelope_error(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> HTTPResponse:
+    body = {"success": False, "error": {"code": code, "message": message, "details": details or {}}}
+    return json(body, status=status, headers=headers)
 
 
 def ok(data: Any, status: int = 200) -> HTTPResponse:
@@ -41,9 +48,20 @@ def _sanic_code(status: int) -> str:
         408: "request_timeout",
         413: "payload_too_large",
         415: "unsupported_media_type",
+        416: "range_not_satisfiable",
         429: "rate_limited",
         503: "unavailable",
     }.get(status, "http_error")
+
+
+def validation_details(exc: ValidationError) -> dict[str, Any]:
+    """Pydantic's errors without the input echoed back (it may hold a password)."""
+    return {
+        "fields": [
+            {"loc": ".".join(str(part) for part in err["loc"]), "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+    }
 
 
 async def handle(request: Request, exc: Exception) -> HTTPResponse:
@@ -51,11 +69,20 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.path, exc.message)
-        return envelope_error(status, exc.code, exc.message, exc.details)
+        headers = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, NotIndexedYet):
+            headers["Retry-After"] = "1"
+        elif isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        return envelope_error(status, exc.code, exc.message, exc.details, headers)
+    if isinstance(exc, ValidationError):
+        return envelope_error(400, InvalidInput.code, "the input is malformed", validation_details(exc))
     if isinstance(exc, SanicException):
         status = int(exc.status_code)
         message = str(exc) if status < 500 else "internal error"
-        return envelope_error(status, _sanic_code(status), message)
+        return envelope_error(status, _sanic_code(status), message, None, dict(exc.headers or {}))
     log.exception("unhandled error on %s %s", request.method, request.path)
     return envelope_error(500, "internal_error", "internal error")
 

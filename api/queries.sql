@@ -1,6 +1,118 @@
+-- ------------------------------------------------------------- indexed reads
 -- name: indexed_block
 SELECT block_number, block_hash FROM indexer_checkpoints WHERE chain_id = $1;
 
 -- name: balances_of
 SELECT token, balance::text AS balance, updated_block FROM token_balances
 WHERE chain_id = $1 AND account = $2;
+
+-- name: balances_of_many
+SELECT account, token, balance::text AS balance, updated_block FROM token_balances
+WHERE chain_id = $1 AND account = ANY($2::text[]);
+
+-- name: mint_by_ref
+SELECT payment_ref, token, account, amount::text AS amount, tx_hash, block_number FROM token_mints
+WHERE chain_id = $1 AND payment_ref = $2;
+
+-- name: mints_page
+-- Newest first; the cursor is the last row's (block_number, payment_ref).
+SELECT payment_ref, token, account, amount::text AS amount, tx_hash, block_number FROM token_mints
+WHERE chain_id = $1 AND account = $2 AND (block_number, payment_ref) < ($3, $4)
+ORDER BY block_number DESC, payment_ref DESC
+LIMIT $5;
+
+-- name: transfers_page
+-- An account's transfers (sent or received), newest first, before the cursor (block, log index).
+SELECT t.block_number, t.log_index, t.token, t.sender, t.receiver, t.amount::text AS amount, t.tx_hash
+FROM (
+    (SELECT * FROM token_transfers
+     WHERE chain_id = $1 AND sender = $2 AND (block_number, log_index) < ($3, $4)
+     ORDER BY block_number DESC, log_index DESC LIMIT $5)
+    UNION
+    (SELECT * FROM token_transfers
+     WHERE chain_id = $1 AND receiver = $2 AND (block_number, log_index) < ($3, $4)
+     ORDER BY block_number DESC, log_index DESC LIMIT $5)
+) AS t
+ORDER BY t.block_number DESC, t.log_index DESC
+LIMIT $5;
+
+-- name: transfers_between
+-- What the live feed announces for blocks (after, upto]; one more row than the cap tells "too many".
+SELECT block_number, log_index, token, sender, receiver, amount::text AS amount, tx_hash FROM token_transfers
+WHERE chain_id = $1 AND block_number > $2 AND block_number <= $3
+ORDER BY block_number, log_index
+LIMIT $4;
+
+-- name: balances_for_keys
+SELECT b.token, b.account, b.balance::text AS balance, b.updated_block
+FROM unnest($2::text[], $3::text[]) AS k(token, account)
+LEFT JOIN token_balances b ON b.chain_id = $1 AND b.token = k.token AND b.account = k.account;
+
+-- ------------------------------------------------------------- accounts
+-- name: create_user
+INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+RETURNING id, email, email_verified, role, created_at;
+
+-- name: user_by_email
+SELECT id, email, password_hash, email_verified, role, created_at FROM users WHERE email = $1;
+
+-- name: user_by_id
+SELECT id, email, password_hash, email_verified, role, created_at FROM users WHERE id = $1;
+
+-- name: set_password
+UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1;
+
+-- name: set_email_verified
+UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1;
+
+-- name: set_role
+UPDATE users SET role = $2, updated_at = now() WHERE id = $1
+RETURNING id, email, email_verified, role, created_at;
+
+-- name: wallets_of
+SELECT address FROM user_wallets WHERE user_id = $1 ORDER BY linked_at, address;
+
+-- name: wallet_owner
+SELECT user_id FROM user_wallets WHERE address = $1;
+
+-- name: link_wallet
+INSERT INTO user_wallets (address, user_id) VALUES ($1, $2);
+
+-- ------------------------------------------------------------- refresh tokens
+-- name: insert_refresh_token
+INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4));
+
+-- name: refresh_token_for_update
+SELECT id, user_id, family_id, expires_at, used_at, revoked_at, expires_at <= now() AS expired
+FROM refresh_tokens WHERE token_hash = $1
+FOR UPDATE;
+
+-- name: use_refresh_token
+UPDATE refresh_tokens SET used_at = now() WHERE id = $1;
+
+-- name: revoke_family
+UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL;
+
+-- name: revoke_user_tokens
+UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL;
+
+-- ------------------------------------------------------------- email OTPs
+-- name: close_open_otps
+UPDATE email_otps SET consumed_at = now() WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL;
+
+-- name: insert_otp
+INSERT INTO email_otps (user_id, purpose, code_hash, expires_at)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4));
+
+-- name: open_otp_for_update
+SELECT id, code_hash, attempts, expires_at <= now() AS expired FROM email_otps
+WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL
+ORDER BY id DESC LIMIT 1
+FOR UPDATE;
+
+-- name: otp_attempt
+UPDATE email_otps SET attempts = attempts + 1 WHERE id = $1;
+
+-- name: consume_otp
+UPDATE email_otps SET consumed_at = now() WHERE id = $1;

@@ -140,6 +140,41 @@ class ApiSettings(_Common):
     workers: int = Field(1, ge=1)
     jwt_secret: SecretStr = SecretStr("dev-secret")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Tokens: short-lived JWT access tokens, rotating opaque refresh tokens (stored hashed).
+    access_token_ttl: int = Field(900, ge=30)
+    refresh_token_ttl: int = Field(30 * 86400, ge=60)
+    # Sign-In With Ethereum: the domain (host[:port]) messages must name; nonce lifetime;
+    # the oldest Issued At accepted when a message has no Expiration Time.
+    siwe_domain: str = "localhost:8000"
+    siwe_nonce_ttl: int = Field(300, ge=10)
+    siwe_max_age: int = Field(600, ge=10)
+    # Email OTPs and the mail they travel by: SMTP when SMTP_HOST is set, else .eml files in OUTBOX_DIR.
+    otp_ttl: int = Field(600, ge=30)
+    otp_max_attempts: int = Field(5, ge=1)
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    mail_from: str = "no-reply@localhost"
+    outbox_dir: Path = ROOT / "var" / "outbox"
+    # Rate limits, "<requests>/<seconds>" ("0" disables a tier): per IP, auth attempts per IP, purchases per user.
+    rate_general: str = "100/60"
+    rate_auth: str = "10/3600"
+    rate_purchase: str = "10/86400"
+    max_body_bytes: int = Field(65536, ge=1024)
+    # How long a read with ?min_block= waits for the indexer before answering 503.
+    min_block_timeout: float = Field(5.0, gt=0, le=30)
+    cache_ttl: int = Field(30, ge=1)
+    feed_maxlen: int = Field(100_000, ge=100)
+
+    @field_validator("rate_general", "rate_auth", "rate_purchase")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limit, _, window = value.partition("/")
+        if value.strip() == "0" or (limit.isdigit() and window.isdigit() and int(window) > 0):
+            return value.strip()
+        raise ValueError("a rate is '<requests>/<seconds>' or '0'")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,34 +1,67 @@
-"""Token balances as the indexer has them, with the block they reflect."""
+"""Token balances as the indexer has them, with the block they reflect (cached per indexed block)."""
 
 from __future__ import annotations
 
-import re
+import json
+from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 
+from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
-from core.errors import InvalidInput
+from api.inputs import parse_address, parse_query
+from api.openapi import doc, path_parameter
+from api.reads import settle
+from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
 
 bp = Blueprint("balances", url_prefix="/api")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
-def parse_address(value: str) -> str:
-    if not _ADDRESS.match(value):
-        raise InvalidInput("address must be 0x followed by 40 hex digits", details={"address": value[:64]})
-    return value.lower()
+def _token_rows(ctx: Context, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"token": name, "address": address, **rows.get(address, {"balance": "0", "updated_block": None})}
+        for address, name in ctx.tokens.items()
+    ]
 
 
 @bp.get("/balances/<address:str>")
+@doc(
+    "Balances of an address (every ERC-20 in the deployment)",
+    tag="reads",
+    response=BalancesData,
+    query=ReadQuery,
+    params=[path_parameter("address", ADDRESS, "0x-prefixed account address")],
+)
 async def balances(request: Request, address: str) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
-    assert ctx.store is not None and ctx.manifest is not None
+    assert ctx.store is not None and ctx.cache is not None
     account = parse_address(address)
-    indexed, rows = await ctx.store.balances(account)
-    tokens = []
-    for name, contract in ctx.manifest.erc20_tokens().items():
-        row = rows.get(contract.address, {"balance": "0", "updated_block": None})
-        tokens.append({"token": name, "address": contract.address, **row})
-    return ok({"address": account, "balances": tokens, "indexed_block": indexed})
+    await settle(ctx, parse_query(request, ReadQuery))
+    cacheable = ctx.state.number is not None
+    key = f"cache:balances:{ctx.store.chain_id}:{ctx.state.generation}:{account}"
+    body = await ctx.cache.get(key) if cacheable else None
+    if body is None:
+        indexed, rows = await ctx.store.balances(account)
+        data = {"address": account, "balances": _token_rows(ctx, rows), "indexed_block": indexed}
+        body = json.dumps({"success": True, "data": data}, separators=(",", ":")).encode()
+        if cacheable:
+            await ctx.cache.put(key, body)
+    return raw(body, content_type="application/json")
+
+
+@bp.get("/contracts/balances")
+@doc("Balances of the signed-in user's wallets", tag="reads", response=MyBalancesData, query=ReadQuery, auth=True)
+@authenticated()
+async def my_balances(request: Request) -> HTTPResponse:
+    ctx: Context = request.app.ctx.app
+    assert ctx.store is not None and ctx.accounts is not None
+    await settle(ctx, parse_query(request, ReadQuery))
+    wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
+    indexed, rows = await ctx.store.balances_of_many(wallets)
+    by_wallet: dict[str, dict[str, dict[str, Any]]] = {w: {} for w in wallets}
+    for r in rows:
+        by_wallet[r["account"]][r["token"]] = {"balance": r["balance"], "updated_block": r["updated_block"]}
+    data = [{"address": w, "balances": _token_rows(ctx, by_wallet[w])} for w in wallets]
+    return ok({"wallets": data, "indexed_block": indexed})

@@ -8,14 +8,18 @@ import time
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
+from sanic_ext import openapi
 
 from api.ctx import Context
 from api.errors import envelope_error, ok
+from api.openapi import doc
+from api.schemas import Health, Ready
 
 bp = Blueprint("ops")
 
 
 @bp.get("/health")
+@doc("Liveness", tag="ops", response=Health)
 async def health(request: Request) -> HTTPResponse:
     return ok({"status": "ok"})
 
@@ -30,6 +34,7 @@ async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
 
 
 @bp.get("/ready")
+@doc("Readiness: Postgres, Redis and the chain answer (503 with each check if not)", tag="ops", response=Ready)
 async def ready(request: Request) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
     assert ctx.pool is not None and ctx.redis is not None and ctx.rpc is not None
@@ -46,5 +51,7 @@ async def ready(request: Request) -> HTTPResponse:
 
 
 @bp.get("/metrics")
+@doc("Prometheus metrics", tag="ops", response=None)
+@openapi.response(200, {"text/plain": str}, "Prometheus text format")
 async def metrics(request: Request) -> HTTPResponse:
     return raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,194 @@
+"""The live feed: one producer (a Redis-leased leader among all API processes) turns indexer
+progress into events appended to a Redis stream; every process's hub reads the stream and
+fans it out to its SSE/WebSocket clients. Stream ids are the clients' resume cursors.
+
+Events (``data`` of each stream entry, JSON):
+``transfer`` (block, log_index, tx_hash, token, token_name, from, to, amount),
+``balance`` (block, account, token, token_name, balance: the balance as of that block),
+``block`` (block, hash: everything up to it is announced),
+``reorg`` (block, hash: every event above ``block`` is retracted),
+``resync`` (too much changed at once, or the cursor is older than the stream: re-read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from api.store import Indexed, Store
+
+log = logging.getLogger("api.feed")
+MAX_EVENTS_PER_STEP = 1000
+LEASE_MS = 15_000
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+)
+
+Event = dict[str, Any]
+
+
+def stream_key(chain_id: int) -> str:
+    return f"feed:{chain_id}"
+
+
+def parse_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entries(raw: Any) -> list[tuple[str, Event]]:
+    """``[(id, {b"data": json})]`` as Redis returns it -> ``[(id, event)]``."""
+    return [(_text(eid), json.loads(_text(fields[b"data"]))) for eid, fields in raw or []]
+
+
+def concerns(event: Event, account: str | None) -> bool:
+    if account is None or event["type"] in {"block", "reorg", "resync"}:
+        return True
+    return account in (event.get("account"), event.get("from"), event.get("to"))
+
+
+class FeedProducer:
+    def __init__(self, redis: Redis, store: Store, tokens: dict[str, str], maxlen: int) -> None:
+        self.redis = redis
+        self.store = store
+        self.tokens = tokens  # token address -> contract name
+        self.maxlen = maxlen
+        chain = store.chain_id
+        self.stream = stream_key(chain)
+        self.cursor_key = f"feed:{chain}:block"
+        self.lease_key = f"feed:{chain}:leader"
+        self.me = uuid.uuid4().hex
+
+    async def is_leader(self) -> bool:
+        if await self.redis.set(self.lease_key, self.me, nx=True, px=LEASE_MS):
+            log.info("this process now produces the live feed")
+            return True
+        return bool(await self.redis.eval(_RENEW, 1, self.lease_key, self.me, str(LEASE_MS)))
+
+    async def step(self, indexed: Indexed, reorgs: list[tuple[int, str]]) -> None:
+        """Announce what changed since the last announced block (leader only)."""
+        if not await self.is_leader():
+            return
+        raw = await self.redis.get(self.cursor_key)
+        last: tuple[int, str] | None = None
+        if raw:
+            number, _, hash_ = _text(raw).partition(":")
+            last = (int(number), hash_)
+        events: list[Event] = []
+        for block, hash_ in reorgs:
+            if last is not None and block < last[0]:
+                events.append({"type": "reorg", "block": block, "hash": hash_})
+                last = (block, hash_)
+        if indexed is not None:
+            number, hash_ = indexed["number"], indexed["hash"]
+            if last is None:
+                last = (number, hash_)  # the feed starts here
+            elif number < last[0] or (number == last[0] and hash_ != last[1]):
+                events.append({"type": "reorg", "block": min(number, last[0] - 1), "hash": hash_})
+                last = (min(number, last[0] - 1), hash_)
+            if number > last[0]:
+                events.extend(await self._changes(last[0], number, hash_))
+                last = (number, hash_)
+        if events or raw is None:
+            await self._append(events, last)
+
+    async def _changes(self, after: int, upto: int, upto_hash: str) -> list[Event]:
+        rows = await self.store.transfers_between(after, upto, MAX_EVENTS_PER_STEP + 1)
+        if len(rows) > MAX_EVENTS_PER_STEP:
+            return [{"type": "resync", "block": upto, "hash": upto_hash, "reason": "too many changes"}]
+        events: list[Event] = []
+        touched: dict[tuple[str, str], int] = {}
+        for r in rows:
+            token = r["token"]
+            events.append({"type": "transfer", "block": r["block_number"], "log_index": r["log_index"],
+                           "tx_hash": r["tx_hash"], "token": token, "token_name": self.tokens.get(token),
+                           "from": r["sender"], "to": r["receiver"], "amount": r["amount"]})  # fmt: skip
+            for account in (r["sender"], r["receiver"]):
+                if account != "0x" + "0" * 40:
+                    touched[(token, account)] = r["block_number"]
+        if touched:
+            for b in await self.store.balances_for(list(touched)):
+                if b["token"] is not None:
+                    events.append({"type": "balance", "block": upto, "account": b["account"], "token": b["token"],
+                                   "token_name": self.tokens.get(b["token"]), "balance": b["balance"]})  # fmt: skip
+        events.append({"type": "block", "block": upto, "hash": upto_hash})
+        return events
+
+    async def _append(self, events: Iterable[Event], last: tuple[int, str] | None) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for event in events:
+                pipe.xadd(self.stream, {"data": json.dumps(event, separators=(",", ":"))},
+                          maxlen=self.maxlen, approximate=True)  # fmt: skip
+            if last is not None:
+                pipe.set(self.cursor_key, f"{last[0]}:{last[1]}")
+            await pipe.execute()
+
+
+class FeedHub:
+    """Reads the stream once per process and hands each entry to the local subscribers."""
+
+    def __init__(self, redis: Redis, chain_id: int, queue_size: int = 1000) -> None:
+        self.redis = redis
+        self.stream = stream_key(chain_id)
+        self.queue_size = queue_size
+        self.subscribers: set[asyncio.Queue[tuple[str, Event] | None]] = set()
+
+    def subscribe(self) -> asyncio.Queue[tuple[str, Event] | None]:
+        queue: asyncio.Queue[tuple[str, Event] | None] = asyncio.Queue(self.queue_size)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[tuple[str, Event] | None]) -> None:
+        self.subscribers.discard(queue)
+
+    async def backlog(self, cursor: str) -> tuple[bool, list[tuple[str, Event]]]:
+        """Entries after ``cursor`` (up to 1000); False when the cursor fell off the stream's tail."""
+        first = _entries(await self.redis.xrange(self.stream, "-", "+", count=1))
+        if first and parse_id(first[0][0]) > parse_id(cursor):
+            return False, []
+        return True, _entries(await self.redis.xrange(self.stream, f"({cursor}", "+", count=1000))
+
+    async def run(self) -> None:
+        latest = _entries(await self.redis.xrevrange(self.stream, "+", "-", count=1))
+        last_id = latest[0][0] if latest else "0-0"
+        while not cancelling():
+            try:
+                batches = await self.redis.xread({self.stream: last_id}, count=500, block=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if cancelling():  # redis-py may turn a cancellation into its own error
+                    raise asyncio.CancelledError from exc
+                log.warning("feed read failed: %s", exc)
+                await asyncio.sleep(1)
+                continue
+            response: Any = batches
+            for _, entries in response or []:
+                for entry_id, event in _entries(entries):
+                    last_id = entry_id
+                    self._dispatch(entry_id, event)
+
+    def _dispatch(self, entry_id: str, event: Event) -> None:
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait((entry_id, event))
+            except asyncio.QueueFull:
+                # A client too slow to keep up is cut off; it resumes from its last cursor.
+                self.subscribers.discard(queue)
+                queue._queue.clear()  # type: ignore[attr-defined]
+                queue.put_nowait(None)

@@ -1,0 +1,72 @@
+"""LISTEN on the indexer's ``chain_events`` channel (one connection per process).
+
+Each NOTIFY (or, failing that, a 1 s tick) re-reads the checkpoint: this process's
+:class:`IndexedState` moves (waking ``min_block`` reads, moving cache keys) and the feed
+producer, if this process holds the lease, announces the changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import asyncpg
+
+from api.live.feed import FeedProducer, cancelling
+from api.live.state import IndexedState
+from api.store import Store
+
+log = logging.getLogger("api.listener")
+CHANNEL = "chain_events"
+
+
+class Listener:
+    def __init__(self, dsn: str, store: Store, state: IndexedState, producer: FeedProducer, tick: float = 1.0):
+        self.dsn = dsn
+        self.store = store
+        self.state = state
+        self.producer = producer
+        self.tick = tick
+        self._wake = asyncio.Event()
+        self._reorgs: list[tuple[int, str]] = []
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            if int(data.get("chain_id", -1)) != self.store.chain_id:
+                return
+            if data.get("reorg"):
+                self._reorgs.append((int(data["block"]), str(data["hash"])))
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring a malformed %s payload: %.200s", CHANNEL, payload)
+        self._wake.set()
+
+    async def step(self) -> None:
+        indexed = await self.store.indexed_block()
+        self.state.update(indexed)
+        reorgs, self._reorgs = self._reorgs, []
+        await self.producer.step(indexed, reorgs)
+
+    async def run(self) -> None:
+        while not cancelling():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                await conn.add_listener(CHANNEL, self._on_notify)
+                while not conn.is_closed() and not cancelling():
+                    self._wake.clear()
+                    await self.step()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.tick)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if cancelling():
+                    raise asyncio.CancelledError from exc
+                log.warning("listener: %s; retrying in 1 s", exc)
+                await asyncio.sleep(1)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close()

@@ -1,0 +1,1 @@
+"""Request protection: rate limits, security headers, the response cache."""
