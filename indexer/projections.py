@@ -17,6 +17,7 @@ import asyncpg
 from core.chain.manifest import Manifest, erc20_transfer_fields
 from core.db import Queries
 from core.errors import NonRetryableError
+from indexer.contract_projections import ContractProjections
 from indexer.decode import DecodedLog
 
 ZERO = "0x" + "0" * 40
@@ -35,9 +36,10 @@ Key = tuple[str, str]  # (token address, account)
 class Projections:
     """Transfers and balances of every ERC-20 in the manifest; mints by payment reference."""
 
-    def __init__(self, queries: Queries, tokens: dict[str, tuple[str, str, str]]):
+    def __init__(self, queries: Queries, tokens: dict[str, tuple[str, str, str]], contracts: set[str] | None = None):
         self.q = queries
         self.tokens = tokens  # contract name -> (from, to, value) field names
+        self.contracts = ContractProjections(queries, contracts or set())
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, queries: Queries) -> Projections:
@@ -46,10 +48,11 @@ class Projections:
             fields = erc20_transfer_fields(contract.abi)
             if fields:
                 tokens[name] = fields
-        return cls(queries, tokens)
+        return cls(queries, tokens, set(manifest.contracts))
 
     # ------------------------------------------------------------------ apply
     async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+        await self.contracts.apply(conn, chain_id, logs)
         transfers = []
         for g in logs:
             fields = self.tokens.get(g.contract) if g.event == TRANSFER else None
@@ -92,6 +95,7 @@ class Projections:
 
     # ----------------------------------------------------------------- revert
     async def revert_after(self, conn: asyncpg.Connection, chain_id: int, block: int) -> None:
+        await self.contracts.revert_after(conn, chain_id, block)
         rows = await conn.fetch(self.q.transfers_after, chain_id, block)
         if rows:
             deltas, _ = _deltas((r["token"], r["sender"], r["receiver"], r["amount"], r["block_number"]) for r in rows)
@@ -107,6 +111,7 @@ class Projections:
         """Recompute every projection from ``chain_events`` alone; returns the events replayed."""
         for table in ("balances", "transfers", "mints"):
             await conn.execute(self.q[f"reset_chain_{table}"], chain_id)
+        await self.contracts.reset(conn, chain_id)
         replayed = 0
         after = (-1, -1)
         while True:

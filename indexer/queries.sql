@@ -106,3 +106,93 @@ DELETE FROM indexer_checkpoints WHERE chain_id = $1;
 
 -- name: notify
 SELECT pg_notify('chain_events', $1);
+
+-- ------------------------------------------------------- contract projections
+-- name: auction_created
+INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, metadata, status,
+                      created_block, updated_block)
+VALUES ($1, $2::numeric, $3, $4::numeric, $5, $6, $7, 'active', $8, $8);
+
+-- name: auction_bid
+UPDATE auctions SET highest_bidder = $3, highest_bid = $4::numeric, bid_count = bid_count + 1, updated_block = $5
+WHERE chain_id = $1 AND auction_id = $2::numeric;
+
+-- name: auction_extended
+UPDATE auctions SET end_time = $3, updated_block = $4 WHERE chain_id = $1 AND auction_id = $2::numeric;
+
+-- name: auction_ended
+UPDATE auctions SET status = 'ended', winner = $3, fee = $4::numeric, pass_id = $5::numeric, updated_block = $6
+WHERE chain_id = $1 AND auction_id = $2::numeric;
+
+-- name: auction_cancelled
+UPDATE auctions SET status = 'cancelled', updated_block = $3 WHERE chain_id = $1 AND auction_id = $2::numeric;
+
+-- name: pass_minted
+INSERT INTO meeting_passes (chain_id, token_id, auction_id, owner, minted_block, updated_block)
+VALUES ($1, $2::numeric, $3::numeric, $4, $5, $5);
+
+-- name: pass_moved
+UPDATE meeting_passes SET owner = $3, updated_block = $4 WHERE chain_id = $1 AND token_id = $2::numeric;
+
+-- name: pass_redeemed
+UPDATE meeting_passes SET redeemed = true, updated_block = $3 WHERE chain_id = $1 AND token_id = $2::numeric;
+
+-- name: auction_keys_after
+SELECT coalesce(array_agg(DISTINCT args->>'auction_id'), '{}') FROM chain_events
+WHERE chain_id = $1 AND contract = 'MeetingAuction' AND block_number > $2 AND args ? 'auction_id';
+
+-- name: pass_keys_after
+SELECT coalesce(array_agg(DISTINCT args->>'token_id'), '{}') FROM chain_events
+WHERE chain_id = $1 AND contract = 'MeetingPass' AND block_number > $2 AND args ? 'token_id';
+
+-- name: auction_events_upto
+SELECT block_number, block_hash, tx_hash, log_index, address, contract, event, args FROM chain_events
+WHERE chain_id = $1 AND contract = 'MeetingAuction' AND (args->>'auction_id') = ANY($2::text[]) AND block_number <= $3
+ORDER BY block_number, log_index;
+
+-- name: pass_events_upto
+SELECT block_number, block_hash, tx_hash, log_index, address, contract, event, args FROM chain_events
+WHERE chain_id = $1 AND contract = 'MeetingPass' AND (args->>'token_id') = ANY($2::text[]) AND block_number <= $3
+ORDER BY block_number, log_index;
+
+-- name: delete_auctions
+DELETE FROM auctions WHERE chain_id = $1 AND auction_id::text = ANY($2::text[]);
+
+-- name: delete_passes
+DELETE FROM meeting_passes WHERE chain_id = $1 AND token_id::text = ANY($2::text[]);
+
+-- name: delete_intent_outcomes_after
+DELETE FROM intent_outcomes WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_intent_outcomes
+DELETE FROM intent_outcomes WHERE chain_id = $1;
+
+-- name: delete_withdrawals_after
+DELETE FROM withdrawals WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_withdrawals
+DELETE FROM withdrawals WHERE chain_id = $1;
+
+-- name: delete_router_treasuries_after
+DELETE FROM router_treasuries WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_router_treasuries
+DELETE FROM router_treasuries WHERE chain_id = $1;
+
+-- name: delete_accruals_after
+DELETE FROM accruals WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_accruals
+DELETE FROM accruals WHERE chain_id = $1;
+
+-- name: delete_bids_after
+DELETE FROM bids WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_bids
+DELETE FROM bids WHERE chain_id = $1;
+
+-- name: reset_chain_auctions
+DELETE FROM auctions WHERE chain_id = $1;
+
+-- name: reset_chain_meeting_passes
+DELETE FROM meeting_passes WHERE chain_id = $1;

@@ -63,6 +63,7 @@ class Store:
             if reset:
                 for name in ("events", "blocks", "balances", "transfers", "mints", "checkpoint"):
                     await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
+                await self.projections.contracts.reset(conn, self.chain_id)
             return reset
 
     async def checkpoint(self) -> Checkpoint | None:

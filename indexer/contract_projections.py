@@ -1,0 +1,124 @@
+"""Projections of the tipping and meeting-auction contracts.
+
+Append-only facts (intent outcomes, withdrawals, treasury changes, accruals, bids) are COPYed
+and rolled back by block. Auctions and meeting passes are state machines: their events are
+applied in log order, and a rollback recomputes each touched auction or pass from its raw
+events at or below the ancestor, through the same code, so live, rolled-back and replayed
+projections agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from core.db import Queries
+from indexer.decode import DecodedLog
+
+ZERO = "0x" + "0" * 40
+AUCTION, PASS, ROUTER, ENGAGEMENT = "MeetingAuction", "MeetingPass", "TipRouter", "Engagement"
+STATE_EVENTS = {
+    AUCTION: ("AuctionCreated", "BidPlaced", "AuctionExtended", "AuctionEnded", "AuctionCancelled"),
+    PASS: ("PassMinted", "Transfer", "PassRedeemed"),
+}
+APPEND_ONLY = ("intent_outcomes", "withdrawals", "router_treasuries", "accruals", "bids")
+
+
+def _or_none(address: str) -> str | None:
+    return None if address == ZERO else address
+
+
+class ContractProjections:
+    def __init__(self, queries: Queries, contracts: set[str]) -> None:
+        self.q = queries
+        self.contracts = contracts & {AUCTION, PASS, ROUTER, ENGAGEMENT}
+
+    # ------------------------------------------------------------------ apply
+    async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in APPEND_ONLY}
+        stateful: list[DecodedLog] = []
+        for g in logs:
+            if g.contract not in self.contracts:
+                continue
+            a, head = g.args, (chain_id, g.block_number, g.log_index)
+            if g.contract == ROUTER:
+                if g.event == "IntentSettled":
+                    rows["intent_outcomes"].append((*head, a["digest"], "settled", a["from_"], a["to"], a["token"],
+                                                    a["amount"], a["kind"], a["fee"], None, g.tx_hash))  # fmt: skip
+                elif g.event == "IntentRejected":
+                    rows["intent_outcomes"].append(
+                        (*head, a["digest"], "rejected", None, None, None, None, None, None, a["reason"], g.tx_hash)
+                    )
+                elif g.event == "Withdrawn":
+                    rows["withdrawals"].append((*head, a["creator"], a["token"], a["amount"], g.tx_hash))
+                elif g.event == "TreasuryUpdated":
+                    rows["router_treasuries"].append((*head, a["new_treasury"]))
+            elif g.contract == ENGAGEMENT and g.event == "Accrued":
+                rows["accruals"].append((*head, a["epoch"], a["account"], a["amount"], g.tx_hash))
+            elif g.contract == AUCTION and g.event == "BidPlaced":
+                rows["bids"].append((*head, a["auction_id"], a["bidder"], a["amount"], _or_none(a["previous_bidder"]),
+                                     a["previous_amount"], g.tx_hash))  # fmt: skip
+                stateful.append(g)
+            elif g.event in STATE_EVENTS.get(g.contract, ()):
+                stateful.append(g)
+        for table, records in rows.items():
+            if records:
+                await conn.copy_records_to_table(table, records=records)
+        for g in stateful:
+            await self._apply_state(conn, chain_id, g)
+
+    async def _apply_state(self, conn: asyncpg.Connection, chain_id: int, g: DecodedLog) -> None:
+        a, q, block = g.args, self.q, g.block_number
+        if g.contract == AUCTION:
+            auction = str(a["auction_id"])
+            if g.event == "AuctionCreated":
+                await conn.execute(q.auction_created, chain_id, auction, a["seller"], str(a["reserve"]), a["end_time"],
+                                   a["fee_bps"], a["metadata"], block)  # fmt: skip
+            elif g.event == "BidPlaced":
+                await conn.execute(q.auction_bid, chain_id, auction, a["bidder"], str(a["amount"]), block)
+            elif g.event == "AuctionExtended":
+                await conn.execute(q.auction_extended, chain_id, auction, a["new_end_time"], block)
+            elif g.event == "AuctionEnded":
+                pass_id = str(a["pass_id"]) if a["pass_id"] else None
+                await conn.execute(
+                    q.auction_ended, chain_id, auction, _or_none(a["winner"]), str(a["fee"]), pass_id, block
+                )
+            elif g.event == "AuctionCancelled":
+                await conn.execute(q.auction_cancelled, chain_id, auction, block)
+        elif g.contract == PASS:
+            if g.event == "PassMinted":
+                await conn.execute(
+                    q.pass_minted, chain_id, str(a["token_id"]), str(a["auction_id"]), a["holder"], block
+                )
+            elif g.event == "Transfer":
+                await conn.execute(q.pass_moved, chain_id, str(a["token_id"]), _or_none(a["receiver"]), block)
+            elif g.event == "PassRedeemed":
+                await conn.execute(q.pass_redeemed, chain_id, str(a["token_id"]), block)
+
+    # ----------------------------------------------------------------- revert
+    async def revert_after(self, conn: asyncpg.Connection, chain_id: int, block: int) -> None:
+        """Undo everything above ``block``; must run before the raw events above it are deleted."""
+        if not self.contracts:
+            return
+        auctions = await conn.fetchval(self.q.auction_keys_after, chain_id, block)
+        passes = await conn.fetchval(self.q.pass_keys_after, chain_id, block)
+        for table in APPEND_ONLY:
+            await conn.execute(self.q[f"delete_{table}_after"], chain_id, block)
+        if auctions:
+            await conn.execute(self.q.delete_auctions, chain_id, auctions)
+            await self._reapply(conn, chain_id, await conn.fetch(self.q.auction_events_upto, chain_id, auctions, block))
+        if passes:
+            await conn.execute(self.q.delete_passes, chain_id, passes)
+            await self._reapply(conn, chain_id, await conn.fetch(self.q.pass_events_upto, chain_id, passes, block))
+
+    async def _reapply(self, conn: asyncpg.Connection, chain_id: int, rows: list[asyncpg.Record]) -> None:
+        """Re-run the state events (bids rows at or below the ancestor were kept, not re-inserted)."""
+        for r in rows:
+            log = DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
+                             r["contract"], r["event"], r["args"])  # fmt: skip
+            await self._apply_state(conn, chain_id, log)
+
+    async def reset(self, conn: asyncpg.Connection, chain_id: int) -> None:
+        for table in (*APPEND_ONLY, "auctions", "meeting_passes"):
+            await conn.execute(self.q[f"reset_chain_{table}"], chain_id)
