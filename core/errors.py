@@ -77,3 +77,7 @@ class RetryableRpcError(RpcError, RetryableError):
 
 class NonRetryableRpcError(RpcError, NonRetryableError):
     """A node error that a retry cannot fix (invalid params, execution reverted)."""
+
+
+class RequestTooLarge(NonRetryableRpcError):
+    """The node refuses the request's size (e.g. an eth_getLogs range): ask for less."""

@@ -14,7 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.errors import NonRetryableRpcError, RetryableError
+from core.errors import RequestTooLarge, RetryableError
 from indexer.decode import DecodedLog, LogDecoder
 from indexer.realtime import HeadWatcher
 from indexer.store import Checkpoint, Header, LeaderLock, Store
@@ -31,7 +31,6 @@ REORG_DEPTH = Histogram(
 )
 LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's writer lock")
 
-_RANGE_ERRORS = ("too many", "range", "limit", "exceed", "response size")
 REORG_WINDOW = 256  # blocks of hashes kept below the head for ancestor search
 
 
@@ -204,12 +203,22 @@ class Indexer:
             logs: list[dict[str, Any]] = await self.rpc.call(
                 "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": self.addresses}]
             )
-        except (NonRetryableRpcError, RetryableError) as exc:
-            if self.range > 1 and any(word in str(exc).lower() for word in (*_RANGE_ERRORS, "timeout", "unreachable")):
-                self.range = max(1, self.range // 2)
-                log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.range)
-                return None
-            raise
+        except RequestTooLarge as exc:
+            span = end - start + 1
+            if span == 1:
+                raise
+            if "range" in exc.message.lower():
+                self.max_range = span - 1  # a fixed block-range limit: never ask for more again
+            self.range = max(1, span // 2)
+            log.info("eth_getLogs %d..%d refused (%s); range now %d", start, end, exc.message, self.range)
+            return None
+        except RetryableError as exc:
+            # Timeouts on wide ranges: narrow down (the client already retried the same request).
+            if self.range == 1:
+                raise
+            self.range = max(1, self.range // 2)
+            log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.range)
+            return None
         # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
         span = end - start + 1
         if len(logs) > 2 * self.target_logs:

@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 from prometheus_client import Counter, Histogram
 
-from core.errors import NonRetryableRpcError, RetryableRpcError, RpcError
+from core.errors import NonRetryableRpcError, RequestTooLarge, RetryableRpcError, RpcError
 
 log = logging.getLogger("rpc")
 
@@ -27,12 +27,17 @@ RPC_ERRORS = Counter("rpc_errors_total", "JSON-RPC failures", ["method", "kind"]
 # JSON-RPC error codes that a later attempt may not see again.
 _RETRYABLE_CODES = {-32005, -32603, 429}
 _RETRYABLE_WORDS = ("timeout", "rate limit", "too many requests", "header not found", "try again")
+# Errors about the size of the request: the same call can never succeed, the caller must
+# ask for less (e.g. a narrower eth_getLogs range). Checked before the retryable codes.
+_TOO_LARGE_WORDS = ("block range", "max range", "more than", "too many results", "response size", "query exceeds")
 
 
 def _classify(error: dict[str, Any]) -> RpcError:
     message = str(error.get("message", "rpc error"))
     code = error.get("code")
     lowered = message.lower()
+    if any(word in lowered for word in _TOO_LARGE_WORDS) and "rate" not in lowered:
+        return RequestTooLarge(message, rpc_code=code, data=error.get("data"))
     if code in _RETRYABLE_CODES or any(word in lowered for word in _RETRYABLE_WORDS):
         return RetryableRpcError(message, rpc_code=code, data=error.get("data"))
     return NonRetryableRpcError(message, rpc_code=code, data=error.get("data"))
