@@ -77,6 +77,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"
+    headers.configure(app, settings)  # before the first use of app.ext: sanic-ext reads CORS_* once
     app.ext.openapi.describe(
         "Creator backend API",
         version="1.0.0",
@@ -86,7 +87,6 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    headers.configure(app, settings)
     for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)

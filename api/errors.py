@@ -22,7 +22,7 @@ _STATUS: list[tuple[type[AppError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (RateLimited, 429),
-    (NotIndexedYet, 503),
+    (NotIndexedYet, 409),  # the client asked for a state the indexer has not reached: retry after 1 s
     (RetryableError, 503),
 ]
 

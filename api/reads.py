@@ -19,7 +19,7 @@ FAR = 2**62  # a block above any real one: "no cursor yet"
 
 
 async def settle(ctx: Context, query: ReadQuery) -> None:
-    """Wait (bounded) until the indexer has reached ``query.min_block``."""
+    """Wait (bounded) until the indexer has reached ``query.min_block``; else ``NotIndexedYet`` (409)."""
     if query.min_block is not None:
         assert ctx.store is not None
         await ctx.state.wait_for(query.min_block, ctx.settings.min_block_timeout, ctx.store.indexed_block)

@@ -11,7 +11,7 @@ from api.openapi import Model
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 BYTES32 = r"^0x[0-9a-fA-F]{64}$"
 EMAIL = r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,190}\.[^@\s\x00-\x1f.]{1,63}$"
-CURSOR = r"^[A-Za-z0-9_-]{1,64}$"
+CURSOR = r"^[A-Za-z0-9_-]{1,200}$"
 FEED_CURSOR = r"^[0-9]{1,20}-[0-9]{1,20}$"
 Role = Literal["user", "creator", "admin"]
 
@@ -94,7 +94,9 @@ class TransfersPage(Model):
 
 
 class ReadQuery(Model):
-    min_block: int | None = Field(None, ge=0, le=2**62, description="wait (briefly) until this block is indexed")
+    min_block: int | None = Field(
+        None, ge=0, le=2**62, description="wait (<= API_MIN_BLOCK_TIMEOUT s) for this block to be indexed, else 409"
+    )
 
 
 class PageQuery(ReadQuery):

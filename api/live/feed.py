@@ -94,11 +94,13 @@ class FeedProducer:
             if last is not None and block < last[0]:
                 events.append({"type": "reorg", "block": block, "hash": hash_})
                 last = (block, hash_)
+        if indexed is None and last is None:
+            last = (0, "")  # nothing indexed yet: the feed will announce everything from the start
         if indexed is not None:
             number, hash_ = indexed["number"], indexed["hash"]
             if last is None:
-                last = (number, hash_)  # the feed starts here
-            elif number < last[0] or (number == last[0] and hash_ != last[1]):
+                last = (number, hash_)  # the feed starts at the state found on its first run
+            elif number < last[0] or (number == last[0] and last[1] and hash_ != last[1]):
                 events.append({"type": "reorg", "block": min(number, last[0] - 1), "hash": hash_})
                 last = (min(number, last[0] - 1), hash_)
             if number > last[0]:
