@@ -123,10 +123,7 @@ class RelayerSettings(_Common):
 
     @model_validator(mode="after")
     def _key_source(self) -> RelayerSettings:
-        if self.keystore_path is None and not self.private_key.get_secret_value():
-            raise ValueError(
-                "set RELAYER_KEYSTORE_PATH (+ RELAYER_KEYSTORE_PASSWORD) or, in development, RELAYER_PRIVATE_KEY"
-            )
+        # A missing key is refused where the signer is loaded (`run`); queue commands need none.
         if self.private_key.get_secret_value() and not self.is_development:
             raise ValueError("RELAYER_PRIVATE_KEY is for development only; use an encrypted keystore")
         return self

@@ -21,6 +21,10 @@ def load_signer(settings: RelayerSettings) -> LocalAccount:
             raise ConfigError(f"cannot open keystore {settings.keystore_path}: {type(exc).__name__}") from None
         account: LocalAccount = Account.from_key(key)
         return account
+    if not settings.private_key.get_secret_value():
+        raise ConfigError(
+            "set RELAYER_KEYSTORE_PATH (+ RELAYER_KEYSTORE_PASSWORD) or, in development, RELAYER_PRIVATE_KEY"
+        )
     try:
         account = Account.from_key(settings.private_key.get_secret_value())
     except (ValueError, TypeError):

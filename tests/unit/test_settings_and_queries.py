@@ -44,9 +44,15 @@ def test_production_refuses_raw_keys_and_placeholder_secrets(monkeypatch: pytest
     assert ApiSettings().jwt_secret.get_secret_value() == "a-long-random-production-secret"
 
 
-def test_relayer_needs_a_key_source() -> None:
-    with pytest.raises(ValueError, match="KEYSTORE"):
-        RelayerSettings()
+def test_relayer_needs_a_key_source_only_to_sign() -> None:
+    from core.errors import ConfigError  # noqa: PLC0415
+    from relayer.keys import load_signer  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="KEYSTORE"):
+        load_signer(RelayerSettings())  # queue commands work without a key; signing does not
+    assert load_signer(RelayerSettings(private_key=DEV_KEY)).address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    with pytest.raises(ConfigError, match="not a valid private key"):
+        load_signer(RelayerSettings(private_key="0x1234"))
     assert RelayerSettings(private_key=DEV_KEY).keystore_path is None
     assert DEV_KEY not in repr(RelayerSettings(private_key=DEV_KEY))
 
