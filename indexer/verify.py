@@ -6,9 +6,12 @@ import logging
 from dataclasses import dataclass, field
 
 import asyncpg
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from core.errors import NonRetryableRpcError
 from indexer.projections import Projections
 
 log = logging.getLogger("indexer.verify")
@@ -43,7 +46,7 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
             "SELECT token, account, balance::text AS balance FROM token_balances WHERE chain_id = $1 ORDER BY 1, 2",
             manifest.chain_id,
         )
-    at = {"blockHash": report.block_hash}
+    at: dict[str, str | None] = {"blockHash": report.block_hash}
     for offset in range(0, len(balances), 200):
         chunk = balances[offset : offset + 200]
         calls = [
@@ -55,6 +58,10 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
                 report.mismatches.append(
                     f"{row['token']} balanceOf({row['account']}): chain {int(result, 16)}, indexed {row['balance']}"
                 )
+    if "MeetingAuction" in manifest.contracts:
+        await _verify_auctions(pool, rpc, manifest, report, at)
+    if "MeetingPass" in manifest.contracts:
+        await _verify_passes(pool, rpc, manifest, report, at)
     sums: dict[str, int] = {}
     for row in balances:
         sums[row["token"]] = sums.get(row["token"], 0) + int(row["balance"])
@@ -67,3 +74,56 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
                 f"{name} totalSupply: chain {supply}, sum of indexed balances {sums.get(token, 0)}"
             )
     return report
+
+
+_AUCTION_STATUS = {1: "active", 2: "ended", 3: "cancelled"}
+_AUCTION_TUPLE = "(address,uint256,uint256,address,uint256,uint256,uint8,uint256)"
+ZERO = "0x" + "0" * 40
+
+
+async def _verify_auctions(
+    pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, report: Report, at: dict[str, str | None]
+) -> None:
+    """Each indexed auction against ``auctions(id)`` (seller, end, highest bid/bidder, status, pass)."""
+    address = manifest.contract("MeetingAuction").address
+    rows = await pool.fetch(
+        "SELECT auction_id, seller, end_time, highest_bidder, highest_bid::text AS highest_bid, status,"
+        " pass_id FROM auctions WHERE chain_id = $1 ORDER BY auction_id",
+        manifest.chain_id,
+    )
+    selector = "0x" + function_signature_to_4byte_selector("auctions(uint256)").hex()
+    for offset in range(0, len(rows), 200):
+        chunk = rows[offset : offset + 200]
+        calls = [("eth_call", [{"to": address, "data": selector + int(r["auction_id"]).to_bytes(32).hex()}, at])
+                 for r in chunk]  # fmt: skip
+        for row, result in zip(chunk, await rpc.batch(calls), strict=True):
+            report.checked += 1
+            ((seller, _, end, bidder, bid, _, status, pass_id),) = abi_decode(
+                [_AUCTION_TUPLE], bytes.fromhex(result[2:])
+            )
+            chain = (seller.lower(), end, None if bidder == ZERO else bidder.lower(), bid,
+                     _AUCTION_STATUS.get(status), pass_id or None)  # fmt: skip
+            ours = (row["seller"], row["end_time"], row["highest_bidder"], int(row["highest_bid"]), row["status"],
+                    int(row["pass_id"]) if row["pass_id"] is not None else None)  # fmt: skip
+            if chain != ours:
+                report.mismatches.append(f"auction {row['auction_id']}: chain {chain}, indexed {ours}")
+
+
+async def _verify_passes(
+    pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, report: Report, at: dict[str, str | None]
+) -> None:
+    """Each indexed pass's owner against ``ownerOf`` (a burned pass must not have one)."""
+    address = manifest.contract("MeetingPass").address
+    rows = await pool.fetch(
+        "SELECT token_id, owner FROM meeting_passes WHERE chain_id = $1 ORDER BY token_id", manifest.chain_id
+    )
+    selector = "0x" + function_signature_to_4byte_selector("ownerOf(uint256)").hex()
+    for row in rows:
+        report.checked += 1
+        data = selector + int(row["token_id"]).to_bytes(32).hex()
+        try:
+            owner: str | None = "0x" + (await rpc.call("eth_call", [{"to": address, "data": data}, at]))[-40:]
+        except NonRetryableRpcError:
+            owner = None  # burned: ownerOf reverts
+        if owner != row["owner"]:
+            report.mismatches.append(f"pass {row['token_id']}: chain owner {owner}, indexed {row['owner']}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
 
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from indexer.verify import verify
 from relayer.calls import encode_call
 from tests.integration.helpers import make_indexer, sync
 
@@ -23,7 +26,11 @@ def send(url: str, manifest: Manifest, sender: str, contract: str, fn: str, args
     except RuntimeError as exc:
         raise AssertionError(f"{fn} would revert: {exc}") from None
     tx = rpc(url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data, "value": hex(value)}])
-    receipt = rpc(url, "eth_getTransactionReceipt", [tx])
+    receipt = None
+    for _ in range(100):  # right after sending, anvil may still answer null
+        if receipt := rpc(url, "eth_getTransactionReceipt", [tx]):
+            break
+        time.sleep(0.02)
     assert isinstance(receipt, dict) and receipt["status"] == "0x1", receipt
 
 
@@ -70,4 +77,11 @@ async def test_auction_lifecycle_reorg_and_replay(chain: str, manifest: Manifest
         async with pool.acquire() as conn, conn.transaction():
             await indexer.store.projections.rebuild(conn, manifest.chain_id)
         assert await _state(pool) == live
+
+        report = await verify(pool, client, manifest, indexer.store.projections)
+        assert report.ok, report.mismatches
+        await pool.execute("UPDATE auctions SET highest_bid = highest_bid + 1")
+        await pool.execute("UPDATE meeting_passes SET owner = $1", ALICE.lower())
+        report = await verify(pool, client, manifest, indexer.store.projections)
+        assert len(report.mismatches) == 2, report.mismatches
     assert live["meeting_passes"][0][3] == BOB.lower()
