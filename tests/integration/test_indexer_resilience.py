@@ -105,3 +105,34 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     assert json.dumps(sorted(accounts)) == json.dumps(
         sorted(r["account"] for r in await pool.fetch("SELECT account FROM token_balances WHERE balance = 7"))
     )
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5, 10])
+async def test_reorgs_that_change_drop_and_add_events_leave_no_mismatch(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, depth: int
+) -> None:
+    from indexer.verify import verify  # noqa: PLC0415
+
+    for _ in range(12):
+        mint_directly(chain, manifest, "0x" + os.urandom(20).hex(), 3)
+    async with RpcClient([chain]) as client:
+        indexer = make_indexer(manifest, pool, client)
+        await sync(indexer)
+        # The new branch: fewer blocks' worth of different mints, some blocks empty.
+        replacements = []
+        for offset in range(0, depth, 2):
+            call = encode_call(manifest, "Coin", "mint", ["0x" + os.urandom(20).hex(), 11, os.urandom(32)])
+            replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
+        rpc(chain, "anvil_reorg", [depth, replacements])
+        await sync(indexer)
+        report = await verify(pool, client, manifest, indexer.store.projections)
+        assert report.ok, report.mismatches
+        logs = await client.call(
+            "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": manifest.addresses}]
+        )
+        assert await pool.fetchval("SELECT count(*) FROM chain_events") == len(logs)
+        assert await pool.fetchval("SELECT count(*) FROM token_mints WHERE amount = 11") == len(replacements)
+        live = [tuple(r) for r in await pool.fetch("SELECT * FROM token_balances ORDER BY token, account")]
+        async with pool.acquire() as conn, conn.transaction():
+            await indexer.store.projections.rebuild(conn, manifest.chain_id)
+        assert [tuple(r) for r in await pool.fetch("SELECT * FROM token_balances ORDER BY token, account")] == live
