@@ -115,6 +115,9 @@ class RelayerSettings(_Common):
     confirmations: int = Field(1, ge=1)
     max_attempts: int = Field(5, ge=1)
     metrics_port: int = Field(9102, ge=0, le=65535)
+    stuck_blocks: int = Field(3, ge=1)
+    stuck_seconds: float = Field(60.0, gt=0)
+    max_fee_gwei: float = Field(500.0, gt=0)
 
     @field_validator("keystore_path", mode="before")
     @classmethod

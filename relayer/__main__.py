@@ -51,6 +51,9 @@ async def run(settings: RelayerSettings) -> None:
             account,
             confirmations=settings.confirmations,
             max_attempts=settings.max_attempts,
+            stuck_blocks=settings.stuck_blocks,
+            stuck_seconds=settings.stuck_seconds,
+            max_fee_gwei=settings.max_fee_gwei,
         )
         await relayer.run(stop, settings.poll_interval)
     finally:

@@ -35,6 +35,41 @@ def fees_from_history(history: dict[str, object], *, min_tip: int = GWEI, base_m
     return Fees(max_fee_per_gas=base_multiplier * next_base + tip, max_priority_fee_per_gas=tip)
 
 
+BUMP_NUMERATOR, BUMP_DENOMINATOR = 1125, 1000  # +12.5 %: geth's and anvil's replacement minimum is 10 %
+
+
+def bump_fees(previous: Fees, market: Fees, cap: int) -> Fees | None:
+    """Fees for a same-nonce replacement: >= 12.5 % above ``previous`` on both fields, at least the market's.
+
+    None when the cap leaves no room for a valid bump (the node would refuse the replacement).
+    """
+    tip = max(
+        -(-previous.max_priority_fee_per_gas * BUMP_NUMERATOR // BUMP_DENOMINATOR), market.max_priority_fee_per_gas
+    )
+    max_fee = max(-(-previous.max_fee_per_gas * BUMP_NUMERATOR // BUMP_DENOMINATOR), market.max_fee_per_gas, tip)
+    if max_fee > cap:
+        return None
+    return Fees(max_fee_per_gas=max_fee, max_priority_fee_per_gas=tip)
+
+
+def is_stuck(*, head: int, sent_block: int, elapsed: float, stuck_blocks: int, stuck_seconds: float) -> bool:
+    """A sent, unmined transaction is stuck after ``stuck_blocks`` new blocks or ``stuck_seconds`` (automine off)."""
+    return head - sent_block >= stuck_blocks or elapsed >= stuck_seconds
+
+
+def reconciled_nonce(persisted_next: int, chain_pending: int, inflight: list[int]) -> tuple[int, list[int]]:
+    """The persisted next nonce with gaps closed, and the nonces to fill (no in-flight tx holds them).
+
+    Nonces above every in-flight one are simply freed; holes below an in-flight one must be filled
+    (with a zero-value self-transaction) or the later ones never mine.
+    """
+    held = sorted({n for n in inflight if n >= chain_pending})
+    if not held:
+        return chain_pending, []
+    holes = [n for n in range(chain_pending, held[-1]) if n not in set(held)]
+    return held[-1] + 1, holes
+
+
 def decode_revert(data: str | None) -> str:
     """A readable reason from revert data (``Error(string)``, ``Panic(uint256)`` or raw hex)."""
     if not data or data == "0x":

@@ -24,6 +24,10 @@ ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
+-- name: ensure_nonce_row
+INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, 0)
+ON CONFLICT (chain_id, signer) DO NOTHING;
+
 -- name: lock_nonce
 SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE;
 
@@ -34,13 +38,15 @@ ON CONFLICT (chain_id, signer) DO UPDATE SET next_nonce = EXCLUDED.next_nonce, u
 -- name: mark_submitted
 UPDATE tx_requests
 SET status = 'submitted', signer = $2, nonce = $3, tx_hash = $4, raw_tx = $5, attempts = attempts + 1,
-    last_error = NULL, updated_at = now(),
+    last_error = NULL, updated_at = now(), tx_hashes = tx_hashes || $4::text,
+    submitted_at = now(), submitted_block = $6, first_submitted_at = coalesce(first_submitted_at, now()),
+    gas_limit = $7, max_fee_per_gas = $8, max_priority_fee_per_gas = $9,
     history = history || jsonb_build_array(jsonb_build_object('status', 'submitted', 'at', now(), 'tx_hash', $4::text))
 WHERE id = $1;
 
 -- name: mark_final
 UPDATE tx_requests
-SET status = $2, block_number = $3, last_error = $4, updated_at = now(),
+SET status = $2, block_number = $3, last_error = $4, updated_at = now(), tx_hash = coalesce($5, tx_hash),
     history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
 WHERE id = $1;
 
@@ -89,3 +95,22 @@ LIMIT $2;
 
 -- name: status_counts
 SELECT status, count(*) AS n FROM tx_requests GROUP BY status;
+
+-- name: mark_replaced
+UPDATE tx_requests
+SET tx_hash = $2, raw_tx = $3, tx_hashes = tx_hashes || $2::text, submitted_at = now(), submitted_block = $4,
+    max_fee_per_gas = $5::numeric, max_priority_fee_per_gas = $6::numeric, replacements = replacements + 1, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object(
+        'status', 'replaced', 'at', now(), 'tx_hash', $2::text, 'max_fee_per_gas', ($5::numeric)::text))
+WHERE id = $1;
+
+-- name: mark_resent
+UPDATE tx_requests
+SET submitted_at = now(), submitted_block = $2, updated_at = now()
+WHERE id = $1;
+
+-- name: inflight_nonces
+SELECT nonce FROM tx_requests WHERE status = 'submitted' AND signer = $1 AND nonce IS NOT NULL ORDER BY nonce;
+
+-- name: queue_depth
+SELECT kind, status, count(*) AS n FROM tx_requests GROUP BY kind, status;

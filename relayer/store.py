@@ -65,6 +65,9 @@ class Store:
     async def status_counts(self) -> dict[str, int]:
         return {r["status"]: r["n"] for r in await self.pool.fetch(self.q.status_counts)}
 
+    async def queue_depth(self) -> dict[tuple[str, str], int]:
+        return {(r["kind"], r["status"]): r["n"] for r in await self.pool.fetch(self.q.queue_depth)}
+
     async def cancel(self, request_id: int) -> bool:
         return await self.pool.fetchval(self.q.cancel, request_id) is not None
 

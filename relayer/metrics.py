@@ -1,0 +1,25 @@
+"""The relayer's Prometheus metrics (served by ``core.metrics.serve_metrics`` in ``run``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SUBMITTED = Counter("relayer_submitted_total", "Transactions broadcast", ["kind"])
+FINISHED = Counter("relayer_finished_total", "Requests that reached a final status", ["kind", "status"])
+FAILURES = Counter("relayer_failures_total", "Requests failed or dead, by stage", ["kind", "stage"])
+REPLACEMENTS = Counter("relayer_replacements_total", "Stuck transactions replaced with bumped fees", ["kind"])
+RESUBMISSIONS = Counter(
+    "relayer_resubmissions_total", "Dropped transactions rebroadcast or re-signed with a new nonce", ["kind", "how"]
+)
+NONCE_GAPS = Counter("relayer_nonce_gaps_total", "Persisted nonces reconciled or filled because no tx held them")
+QUEUE = Gauge("relayer_requests", "Requests by kind and status", ["kind", "status"])
+NONCE = Gauge("relayer_next_nonce", "Next nonce of the signer")
+LATENCY = Histogram(
+    "relayer_confirm_seconds",
+    "From the first broadcast of a request to its confirmation",
+    ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600),
+)
+
+KINDS = ("mint", "settle", "accrue", "burn_pass", "end_auction", "withdraw_for")
+STATUSES = ("pending", "submitted", "confirmed", "failed", "dead", "cancelled")
