@@ -26,6 +26,13 @@ log = logging.getLogger("api.ratelimit")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])
 
 
+_HIT = """
+local count = redis.call('incr', KEYS[1])
+if count == 1 then redis.call('expire', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 def parse_rate(value: str) -> tuple[int, int]:
     if value == "0":
         return 0, 1
@@ -41,6 +48,7 @@ class RateLimiter:
             "auth": parse_rate(settings.rate_auth),
             "purchase": parse_rate(settings.rate_purchase),
         }
+        self._hit = redis.register_script(_HIT)  # one round trip (EVALSHA) per counted request
 
     async def hit(self, tier: str, who: str) -> None:
         limit, window = self.tiers[tier]
@@ -50,10 +58,7 @@ class RateLimiter:
         slot = int(now // window)
         key = f"rl:{tier}:{who}:{slot}"
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, window + 1)
-                count, _ = await pipe.execute()
+            count = await self._hit(keys=[key], args=[window + 1])
         except RedisError as exc:
             log.warning("rate limiter unavailable, letting the request through: %s", exc)
             return

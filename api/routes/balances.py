@@ -40,14 +40,14 @@ async def balances(request: Request, address: str) -> HTTPResponse:
     account = parse_address(address)
     await settle(ctx, parse_query(request, ReadQuery))
     cacheable = ctx.state.number is not None
-    key = f"cache:balances:{ctx.store.chain_id}:{ctx.state.generation}:{account}"
-    body = await ctx.cache.get(key) if cacheable else None
+    generation, key = f"{ctx.store.chain_id}:{ctx.state.generation}", f"balances:{account}"
+    body = await ctx.cache.get(generation, key) if cacheable else None
     if body is None:
         indexed, rows = await ctx.store.balances(account)
         data = {"address": account, "balances": _token_rows(ctx, rows), "indexed_block": indexed}
         body = json.dumps({"success": True, "data": data}, separators=(",", ":")).encode()
         if cacheable:
-            await ctx.cache.put(key, body)
+            await ctx.cache.put(generation, key, body)
     return raw(body, content_type="application/json")
 
 
