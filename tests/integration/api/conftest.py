@@ -7,6 +7,7 @@ import itertools
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,16 +91,21 @@ def _env(settings: ApiSettings, port: int, extra: dict[str, str]) -> dict[str, s
     return env
 
 
-def start_api(settings: ApiSettings, extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_api(
+    settings: ApiSettings, extra: dict[str, str] | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m api`` on a free port; its stderr goes to ``log`` (a pipe nobody reads could fill up)."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api"], cwd=ROOT, env=_env(settings, port, extra or {}), stderr=subprocess.PIPE
-    )
+    log = log or Path(tempfile.mkstemp(prefix="api-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api"], cwd=ROOT, env=_env(settings, port, extra or {}), stderr=sink
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the API exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise AssertionError(f"the API exited: {log.read_text(errors='replace')[-3000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
@@ -112,12 +118,10 @@ def start_api(settings: ApiSettings, extra: dict[str, str] | None = None) -> tup
 
 @pytest.fixture
 def api_server(settings: ApiSettings, tmp_path: Path) -> Iterator[str]:
-    process, url = start_api(settings, {"API_OUTBOX_DIR": str(tmp_path / "outbox")})
+    process, url = start_api(settings, {"API_OUTBOX_DIR": str(tmp_path / "outbox")}, tmp_path / "api.log")
     yield url
     process.terminate()
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
-    if process.stderr:
-        process.stderr.close()

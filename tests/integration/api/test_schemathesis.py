@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from core.settings import ApiSettings
@@ -26,14 +27,20 @@ CHECKS = ",".join(
 
 async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path: Path) -> None:
     process, url = start_api(
-        settings.model_copy(update={"min_block_timeout": 0.2}), {"API_OUTBOX_DIR": str(tmp_path / "outbox")}
+        settings.model_copy(update={"min_block_timeout": 0.2}),
+        {"API_OUTBOX_DIR": str(tmp_path / "outbox")},
+        tmp_path / "api.log",
     )
     try:
+        # An admin's token, so that admin routes are exercised too.
+        credentials = {"email": "fuzz@example.com", "password": "fuzz-password"}
         async with httpx.AsyncClient() as client:
-            signup = await client.post(
-                f"{url}/api/auth/signup", json={"email": "fuzz@example.com", "password": "fuzz-password"}
-            )
-        token = signup.json()["data"]["access_token"]
+            await client.post(f"{url}/api/auth/signup", json=credentials)
+            conn = await asyncpg.connect(settings.database_url)
+            await conn.execute("UPDATE users SET role = 'admin' WHERE email = $1", credentials["email"])
+            await conn.close()
+            login = await client.post(f"{url}/api/auth/login", json=credentials)
+        token = login.json()["data"]["access_token"]
         command = [
             str(Path(sys.executable).with_name("schemathesis")), "run", f"{url}/docs/openapi.json",
             "--checks", CHECKS,
@@ -55,9 +62,7 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
         output, _ = await asyncio.wait_for(run.communicate(), 120)
         text = output.decode(errors="replace")
         assert run.returncode == 0, text[-6000:]
-        assert "No issues found" in text or "passed" in text.lower(), text[-3000:]
+        print(text[text.find("WARNINGS") :])  # noqa: T201 (the figures, shown with -s)
     finally:
         process.terminate()
         process.wait(10)
-        if process.stderr:
-            process.stderr.close()
