@@ -7,6 +7,7 @@ requests show ID            one request with its status history
 requests retry ID           put a failed/dead request back in the queue
 requests cancel ID          cancel a pending request
 enqueue-mint TO AMOUNT REF  queue a mint (REF: the payment's 32-byte hex reference)
+enqueue KIND KEY JSON       queue any kind (accrue, end_auction, settle, burn_pass, withdraw_for, mint)
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
         elif args.command == "enqueue-mint":
             payload = {"to": args.to, "amount": args.amount, "payment_ref": args.payment_ref}
             _print({"id": await store.enqueue("mint", f"mint:{args.payment_ref.lower()}", payload)})
+        elif args.command == "enqueue":
+            _print({"id": await store.enqueue(args.kind, args.key, json.loads(args.payload))})
         elif args.action == "list":
             _print([dict(r) for r in await store.list(args.status, args.limit)])
         elif args.action == "show":
@@ -109,6 +112,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     mint.add_argument("to")
     mint.add_argument("amount")
     mint.add_argument("payment_ref")
+    generic = sub.add_parser("enqueue")
+    generic.add_argument("kind")
+    generic.add_argument("key", help="idempotency key (a business key: epoch, auction id, ...)")
+    generic.add_argument("payload", help="the payload as JSON")
     args = parser.parse_args(argv)
     args.command = args.command or "run"
     return args

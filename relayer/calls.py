@@ -18,10 +18,18 @@ class Call:
     data: str
 
 
+def _canonical(param: dict[str, Any]) -> str:
+    """The ABI type of a parameter as a signature spells it (tuples expanded)."""
+    kind: str = param["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_canonical(c) for c in param["components"]) + ")" + kind.removeprefix("tuple")
+    return kind
+
+
 def _selector_and_types(abi: list[dict[str, Any]], name: str) -> tuple[bytes, list[str]]:
     for item in abi:
         if item.get("type") == "function" and item.get("name") == name:
-            types = [p["type"] for p in item["inputs"]]
+            types = [_canonical(p) for p in item["inputs"]]
             return function_signature_to_4byte_selector(f"{name}({','.join(types)})"), types
     raise InvalidInput(f"the ABI has no function {name}")
 
@@ -39,10 +47,39 @@ def _bytes32(value: str) -> bytes:
     return raw
 
 
+def _hex(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _intent(intent: dict[str, str]) -> tuple[object, ...]:
+    return (
+        intent["from"],
+        intent["to"],
+        intent["token"],
+        int(intent["amount"]),
+        int(intent["kind"]),
+        int(intent["nonce"]),
+        int(intent["deadline"]),
+    )
+
+
 def build_call(manifest: Manifest, kind: str, payload: dict[str, Any]) -> Call:
     """The call of a request; payloads were validated when they were enqueued."""
+    p = payload
     if kind == "mint":
-        return encode_call(
-            manifest, "Coin", "mint", [payload["to"], int(payload["amount"]), _bytes32(payload["payment_ref"])]
-        )
-    raise InvalidInput(f"request kind {kind!r} is not supported yet")
+        return encode_call(manifest, "Coin", "mint", [p["to"], int(p["amount"]), _bytes32(p["payment_ref"])])
+    if kind == "accrue":
+        args = [int(p["epoch"]), p["accounts"], [int(a) for a in p["amounts"]]]
+        return encode_call(manifest, "Engagement", "accrue", args)
+    if kind == "end_auction":
+        return encode_call(manifest, "MeetingAuction", "end_auction", [int(p["auction_id"])])
+    if kind == "settle":
+        args = [[_intent(i) for i in p["intents"]], [_hex(s) for s in p["signatures"]]]
+        return encode_call(manifest, "TipRouter", "settle", args)
+    if kind == "burn_pass":
+        args = [int(p["token_id"]), p["holder"], int(p["deadline"]), _hex(p["signature"])]
+        return encode_call(manifest, "MeetingPass", "burn_for_access", args)
+    if kind == "withdraw_for":
+        args = [p["creator"], p["token"], int(p["amount"]), int(p["nonce"]), int(p["deadline"]), _hex(p["signature"])]
+        return encode_call(manifest, "TipRouter", "withdraw_for", args)
+    raise InvalidInput(f"request kind {kind!r} is not supported")
