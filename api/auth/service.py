@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from typing import Any
@@ -23,9 +24,10 @@ from api.auth.tokens import (
 )
 from api.mail import Mailer
 from api.problems import InvalidCode, Unauthenticated
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ServiceUnavailable
 from core.settings import ApiSettings
 
+log = logging.getLogger("api.auth")
 PURPOSES = {"verify_email": "Verify your email", "reset_password": "Reset your password"}
 
 
@@ -77,7 +79,10 @@ class AuthService:
             row = await self.accounts.create_user(email, await hash_password(password))
         except Conflict as exc:
             raise Conflict("an account with this email exists", details={"field": "email"}) from exc
-        await self.send_otp(email, "verify_email")
+        try:
+            await self.send_otp(email, "verify_email")
+        except ServiceUnavailable as exc:  # the account exists; a new code can be asked for later
+            log.warning("signup of user %s: the verification mail was not sent: %s", row["id"], exc.message)
         return await self.start_session(row["id"])
 
     async def login(self, email: str, password: str) -> dict[str, Any]:

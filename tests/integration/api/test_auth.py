@@ -185,3 +185,15 @@ async def test_mail_goes_to_the_outbox_directory_without_smtp(settings: ApiSetti
     await signup(app, "dev@example.com")
     files = list(outbox.glob("*.eml"))
     assert len(files) == 1 and b"To: dev@example.com" in files[0].read_bytes()
+
+
+async def test_signup_survives_an_unreachable_mail_server(settings: ApiSettings) -> None:
+    from anvil.node import free_port  # noqa: PLC0415
+    from api.app import create_app  # noqa: PLC0415
+    from api.mail import SmtpMailer  # noqa: PLC0415
+
+    app = create_app(settings, name="api_it_no_smtp", mailer=SmtpMailer("127.0.0.1", free_port(), "no-reply@test"))
+    tokens = await signup(app, "offline@example.com")
+    assert tokens["user"]["email_verified"] is False
+    _, resend = await app.asgi_client.post("/api/auth/send-verification-otp", json={"email": "offline@example.com"})
+    assert resend.status == 503 and resend.json["error"]["code"] == "unavailable"
