@@ -298,9 +298,12 @@ class Relayer:
             log.info("request %d: tx %s unknown to the node; re-broadcasting", request["id"], tx_hash)
             refusal = await self._broadcast(request["raw_tx"], kind)
             RESUBMISSIONS.labels(kind, "rebroadcast").inc()
-            if refusal is not None and await self._nonce_taken(request, hashes):
+            if refusal is None:
+                return None
+            if await self._nonce_taken(request, hashes):
                 await self._resign(conn, request, refusal)
-            return None
+                return None
+            # Refused for another reason (e.g. its max fee is below the base fee now): replace it once stuck.
         elapsed = (datetime.now(UTC) - (request["submitted_at"] or request["updated_at"])).total_seconds()
         sent_block = request["submitted_block"] if request["submitted_block"] is not None else head
         if not is_stuck(

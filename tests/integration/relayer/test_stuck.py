@@ -92,3 +92,53 @@ async def test_no_replacement_when_the_cap_leaves_no_room(
         rpc(chain, "evm_mine")
         await relay_all(relayer, store)
         assert (await store.get(request_id))["status"] == "confirmed"
+
+
+async def test_a_transaction_priced_out_by_a_base_fee_spike_is_replaced_after_n_blocks(
+    automine_off: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    chain, fan = automine_off, Account.create().address
+    async with RpcClient([chain]) as client:
+        relayer, store = relayer_for(manifest, pool, client, relayer_key, stuck_seconds=3600, stuck_blocks=2)
+        await relayer.prepare()
+        request_id = await store.enqueue("mint", "spike", mint(fan, 11, new_ref()))
+        assert await relayer.submit_one()
+        first = await store.get(request_id)
+        rpc(chain, "anvil_setNextBlockBaseFeePerGas", [hex(int(first["max_fee_per_gas"]) * 50)])
+        rpc(chain, "evm_mine")  # blocks go on without our tx: its max fee is below the base fee
+        await relayer.check_submitted()
+        assert (await store.get(request_id))["replacements"] == 0  # one block: not yet stuck
+        rpc(chain, "evm_mine")
+        assert await client.call("eth_getTransactionReceipt", [first["tx_hash"]]) is None
+        await relayer.check_submitted()  # two blocks: replaced at the market's (spiked) fees
+        second = await store.get(request_id)
+        assert second["replacements"] == 1
+        assert int(second["max_fee_per_gas"]) > int(first["max_fee_per_gas"]) * 10
+        rpc(chain, "evm_mine")
+        await relay_all(relayer, store)
+        done = await store.get(request_id)
+    assert done["status"] == "confirmed"
+    assert done["tx_hash"] == second["tx_hash"]
+    assert balance_of(chain, manifest.contract("Coin").address, fan) == 11
+
+
+async def test_a_transaction_dropped_from_the_pool_is_sent_again(
+    automine_off: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    chain, fan = automine_off, Account.create().address
+    async with RpcClient([chain]) as client:
+        relayer, store = relayer_for(manifest, pool, client, relayer_key)
+        await relayer.prepare()
+        request_id = await store.enqueue("mint", "dropped", mint(fan, 6, new_ref()))
+        assert await relayer.submit_one()
+        sent = await store.get(request_id)
+        rpc(chain, "anvil_dropTransaction", [sent["tx_hash"]])
+        assert await client.call("eth_getTransactionByHash", [sent["tx_hash"]]) is None
+        await relayer.check_submitted()  # unknown to the node: the persisted raw tx is sent again
+        assert await client.call("eth_getTransactionByHash", [sent["tx_hash"]]) is not None
+        rpc(chain, "evm_mine")
+        await relay_all(relayer, store)
+        done = await store.get(request_id)
+    assert done["status"] == "confirmed"
+    assert done["tx_hash"] == sent["tx_hash"]
+    assert balance_of(chain, manifest.contract("Coin").address, fan) == 6
