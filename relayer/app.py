@@ -330,6 +330,8 @@ class Relayer:
         RESUBMISSIONS.labels(request["kind"], "resigned").inc()
 
     async def _replace(self, conn: asyncpg.Connection, request: asyncpg.Record, head: int) -> str | None:
+        if request["max_fee_per_gas"] is None or request["gas_limit"] is None:
+            return None  # signed before migration 0004 recorded fees: it can only be rebroadcast
         previous = Fees(int(request["max_fee_per_gas"]), int(request["max_priority_fee_per_gas"]))
         market = fees_from_history(await self.rpc.call("eth_feeHistory", [5, "latest", [50]]))
         fees = bump_fees(previous, market, self.max_fee)
