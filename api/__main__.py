@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from api.app import create_app
-from core.logging import setup_logging
+from core.process import start_process
 from core.settings import ApiSettings
 
 
 def main() -> None:
-    try:
-        settings = ApiSettings()
-    except ValueError as exc:
-        print(f"api: invalid configuration: {exc}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
-    setup_logging("api", settings.log_level)
+    settings = start_process(ApiSettings, "api")
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     app.prepare(

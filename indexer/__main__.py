@@ -25,8 +25,8 @@ from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
 from core.errors import AppError
-from core.logging import setup_logging
 from core.metrics import serve_metrics
+from core.process import start_process
 from core.settings import IndexerSettings
 from indexer.app import Indexer, run_as_leader
 from indexer.projections import Projections
@@ -165,12 +165,7 @@ def main() -> None:
     parser.add_argument("--from", dest="start", type=int, help="backfill: first block, when nothing is indexed yet")
     parser.add_argument("--to", type=int, help="backfill: last block to index (default: the head)")
     args = parser.parse_args()
-    try:
-        settings = IndexerSettings()
-    except ValueError as exc:
-        print(f"indexer: invalid configuration: {exc}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
-    setup_logging("indexer", settings.log_level)
+    settings = start_process(IndexerSettings, "indexer")
     try:
         if args.command == "migrate":
             asyncio.run(migrate(settings.database_url))

@@ -24,8 +24,8 @@ from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
 from core.errors import AppError
-from core.logging import setup_logging
 from core.metrics import serve_metrics
+from core.process import start_process
 from core.settings import RelayerSettings
 from relayer.app import Relayer
 from relayer.keys import load_signer
@@ -123,12 +123,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
-    try:
-        settings = RelayerSettings()
-    except ValueError as exc:
-        print(f"relayer: invalid configuration: {exc}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
-    setup_logging("relayer", settings.log_level)
+    settings = start_process(RelayerSettings, "relayer")
     try:
         if args.command == "run":
             serve_metrics(settings.metrics_port)

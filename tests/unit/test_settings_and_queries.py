@@ -66,3 +66,18 @@ def test_named_queries_are_parsed_and_checked() -> None:
         parse_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
     with pytest.raises(ValueError, match="empty"):
         parse_queries("-- name: a\n-- name: b\nSELECT 2;")
+
+
+def test_an_invalid_configuration_exits_2_without_printing_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.process import start_process  # noqa: PLC0415
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("RELAYER_PRIVATE_KEY", DEV_KEY)
+    with pytest.raises(SystemExit) as info:
+        start_process(RelayerSettings, "relayer")
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "development only" in err
+    assert DEV_KEY[-12:] not in err and "input_value" not in err
