@@ -31,7 +31,7 @@ REORG_DEPTH = Histogram(
 )
 LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's writer lock")
 
-REORG_WINDOW = 256  # blocks of hashes kept below the head for ancestor search
+REORG_WINDOW = 256  # minimum blocks of hashes kept below the head for the ancestor search
 
 
 class ReorgDetected(Exception):
@@ -67,7 +67,8 @@ class Indexer:
         # Start small and grow: the right range depends on event density, unknown up front.
         self.range = min(max_block_range, 64)
         self.target_logs = target_logs
-        self.finality_depth = finality_depth
+        # Block hashes kept below the head for the ancestor search: at least the unfinalized span.
+        self.window = max(REORG_WINDOW, finality_depth + 1)
         self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
         self._last_progress = 0.0
 
@@ -191,7 +192,7 @@ class Indexer:
         INDEXED.set(batch.end)
         LAG.set(max(0, head - batch.end))
         if batch.end // 1000 != (batch.start - 1) // 1000:
-            await self.store.prune_blocks(head - REORG_WINDOW)
+            await self.store.prune_blocks(head - self.window)
         return True
 
     async def _hash_at(self, number: int) -> str | None:
@@ -239,7 +240,7 @@ class Indexer:
 
     async def _handle_reorg(self, checkpoint: Checkpoint, head: int) -> None:
         """Find the common ancestor among stored blocks and roll back to it."""
-        stored = await self.store.recent_blocks(min(checkpoint.number, head), REORG_WINDOW)
+        stored = await self.store.recent_blocks(min(checkpoint.number, head), self.window)
         chain = await self.rpc.batch([("eth_getBlockByNumber", [hex(b.number), False]) for b in stored])
         ancestor = None
         for mine, theirs in zip(stored, chain, strict=True):

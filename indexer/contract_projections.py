@@ -14,9 +14,8 @@ from typing import Any
 import asyncpg
 
 from core.db import Queries
-from indexer.decode import DecodedLog
+from indexer.decode import ZERO_ADDRESS, DecodedLog
 
-ZERO = "0x" + "0" * 40
 AUCTION, PASS, ROUTER, ENGAGEMENT = "MeetingAuction", "MeetingPass", "TipRouter", "Engagement"
 STATE_EVENTS = {
     AUCTION: ("AuctionCreated", "BidPlaced", "AuctionExtended", "AuctionEnded", "AuctionCancelled"),
@@ -26,7 +25,7 @@ APPEND_ONLY = ("intent_outcomes", "withdrawals", "router_treasuries", "accruals"
 
 
 def _or_none(address: str) -> str | None:
-    return None if address == ZERO else address
+    return None if address == ZERO_ADDRESS else address
 
 
 class ContractProjections:

@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from core.chain.manifest import Manifest
 from core.db.pool import RawJson
 
+ZERO_ADDRESS = "0x" + "0" * 40
 log_ = logging.getLogger("indexer.decode")
 UNDECODABLE = Counter(
     "indexer_undecodable_logs_total", "Logs of known topics that failed to decode", ["contract", "event"]
@@ -88,11 +89,6 @@ def _word_parser(kind: str) -> Parser:
         return lambda word: "0x" + word[-64:][:size].lower()
     # The keccak of a dynamic indexed type (string, bytes, arrays) is kept as hex.
     return _hex_of
-
-
-def _topic_value(kind: str, topic: str) -> Any:
-    """An indexed input from its topic: static types are sliced, dynamic ones stay hashed."""
-    return _word_parser(kind)(topic)
 
 
 def _is_static_word(kind: str) -> bool:
@@ -203,10 +199,6 @@ class LogDecoder:
                     tuple(_canonical_type(p) for p in plain),
                 )
             self._by_address[contract.address] = table
-
-    @property
-    def topics(self) -> list[str]:
-        return sorted({t for table in self._by_address.values() for t in table})
 
     def decode(self, log: dict[str, Any]) -> DecodedLog | None:
         """The decoded log, or None for a log of an unknown address or event."""

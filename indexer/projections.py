@@ -18,9 +18,8 @@ from core.chain.manifest import Manifest, erc20_transfer_fields
 from core.db import Queries
 from core.errors import NonRetryableError
 from indexer.contract_projections import ContractProjections
-from indexer.decode import DecodedLog
+from indexer.decode import ZERO_ADDRESS, DecodedLog
 
-ZERO = "0x" + "0" * 40
 TRANSFER = "Transfer"
 MINTED = "Minted"
 TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"]
@@ -135,7 +134,7 @@ def _deltas(transfers: Iterable[tuple[str, str, str, Any, int]]) -> tuple[dict[K
     for token, src, dst, value, block in transfers:
         amount = int(value)
         for account, signed in ((src, -amount), (dst, amount)):
-            if account != ZERO:
+            if account != ZERO_ADDRESS:
                 deltas[(token, account)] += signed
                 last[(token, account)] = max(block, last.get((token, account), block))
     return deltas, last

@@ -12,6 +12,7 @@ from eth_utils import function_signature_to_4byte_selector
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import NonRetryableRpcError
+from indexer.decode import ZERO_ADDRESS
 from indexer.projections import Projections
 
 log = logging.getLogger("indexer.verify")
@@ -78,7 +79,6 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
 
 _AUCTION_STATUS = {1: "active", 2: "ended", 3: "cancelled"}
 _AUCTION_TUPLE = "(address,uint256,uint256,address,uint256,uint256,uint8,uint256)"
-ZERO = "0x" + "0" * 40
 
 
 async def _verify_auctions(
@@ -101,7 +101,7 @@ async def _verify_auctions(
             ((seller, _, end, bidder, bid, _, status, pass_id),) = abi_decode(
                 [_AUCTION_TUPLE], bytes.fromhex(result[2:])
             )
-            chain = (seller.lower(), end, None if bidder == ZERO else bidder.lower(), bid,
+            chain = (seller.lower(), end, None if bidder == ZERO_ADDRESS else bidder.lower(), bid,
                      _AUCTION_STATUS.get(status), pass_id or None)  # fmt: skip
             ours = (row["seller"], row["end_time"], row["highest_bidder"], int(row["highest_bid"]), row["status"],
                     int(row["pass_id"]) if row["pass_id"] is not None else None)  # fmt: skip

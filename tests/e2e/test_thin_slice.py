@@ -8,7 +8,6 @@ from pathlib import Path
 import asyncpg
 from eth_account import Account
 
-from anvil.node import rpc
 from api.app import create_app
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
@@ -19,6 +18,7 @@ from indexer.store import QUERIES as INDEXER_QUERIES
 from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
 from relayer.store import Store as RelayerStore
+from tests.integration.helpers import balance_of, sync
 
 
 async def _drain_relayer(relayer: Relayer, request_id: int, store: RelayerStore) -> asyncpg.Record:
@@ -29,17 +29,6 @@ async def _drain_relayer(relayer: Relayer, request_id: int, store: RelayerStore)
         if row["status"] not in ("pending", "submitted"):
             return row
     raise AssertionError("the relayer never finished the request")
-
-
-async def _sync_indexer(indexer: Indexer) -> None:
-    await indexer.prepare()
-    while await indexer.sync_once():
-        pass
-
-
-def _balance_of(url: str, token: str, account: str) -> int:
-    data = "0x70a08231" + account[2:].lower().rjust(64, "0")
-    return int(str(rpc(url, "eth_call", [{"to": token, "data": data}, "latest"])), 16)
 
 
 async def test_mint_request_reaches_the_api(
@@ -59,10 +48,10 @@ async def test_mint_request_reaches_the_api(
         await relayer.prepare()
         row = await _drain_relayer(relayer, request_id, relayer_store)
         assert row["status"] == "confirmed", row["last_error"]
-        assert _balance_of(chain, manifest.contract("Coin").address, fan) == amount
+        assert balance_of(chain, manifest.contract("Coin").address, fan) == amount
 
         store = IndexerStore(pool, manifest.chain_id, Projections.from_manifest(manifest, INDEXER_QUERIES))
-        await _sync_indexer(Indexer(manifest, store, client))
+        await sync(Indexer(manifest, store, client))
 
     settings = ApiSettings(
         database_url=db_url, rpc_urls=[chain], manifest_path=manifest_path, redis_url="redis://127.0.0.1:6379/15"

@@ -10,9 +10,7 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from indexer.projections import Projections
 from relayer.calls import encode_call
-from tests.integration.helpers import balance_of, make_indexer, make_relayer, new_ref, relay_all, sync
-
-DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account #0, a minter since deploy
+from tests.integration.helpers import DEPLOYER, balance_of, make_indexer, make_relayer, new_ref, relay_all, sync
 
 
 async def _mint(

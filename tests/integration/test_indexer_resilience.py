@@ -22,9 +22,8 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import ROOT
 from relayer.calls import encode_call
-from tests.integration.helpers import make_indexer, new_ref, sync
+from tests.integration.helpers import DEPLOYER, make_indexer, mint_directly, sync
 
-DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # a Coin minter since deploy (unlocked on anvil)
 MAX_SPAN = 3
 
 
@@ -54,11 +53,6 @@ async def narrow_proxy(chain: str) -> AsyncIterator[tuple[str, list[int]]]:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield f"http://127.0.0.1:{port}/", rejected
     await runner.cleanup()
-
-
-def mint_directly(url: str, manifest: Manifest, to: str, amount: int) -> None:
-    call = encode_call(manifest, "Coin", "mint", [to, amount, bytes.fromhex(new_ref()[2:])])
-    rpc(url, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
 
 
 async def test_range_limit_errors_shrink_the_range(
