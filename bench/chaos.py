@@ -1,0 +1,371 @@
+"""Chaos run: load + SIGKILLed indexer/relayer + anvil reorgs, then every invariant checked.
+
+``python -m bench.chaos [--short | --kills 50 --reorgs 100] [--seed N]``
+
+Starts its own anvil, a fresh database, deploys the contracts and runs the real indexer and
+relayer entry points as processes. While a load generator queues mints (the relayer's path
+for a paid checkout) and sends direct chain traffic (mints and transfers by other
+accounts), a chaos loop SIGKILLs and restarts the indexer and the relayer at random moments
+and rewrites the last 1-5 blocks with ``anvil_reorg`` (sometimes with different mints in the
+new branch). At the end it drains the queue and asserts:
+
+- every queued mint is ``confirmed`` and its payment_ref has exactly one ``Minted`` log on the
+  chain and exactly one indexed ``token_mints`` row (exactly once, despite kills and reorgs);
+- no request is dead/failed, the relayer's nonce has no gap (pending == latest, every request's
+  nonce below it);
+- the raw event table holds exactly the chain's logs (same block hash + log index set);
+- ``python -m indexer verify`` reports zero mismatches (balances, supplies, auctions, passes).
+
+Exit status 0 when all hold; a JSON summary is printed either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from eth_utils import keccak
+
+from anvil.deploy import deploy
+from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
+from core.chain.manifest import Manifest
+from core.db.migrate import migrate
+from core.settings import ROOT
+from relayer.calls import encode_call
+
+ADMIN_DSN = os.environ.get("CHAOS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0: unlocked, a Coin minter
+TRADER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil #2: unlocked, holds Coin it moves around
+
+
+def _dsn_for(database: str) -> str:
+    base, _, _ = ADMIN_DSN.rpartition("/")
+    return f"{base}/{database}"
+
+
+@dataclass
+class Outcome:
+    kills: dict[str, int] = field(default_factory=lambda: {"indexer": 0, "relayer": 0})
+    reorgs: list[int] = field(default_factory=list)
+    queued_mints: int = 0
+    direct_txs: int = 0
+    failures: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+
+class Stack:
+    """The indexer and relayer as real processes, restartable, logs kept for the post-mortem."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        with (self.logs / f"{name}.log").open("ab") as log_file:
+            self.children[name] = subprocess.Popen(
+                [sys.executable, "-m", name], env=self.env, cwd=ROOT, stderr=log_file, stdout=log_file
+            )
+
+    def kill(self, name: str) -> None:
+        child = self.children[name]
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+
+    def ensure_running(self) -> list[str]:
+        """Restart any child that died on its own (a crash is a finding, reported by the caller)."""
+        died = [n for n, c in self.children.items() if c.poll() is not None]
+        for name in died:
+            self.start(name)
+        return died
+
+    def stop(self) -> dict[str, int]:
+        codes = {}
+        for child in self.children.values():
+            child.send_signal(signal.SIGTERM)
+        for name, child in self.children.items():
+            try:
+                codes[name] = child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                codes[name] = -9
+        return codes
+
+
+def _send(url: str, sender: str, call: Any) -> None:
+    rpc(url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data}])
+
+
+async def _load(
+    url: str, manifest: Manifest, pool: asyncpg.Pool, stop: asyncio.Event, out: Outcome, rng: random.Random
+) -> None:
+    """Queue relayer mints and send direct traffic until ``stop``."""
+    while not stop.is_set():
+        for _ in range(rng.randint(1, 4)):
+            ref = "0x" + rng.randbytes(32).hex()
+            payload = {"to": "0x" + rng.randbytes(20).hex(), "amount": str(rng.randint(1, 10**6)), "payment_ref": ref}
+            await pool.execute(
+                "INSERT INTO tx_requests (kind, idempotency_key, payload) VALUES ('mint', $1, $2::jsonb)",
+                f"mint:{ref}",
+                json.dumps(payload),
+            )
+            out.queued_mints += 1
+        try:
+            if rng.random() < 0.5:
+                ref_bytes = rng.randbytes(32)
+                call = encode_call(manifest, "Coin", "mint", [TRADER, rng.randint(1, 1000), ref_bytes])
+                await asyncio.to_thread(_send, url, DEPLOYER, call)
+            else:
+                call = encode_call(manifest, "Coin", "transfer", ["0x" + rng.randbytes(20).hex(), 1])
+                await asyncio.to_thread(_send, url, TRADER, call)
+            out.direct_txs += 1
+        except Exception as exc:  # noqa: BLE001 (a direct tx refused mid-reorg is not a finding)
+            out.figures.setdefault("direct_tx_errors", 0)
+            out.figures["direct_tx_errors"] += 1
+            out.figures["last_direct_tx_error"] = str(exc)[:200]
+        await asyncio.sleep(rng.uniform(0.05, 0.3))
+
+
+def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None:
+    """Replace the last ``depth`` blocks; the new branch sometimes carries different direct mints."""
+    replacements = []
+    for offset in range(depth):
+        if rng.random() < 0.4:
+            call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
+            replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
+    rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
+
+
+async def _chaos(
+    url: str,
+    manifest: Manifest,
+    stack: Stack,
+    stop: asyncio.Event,
+    out: Outcome,
+    rng: random.Random,
+    args: argparse.Namespace,
+) -> None:
+    kills_left, reorgs_left = args.kills, args.reorgs
+    while kills_left or reorgs_left:
+        await asyncio.sleep(rng.uniform(args.min_pause, args.max_pause))
+        crashed = stack.ensure_running()
+        for name in crashed:
+            out.fail(f"{name} exited on its own during the run (see its log)")
+        do_kill = kills_left and (not reorgs_left or rng.random() < kills_left / (kills_left + reorgs_left))
+        if do_kill:
+            name = rng.choice(["indexer", "relayer"])
+            stack.kill(name)
+            out.kills[name] += 1
+            kills_left -= 1
+            await asyncio.sleep(rng.uniform(0, 0.5))
+            stack.start(name)
+        else:
+            depth = rng.randint(1, 5)
+            head = int(str(rpc(url, "eth_blockNumber")), 16)
+            if head > depth + 20:  # never reorg the deployment
+                await asyncio.to_thread(_reorg, url, manifest, depth, rng)
+                out.reorgs.append(depth)
+                reorgs_left -= 1
+        print(
+            f"chaos: kills {out.kills} reorgs {len(out.reorgs)} queued {out.queued_mints} direct {out.direct_txs}",
+            flush=True,
+        )
+    stop.set()
+
+
+async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, within: float) -> None:
+    """Mine until no request is in flight and the indexer has reached the head."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for name in stack.ensure_running():
+            out.fail(f"{name} exited on its own while draining")
+        rpc(url, "evm_mine")
+        inflight = await pool.fetchval("SELECT count(*) FROM tx_requests WHERE status IN ('pending', 'submitted')")
+        head = int(str(rpc(url, "eth_blockNumber")), 16)
+        indexed = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        if inflight == 0 and indexed == head:
+            await asyncio.sleep(1.0)  # one more poll: nothing new may appear
+            if int(str(rpc(url, "eth_blockNumber")), 16) == head and (
+                await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
+            ):
+                return
+        await asyncio.sleep(0.5)
+    out.fail("the queue or the indexer did not settle before the drain timeout")
+
+
+async def _check(url: str, manifest: Manifest, pool: asyncpg.Pool, env: dict[str, str], out: Outcome) -> None:
+    coin = manifest.contract("Coin")
+    logs: list[dict[str, Any]] = rpc(  # type: ignore[assignment]
+        url, "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": manifest.addresses}], timeout=60
+    )
+    minted_topic = "0x" + keccak(text="Minted(address,uint256,bytes32)").hex()
+    minted_per_ref: dict[str, int] = {}
+    for log in logs:
+        if log["address"].lower() == coin.address.lower() and log["topics"][0] == minted_topic:
+            ref = log["topics"][2].lower()
+            minted_per_ref[ref] = minted_per_ref.get(ref, 0) + 1
+    requests = await pool.fetch("SELECT id, status, payload->>'payment_ref' AS ref, nonce, last_error FROM tx_requests")
+    indexed_refs = {
+        r["payment_ref"]: r["n"]
+        for r in await pool.fetch("SELECT payment_ref, count(*) AS n FROM token_mints GROUP BY payment_ref")
+    }
+    statuses: dict[str, int] = {}
+    for request in requests:
+        statuses[request["status"]] = statuses.get(request["status"], 0) + 1
+        if request["status"] != "confirmed":
+            out.fail(f"request {request['id']} ended {request['status']}: {request['last_error']}")
+        on_chain = minted_per_ref.get(request["ref"], 0)
+        if on_chain != 1:
+            out.fail(f"payment_ref {request['ref']} minted {on_chain} times on chain")
+        if indexed_refs.get(request["ref"], 0) != 1:
+            out.fail(f"payment_ref {request['ref']} indexed {indexed_refs.get(request['ref'], 0)} times")
+    out.figures["requests"] = statuses
+    duplicated = {ref: n for ref, n in minted_per_ref.items() if n > 1}
+    if duplicated:
+        out.fail(f"{len(duplicated)} payment_refs minted more than once")
+
+    signer = await pool.fetchval("SELECT DISTINCT signer FROM tx_requests WHERE signer IS NOT NULL LIMIT 1")
+    if signer:
+        latest = int(str(rpc(url, "eth_getTransactionCount", [signer, "latest"])), 16)
+        pending = int(str(rpc(url, "eth_getTransactionCount", [signer, "pending"])), 16)
+        out.figures["relayer_nonce"] = {"latest": latest, "pending": pending}
+        if latest != pending:
+            out.fail(f"relayer has {pending - latest} transaction(s) stuck in the pool (nonce gap)")
+        above = await pool.fetchval("SELECT count(*) FROM tx_requests WHERE nonce >= $1", latest)
+        if above:
+            out.fail(f"{above} request(s) hold a nonce the chain never reached")
+
+    chain_keys = {(log["blockHash"].lower(), int(log["logIndex"], 16)) for log in logs}
+    indexed_keys = {
+        (r["block_hash"], r["log_index"]) for r in await pool.fetch("SELECT block_hash, log_index FROM chain_events")
+    }
+    out.figures["chain_logs"] = len(chain_keys)
+    if chain_keys != indexed_keys:
+        out.fail(
+            f"raw events differ from the chain: {len(chain_keys - indexed_keys)} missing, "
+            f"{len(indexed_keys - chain_keys)} extra"
+        )
+
+    verify = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "indexer", "verify"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    out.figures["verify_exit"] = verify.returncode
+    if verify.returncode != 0:
+        out.fail("indexer verify reported mismatches: " + verify.stderr[-1500:])
+
+
+async def main(args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    out = Outcome()
+    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+    port = free_port()
+    anvil = start_anvil(port, log_path=workdir / "anvil.log" if args.keep else None)
+    url = f"http://127.0.0.1:{port}"
+    database = f"chaos_{os.getpid()}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    dsn = _dsn_for(database)
+    started = time.monotonic()
+    stack: Stack | None = None
+    try:
+        await migrate(dsn)
+        manifest = await asyncio.to_thread(deploy, url, workdir / "deployment.json")
+        env = {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": dsn,
+            "RPC_URLS": url,
+            "MANIFEST_PATH": str(workdir / "deployment.json"),
+            "RELAYER_PRIVATE_KEY": RELAYER_KEY,
+            "RELAYER_CONFIRMATIONS": str(args.confirmations),
+            "RELAYER_STUCK_SECONDS": "5",
+            "INDEXER_METRICS_PORT": "0",
+            "RELAYER_METRICS_PORT": "0",
+            "INDEXER_POLL_INTERVAL": "0.1",
+            "RELAYER_POLL_INTERVAL": "0.1",
+            "LOG_LEVEL": "INFO",
+        }
+        # The trader starts with Coin to move around (direct traffic, not through the queue).
+        _send(url, DEPLOYER, encode_call(manifest, "Coin", "mint", [TRADER, 10**12, rng.randbytes(32)]))
+        for _ in range(25):
+            rpc(url, "evm_mine")
+        stack = Stack(env, workdir)
+        stack.start("indexer")
+        stack.start("relayer")
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+        try:
+            stop = asyncio.Event()
+            load = asyncio.create_task(_load(url, manifest, pool, stop, out, rng))
+            await _chaos(url, manifest, stack, stop, out, rng, args)
+            await load
+            print("chaos: load stopped; draining", flush=True)
+            await _drain(url, pool, stack, out, args.drain_timeout)
+            await _check(url, manifest, pool, env, out)
+        finally:
+            await pool.close()
+        codes = stack.stop()
+        stack = None
+        for name, code in codes.items():
+            if code != 0:
+                out.fail(f"{name} exited {code} on SIGTERM")
+    finally:
+        if stack is not None:
+            stack.stop()
+        anvil.terminate()
+        anvil.wait(10)
+        if not args.keep:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+    out.figures["seconds"] = round(time.monotonic() - started, 1)
+    summary = {
+        "ok": not out.failures,
+        "seed": args.seed,
+        "kills": out.kills,
+        "reorgs": len(out.reorgs),
+        "reorg_depths": sorted(out.reorgs),
+        "queued_mints": out.queued_mints,
+        "direct_txs": out.direct_txs,
+        "figures": out.figures,
+        "failures": out.failures[:50],
+        "logs": str(workdir),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0 if not out.failures else 1
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="the CI mode: 6 kills, 6 reorgs")
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--reorgs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--confirmations", type=int, default=2)
+    parser.add_argument("--min-pause", type=float, default=0.3)
+    parser.add_argument("--max-pause", type=float, default=2.0)
+    parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    args = parser.parse_args(argv)
+    if args.short:
+        args.kills, args.reorgs = 6, 6
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
