@@ -24,11 +24,20 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     return InvalidInput("the input is malformed", details={"fields": fields})
 
 
+def reject_nul(text: str | bytes, where: str) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it at the edge rather than fail in the database."""
+    found = b"\\u0000" in text if isinstance(text, bytes) else "\x00" in text
+    if found:
+        raise InvalidInput(f"the {where} contains a NUL character")
+
+
 def parse_body(request: Request, model: type[M]) -> M:
+    body = request.body or b"null"
     try:
-        data: Any = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput("the body is not JSON") from exc
+    reject_nul(body, "body")
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     try:
@@ -41,6 +50,8 @@ def parse_query(request: Request, model: type[M]) -> M:
     # The first value of each parameter; unknown parameters are ignored.
     known = model.model_fields
     values = {name: request.args.get(name) for name in request.args if name in known}
+    for value in values.values():
+        reject_nul(value or "", "query")
     try:
         return model.model_validate(values)
     except ValidationError as exc:

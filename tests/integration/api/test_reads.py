@@ -114,4 +114,4 @@ async def test_a_min_block_beyond_the_indexer_answers_409_after_a_bounded_wait(a
     assert response.status == 409 and response.json["error"]["code"] == "not_indexed_yet"
     assert response.headers["retry-after"] == "1"
     assert response.json["error"]["details"]["min_block"] == 1000000
-    assert 1.5 < waited < 5  # API_MIN_BLOCK_TIMEOUT is 2 s in these tests
+    assert 1.5 < waited < 15  # API_MIN_BLOCK_TIMEOUT is 2 s; the slack covers app start-up on a loaded machine
