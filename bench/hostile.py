@@ -17,7 +17,9 @@ import argparse
 import asyncio
 import json
 import re
+import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -121,6 +123,33 @@ def _body_fields(op: dict[str, Any], spec: dict[str, Any]) -> list[str]:
     return list(schema.get("properties", {}))
 
 
+def _webhook_cases(url: str) -> list[dict[str, Any]]:
+    """Stripe-shaped events with forged, stale, malformed or missing signatures."""
+    now = int(time.time())
+    event = {
+        "id": "evt_" + secrets.token_hex(8),
+        "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_" + secrets.token_hex(8), "payment_status": "paid", "metadata": {}}},
+    }
+    body = json.dumps(event).encode()
+    headers = [
+        f"t={now},v1={secrets.token_hex(32)}",
+        f"t={now - 86400},v1={secrets.token_hex(32)}",
+        f"t={now + 86400},v1={secrets.token_hex(32)}",
+        "t=abc,v1=zz",
+        "v1=" + secrets.token_hex(32),
+        "t=" + str(now),
+        "' OR 1=1 --",
+        "A" * 5000,
+    ]
+    cases: list[dict[str, Any]] = [
+        {"url": url, "content": body, "headers": {"Content-Type": "application/json", "Stripe-Signature": h}}
+        for h in headers
+    ]
+    cases.append({"url": url, "content": body, "headers": {"Content-Type": "application/json"}})
+    return cases
+
+
 def _cases(path: str, method: str, op: dict[str, Any], spec: dict[str, Any], max_body: int) -> list[dict[str, Any]]:
     neutral = _fill(path, "1")
     cases: list[dict[str, Any]] = []
@@ -145,6 +174,8 @@ def _cases(path: str, method: str, op: dict[str, Any], spec: dict[str, Any], max
             if fields:
                 body = json.dumps({f: value for f in fields}).encode()
                 cases.append({"url": neutral, "content": body, "headers": json_headers})
+    if "webhook" in path and method == "POST":
+        cases += _webhook_cases(neutral)
     cases.append({"url": neutral, "headers": {"Authorization": "Bearer ' OR 1=1 --"}, "auth": False})
     cases.append({"url": neutral, "headers": {"Authorization": "Bearer " + "e" * 9000}, "auth": False})
     return cases
