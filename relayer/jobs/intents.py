@@ -186,7 +186,9 @@ async def _approve_chunk(ctx: JobContext, domain: Domain, caps: Caps) -> tuple[i
         ledger = await _load_ledger(conn, ctx.chain_id, rows)
         decisions = []
         for position, row in enumerate(rows, start=1):
-            signer = recover(intent_digest(domain, row), row["signature"])
+            signer = recover(
+                intent_digest(domain, {**row, "from": row["sender"], "to": row["receiver"]}), row["signature"]
+            )
             facts = Facts(
                 head_timestamp=head,
                 signer=signer,

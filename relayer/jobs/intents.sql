@@ -3,7 +3,7 @@
 -- name: try_lock
 -- One approver per chain at a time (the caps and reservations are computed over all of a
 -- sender's intents); held until the transaction ends.
-SELECT pg_try_advisory_xact_lock(hashtextextended('relayer.tips.' || $2::text || '.' || $1::text, 0));
+SELECT pg_try_advisory_xact_lock(hashtextextended(format('relayer.tips.%s.%s', $2::text, $1::bigint), 0));
 
 -- name: claim_pending
 SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature
