@@ -93,6 +93,10 @@ class WithdrawalRequest(Model):
 
 
 # ------------------------------------------------------------------ creators
+class NoBody(Model):
+    """An action with nothing to say: send ``{}`` or no body."""
+
+
 class ApplyBody(Model):
     display_name: str = Field(min_length=1, max_length=80)
     bio: str = Field("", max_length=2000)

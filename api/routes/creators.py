@@ -26,6 +26,7 @@ from api.schemas_tips import (
     CreatorProfile,
     CreatorsPage,
     FollowState,
+    NoBody,
     RejectBody,
 )
 
@@ -87,7 +88,7 @@ async def _follow(request: Request, creator_id: str, on: bool) -> HTTPResponse:
 
 
 @bp.post("/<creator_id:str>/follow")
-@doc("Follow a creator", tag="creators", response=FollowState, params=[_id], auth=True)
+@doc("Follow a creator", tag="creators", body=NoBody, response=FollowState, params=[_id], auth=True)
 @authenticated()
 async def follow(request: Request, creator_id: str) -> HTTPResponse:
     return await _follow(request, creator_id, True)
@@ -109,7 +110,7 @@ async def _block(request: Request, user_id: str, on: bool) -> HTTPResponse:
 @bp.post("/<creator_id:str>/block")
 @doc("Block a user (a creator, or a fan of yours): no follows between you, and a creator's block list makes "
      "the tip approval refuse that user's tips",
-     tag="creators", response=BlockState, params=[_id], auth=True)  # fmt: skip
+     tag="creators", body=NoBody, response=BlockState, params=[_id], auth=True)  # fmt: skip
 @authenticated()
 async def block(request: Request, creator_id: str) -> HTTPResponse:
     return await _block(request, creator_id, True)
@@ -138,7 +139,7 @@ async def applications(request: Request) -> HTTPResponse:
 
 @admin_bp.post("/creators/<user_id:str>/approve")
 @doc("Approve a user's creator application: profile and the creator role (from their next token)", tag="admin",
-     response=CreatorApplication, params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
+     body=NoBody, response=CreatorApplication, params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
      auth=True)  # fmt: skip
 @authenticated("admin")
 async def approve(request: Request, user_id: str) -> HTTPResponse:
