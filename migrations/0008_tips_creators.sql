@@ -21,6 +21,7 @@ CREATE TABLE tip_intents (
                    CHECK (status IN ('pending', 'approved', 'refused', 'submitted')),
     reason         text,
     tx_request_id  bigint REFERENCES tx_requests (id),
+    settle_tries   integer NOT NULL DEFAULT 0,  -- settle requests that failed to carry it (re-batched)
     created_at     timestamptz NOT NULL DEFAULT now(),
     decided_at     timestamptz,
     submitted_at   timestamptz,

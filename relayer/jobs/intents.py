@@ -10,8 +10,9 @@ chain (a transaction advisory lock), so caps and reservations are never double-c
 
 ``settle_approved`` claims up to ``RELAYER_TIPS_SETTLE_BATCH`` approved intents with
 ``FOR UPDATE SKIP LOCKED``, enqueues them as one ``settle`` request (idempotency key: a hash of
-the batch's digests) and marks them ``submitted``, in one transaction: two relayers never put
-one intent in two batches. It repeats until no approved intent is left.
+the batch's digests and tries) and marks them ``submitted``, in one transaction: two relayers
+never put one intent in two batches. It repeats until no approved intent is left. Intents whose
+settle request failed or went dead without an on-chain outcome are approved again first.
 
 Final statuses are not written here: the API joins the indexer's ``intent_outcomes`` (by digest)
 when it reads an intent.
@@ -233,9 +234,10 @@ async def approve_pending(ctx: JobContext) -> str:
     return summary
 
 
-def batch_key(digests: list[str]) -> str:
-    """The idempotency key of a settle batch: the same intents always make the same key."""
-    return "settle:" + hashlib.sha256(",".join(sorted(digests)).encode()).hexdigest()[:40]
+def batch_key(digests: list[str], tries: list[int] | None = None) -> str:
+    """The idempotency key of a settle batch: the same intents (and tries) always make the same key."""
+    parts = sorted(f"{d}:{t}" for d, t in zip(digests, tries or [0] * len(digests), strict=True))
+    return "settle:" + hashlib.sha256(",".join(parts).encode()).hexdigest()[:40]
 
 
 def _settle_payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -258,7 +260,7 @@ async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]
         rows = [r for r in rows if r["id"] not in set(expired)]
         if not rows:
             return 0, len(expired), None
-        key = batch_key([r["digest"] for r in rows])
+        key = batch_key([r["digest"] for r in rows], [r["settle_tries"] for r in rows])
         request_id = await conn.fetchval(QUERIES.enqueue_settle, key, _settle_payload(rows))
         if request_id is None:  # the same batch was enqueued before (a re-run): reuse it
             request_id = await conn.fetchval(QUERIES.request_by_key, key)
@@ -269,6 +271,8 @@ async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]
 async def settle_approved(ctx: JobContext) -> str:
     """Weekly (or at N approved): approved intents into ``settle`` requests of at most N intents."""
     head = await _head_timestamp(ctx)
+    async with translate_errors():
+        retried = len(await ctx.pool.fetch(QUERIES.requeue_failed, ctx.chain_id))
     batched, expired, requests = 0, 0, []
     for _ in range(MAX_SETTLE_BATCHES):
         n, gone, request_id = await _settle_one(ctx, head)
@@ -278,6 +282,8 @@ async def settle_approved(ctx: JobContext) -> str:
         if n == 0 and gone == 0:
             break
     summary = f"{batched} intents in {len(requests)} settle requests {requests}, {expired} expired"
+    if retried:
+        summary += f" ({retried} re-batched after a failed settle)"
     log.info("tips: %s", summary)
     return summary
 

@@ -46,8 +46,18 @@ GROUP BY 1, 2;
 -- name: decide
 UPDATE tip_intents SET status = $2, reason = $3, decided_at = now() WHERE id = $1 AND status = 'pending';
 
+-- name: requeue_failed
+-- Intents whose settle request failed (pre-flight revert, e.g. the router paused) or went dead,
+-- and that have no on-chain outcome, are approved again for the next batch.
+UPDATE tip_intents i
+SET status = 'approved', tx_request_id = NULL, submitted_at = NULL, settle_tries = i.settle_tries + 1
+FROM tx_requests r
+WHERE r.id = i.tx_request_id AND i.chain_id = $1 AND i.status = 'submitted' AND r.status IN ('failed', 'dead')
+  AND NOT EXISTS (SELECT 1 FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest)
+RETURNING i.id;
+
 -- name: claim_approved
-SELECT id, digest, sender, receiver, token, amount::text AS amount, kind, nonce::text AS nonce,
+SELECT id, digest, settle_tries, sender, receiver, token, amount::text AS amount, kind, nonce::text AS nonce,
        deadline::text AS deadline, signature
 FROM tip_intents
 WHERE chain_id = $1 AND status = 'approved'

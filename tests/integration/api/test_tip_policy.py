@@ -12,6 +12,7 @@ from sanic import Sanic
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from relayer.calls import encode_call
 from relayer.jobs.intents import approve_pending, settle_approved
 from tests.integration.api.chain import index
 from tests.integration.api.tipping import (
@@ -25,7 +26,7 @@ from tests.integration.api.tipping import (
     person,
     sign,
 )
-from tests.integration.helpers import make_relayer, mint_directly, relay_all
+from tests.integration.helpers import DEPLOYER, make_relayer, mint_directly, relay_all
 
 CLAP, GIFT = 0, 1
 
@@ -133,3 +134,40 @@ async def test_an_intent_the_chain_rejects_shows_the_contracts_reason(
         await relay_all(relayer, store)
     await index(manifest, pool, chain)
     assert await _status(app, fan, digest) == ("rejected", "insufficient_allowance")
+
+
+def _router_admin(chain: str, manifest: Manifest, function: str) -> None:
+    call = encode_call(manifest, "TipRouter", function, [])
+    rpc(chain, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
+
+
+async def test_a_batch_whose_settle_fails_is_retried_in_a_new_batch(
+    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    admin = await person(app, pool, role="admin")
+    star = await creator(app, pool, admin)
+    fan = await person(app, pool)
+    await fund(chain, manifest, pool, relayer_key, fan.address, tk=50, allowance=50)
+    digest = await _submit(app, fan, "gift", intent(manifest, fan, star.address, GIFT, 20, 1))
+    _router_admin(chain, manifest, "pause")
+    async with RpcClient([chain]) as client:
+        ctx = job_context(manifest, pool, client)
+        await approve_pending(ctx)
+        await settle_approved(ctx)
+        relayer, store = make_relayer(manifest, pool, client, relayer_key)
+        await relayer.prepare()
+        await relay_all(relayer, store)  # pre-flight reverts: the request fails, no gas spent
+        status, reason = await _status(app, fan, digest)
+        assert status == "failed" and reason is not None and "paused" in reason
+        _router_admin(chain, manifest, "unpause")
+        summary = await settle_approved(ctx)
+        assert (
+            summary.startswith("1 intents in 1 settle requests") and "(1 re-batched after a failed settle)" in summary
+        )
+        await relay_all(relayer, store)
+    await index(manifest, pool, chain)
+    assert await _status(app, fan, digest) == ("settled", None)
+    keys = [
+        r["idempotency_key"] for r in await pool.fetch("SELECT idempotency_key FROM tx_requests WHERE kind = 'settle'")
+    ]
+    assert len(set(keys)) == 2
