@@ -92,6 +92,11 @@ class WithdrawalRequest(Model):
     created_at: str
 
 
+class WithdrawalsPage(Model):
+    items: list[WithdrawalRequest]
+    next_cursor: str | None
+
+
 # ------------------------------------------------------------------ creators
 class NoBody(Model):
     """An action with nothing to say: send ``{}`` or no body."""

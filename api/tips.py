@@ -223,3 +223,8 @@ class Tips:
         if row["kind"] != "withdraw_for" or row["payload"] != payload:
             raise NonceUsed("this nonce was used for another withdrawal", details={"nonce": str(w["nonce"])})
         return withdrawal_view(row)
+
+    async def withdrawals(self, wallets: list[str], before: int, limit: int) -> list[dict[str, Any]]:
+        async with translate_errors():
+            rows = await self.pool.fetch(self.q.withdrawals_page, wallets, before, limit)
+        return [withdrawal_view(r) for r in rows]

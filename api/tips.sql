@@ -61,3 +61,9 @@ RETURNING id;
 
 -- name: withdrawal_request
 SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_requests WHERE idempotency_key = $1;
+
+-- name: withdrawals_page
+SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_requests
+WHERE kind = 'withdraw_for' AND payload ->> 'creator' = ANY($1::text[]) AND id < $2
+ORDER BY id DESC
+LIMIT $3;

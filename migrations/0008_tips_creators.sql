@@ -34,6 +34,9 @@ CREATE INDEX tip_intents_receiver ON tip_intents (chain_id, receiver, id);
 CREATE INDEX tip_intents_user_day ON tip_intents (user_id, decided_at) WHERE status IN ('approved', 'submitted');
 CREATE INDEX tip_intents_request ON tip_intents (tx_request_id) WHERE tx_request_id IS NOT NULL;
 
+-- A creator's withdrawal requests (the API lists them from the relayer's queue).
+CREATE INDEX tx_requests_withdraw_creator ON tx_requests ((payload ->> 'creator'), id) WHERE kind = 'withdraw_for';
+
 -- Addresses an admin barred from tipping (the approval policy refuses their intents).
 CREATE TABLE blocked_addresses (
     address     text PRIMARY KEY CHECK (address ~ '^0x[0-9a-f]{40}$'),

@@ -10,9 +10,17 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import decode_cursor, page, settle
-from api.schemas import BYTES32
-from api.schemas_tips import IntentBody, IntentData, IntentsPage, IntentsQuery, WithdrawalRequest, WithdrawBody
+from api.reads import decode_cursor, encode_cursor, page, settle
+from api.schemas import BYTES32, PageQuery
+from api.schemas_tips import (
+    IntentBody,
+    IntentData,
+    IntentsPage,
+    IntentsQuery,
+    WithdrawalRequest,
+    WithdrawalsPage,
+    WithdrawBody,
+)
 from api.tips import intent_view
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT
 from core.errors import NotFound
@@ -91,3 +99,18 @@ async def withdraw(request: Request) -> HTTPResponse:
     body = parse_body(request, WithdrawBody)
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     return ok(await ctx.tips.withdraw(wallets, body), status=201)
+
+
+@bp.get("/withdrawals")
+@doc("Your wallets' withdrawal requests, newest first, with their relayer status and tx hash", tag="tips",
+     response=WithdrawalsPage, query=PageQuery, auth=True)  # fmt: skip
+@authenticated()
+async def withdrawals(request: Request) -> HTTPResponse:
+    ctx: Context = request.app.ctx.app
+    assert ctx.tips is not None and ctx.accounts is not None
+    query = parse_query(request, PageQuery)
+    (before,) = decode_cursor(query.cursor, (int,), (_NO_CURSOR,))
+    wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
+    items = await ctx.tips.withdrawals(wallets, before, query.limit)
+    next_cursor = encode_cursor(items[-1]["id"]) if len(items) >= query.limit else None
+    return ok({"items": items, "next_cursor": next_cursor})

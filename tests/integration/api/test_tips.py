@@ -112,6 +112,10 @@ async def test_a_clap_and_a_gift_settle_and_the_creator_withdraws(
         await relayer.prepare()
         await relay_all(relayer, store)
     assert balance_of(chain, coin, star.address) == 293
+    _, listed = await app.asgi_client.get("/api/contracts/withdrawals", headers=star.headers)
+    assert [(w["status"], w["amount"], w["tx_hash"] is not None) for w in listed.json["data"]["items"]] == [
+        ("confirmed", "293", True)
+    ]
     await index(manifest, pool, chain)
     _, after = await app.asgi_client.get(f"/api/creators/{star.id}")
     assert {e["token"]: e["amount"] for e in after.json["data"]["earnings"]} == {coin: "0", tki: "98"}
