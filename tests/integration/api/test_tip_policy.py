@@ -31,6 +31,12 @@ from tests.integration.helpers import DEPLOYER, make_relayer, mint_directly, rel
 CLAP, GIFT = 0, 1
 
 
+def _chain_time(chain: str) -> int:
+    block = rpc(chain, "eth_getBlockByNumber", ["latest", False])
+    assert isinstance(block, dict)
+    return int(block["timestamp"], 16)
+
+
 async def _submit(app: Sanic, fan: Person, route: str, body: dict) -> str:
     _, response = await app.asgi_client.post(f"/api/contracts/{route}", headers=fan.headers, json=body)
     assert response.status == 201, response.text
@@ -70,6 +76,8 @@ async def test_the_approval_policy_refuses_with_a_reason(
     assert not_admin.status == 403
 
     to = star.address
+    # Ahead of both clocks: the API checks the deadline against its own, the policy against the chain's.
+    soon = max(int(time.time()), _chain_time(chain)) + 30
     expected = {
         await _submit(app, ok_fan, "gift", intent(manifest, ok_fan, to, GIFT, 10, 1)): ("approved", None),
         await _submit(app, blocked_fan, "gift", intent(manifest, blocked_fan, to, GIFT, 10, 1)): ("refused", "blocked"),
@@ -82,7 +90,7 @@ async def test_the_approval_policy_refuses_with_a_reason(
         await _submit(app, greedy, "gift", intent(manifest, greedy, to, GIFT, 1, 1)): ("approved", None),
         await _submit(app, greedy, "gift", intent(manifest, greedy, to, GIFT, 1, 2)): ("approved", None),
         await _submit(app, greedy, "gift", intent(manifest, greedy, to, GIFT, 1, 3)): ("refused", "daily_cap"),
-        await _submit(app, late, "gift", intent(manifest, late, to, GIFT, 1, 1, deadline=int(time.time()) + 30)):
+        await _submit(app, late, "gift", intent(manifest, late, to, GIFT, 1, 1, deadline=soon)):
             ("refused", "expired"),
     }  # fmt: skip
     digest = await _submit(app, tampered, "gift", intent(manifest, tampered, to, GIFT, 5, 1))
@@ -91,8 +99,7 @@ async def test_the_approval_policy_refuses_with_a_reason(
     forged = sign(late.account.key, manifest, "Intent", INTENT_TYPES, other)
     await pool.execute("UPDATE tip_intents SET signature = $2 WHERE digest = $1", digest, forged)
     expected[digest] = ("refused", "bad_signature")
-    rpc(chain, "evm_increaseTime", [120])
-    rpc(chain, "evm_mine")
+    rpc(chain, "evm_mine", [soon + 1])  # the chain passes the late intent's deadline
 
     async with RpcClient([chain]) as client:
         ctx = job_context(manifest, pool, client, tips_daily_max_intents=2)
