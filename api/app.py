@@ -16,14 +16,16 @@ from api import errors
 from api.accounts import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
+from api.creators import Creators
 from api.ctx import Context
 from api.live.feed import FeedHub, FeedProducer
 from api.live.listener import Listener
 from api.mail import Mailer, mailer_from
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import admin, auth, balances, feed, mints, ops, otp, transfers
+from api.routes import admin, auth, balances, creators, feed, mints, ops, otp, tips, transfers
 from api.store import Store
+from api.tips import Tips
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
@@ -54,6 +56,8 @@ async def open_resources(app: Sanic) -> None:
     ctx.cache = ResponseCache(ctx.redis, settings.cache_ttl)
     ctx.hub = FeedHub(ctx.redis, ctx.manifest.chain_id)
     ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
+    ctx.tips = Tips(ctx.pool, ctx.store, ctx.rpc, ctx.manifest)
+    ctx.creators = Creators(ctx.pool, ctx.store, ctx.tokens)
     listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer)
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
 
@@ -90,6 +94,8 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)
+    for blueprint in (tips.bp, creators.bp, creators.admin_bp):
+        app.blueprint(blueprint)
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 
     app.before_server_start(open_resources)

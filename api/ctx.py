@@ -11,11 +11,13 @@ from redis.asyncio import Redis
 from api.accounts import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
+from api.creators import Creators
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
+from api.tips import Tips
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import ApiSettings
@@ -39,3 +41,5 @@ class Context:
     producer: FeedProducer | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # ERC-20 address -> contract name
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tips: Tips | None = None
+    creators: Creators | None = None

@@ -118,6 +118,13 @@ class RelayerSettings(_Common):
     stuck_blocks: int = Field(3, ge=1)
     stuck_seconds: float = Field(60.0, gt=0)
     max_fee_gwei: float = Field(500.0, gt=0)
+    # Tips (relayer/jobs/intents.py): the approval policy's per-user caps over the last 24 h
+    # (intents approved, and base units per kind; 0 = no amount cap), and the settle batch size.
+    tips_daily_max_intents: int = Field(200, ge=1)
+    tips_daily_max_clap_amount: int = Field(0, ge=0)
+    tips_daily_max_gift_amount: int = Field(0, ge=0)
+    tips_approve_batch: int = Field(200, ge=1, le=1000)
+    tips_settle_batch: int = Field(100, ge=1, le=256)  # at most TipRouter.MAX_BATCH
 
     @field_validator("keystore_path", mode="before")
     @classmethod
