@@ -14,6 +14,8 @@ from api.cache import ResponseCache
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
+from api.meetings.notifications import Notifications
+from api.meetings.service import Meetings
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
 from core.chain.manifest import Manifest
@@ -39,3 +41,5 @@ class Context:
     producer: FeedProducer | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # ERC-20 address -> contract name
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    meetings: Meetings | None = None
+    notifications: Notifications | None = None
