@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 
+from core.errors import RetryableError
 from core.settings import ApiSettings
 
 
@@ -20,6 +21,8 @@ def room_token(
     settings: ApiSettings, *, room: str, user_id: int, name: str, moderator: bool, not_after: datetime
 ) -> dict[str, Any]:
     """A token for ``room`` valid for ``jitsi_token_ttl`` seconds, never past ``not_after`` (the meeting's end)."""
+    if not settings.jitsi_configured:
+        raise RetryableError("meeting rooms are not configured on this server (API_JITSI_APP_SECRET)")
     now = int(time.time())
     exp = min(now + settings.jitsi_token_ttl, int(not_after.timestamp()))
     claims = {

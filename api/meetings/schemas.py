@@ -80,6 +80,14 @@ class ExtendBody(Model):
     ends_at: int = Field(ge=0, le=2**40, description="the new end (unix seconds), later than the current one")
 
 
+class CloseBody(Model):
+    reason: str | None = Field(None, max_length=200, description="told to the winner in the notification")
+
+
+class EmptyBody(Model):
+    """No fields: send ``{}`` (or nothing)."""
+
+
 class AccessLogEntry(Model):
     id: int
     user_id: int | None

@@ -337,9 +337,9 @@ class Meetings:
 
         return await self._seller_change(meeting_id, caller, change)
 
-    async def close(self, meeting_id: int, caller: Caller) -> Result:
+    async def close(self, meeting_id: int, caller: Caller, reason: str | None = None) -> Result:
         async def change(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[str, dict[str, Any]]:
             await conn.execute(self.q.close_meeting, row["id"])
-            return "meeting_closed", {"auction_id": row["auction_id"]}
+            return "meeting_closed", {"auction_id": row["auction_id"], "reason": reason}
 
         return await self._seller_change(meeting_id, caller, change)

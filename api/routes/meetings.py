@@ -3,6 +3,9 @@ for access, fetch Jitsi tokens, and the seller's extend / close / access log. Se
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -15,6 +18,7 @@ from api.meetings.schemas import (
     UINT,
     Access,
     AccessLog,
+    CloseBody,
     ExtendBody,
     MeetingData,
     MeetingsPage,
@@ -26,8 +30,15 @@ from api.openapi import doc, path_parameter
 from api.reads import FAR, decode_cursor, encode_cursor
 from core.errors import InvalidInput
 
+M = TypeVar("M", bound=BaseModel)
+
 bp = Blueprint("meetings", url_prefix="/api/meetings")
 MEETING = path_parameter("meeting_id", ID, "the meeting id")
+
+
+def parse_optional_body(request: Request, model: type[M]) -> M:
+    """A body whose fields are all optional: an empty body is ``{}``."""
+    return model() if not request.body else parse_body(request, model)
 
 
 def parse_id(value: str, name: str, digits: int = 18) -> int:
@@ -112,12 +123,14 @@ async def extend(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.post("/<meeting_id:str>/close")
-@doc("Close the meeting: no token is issued any more (seller only)", tag="meetings", response=MeetingData,
-     params=[MEETING], auth=True)  # fmt: skip
+@doc("Close the meeting: no token is issued any more (seller only)", tag="meetings", body=CloseBody,
+     response=MeetingData, params=[MEETING], auth=True)  # fmt: skip
 @authenticated()
 async def close(request: Request, meeting_id: str) -> HTTPResponse:
+    number = parse_id(meeting_id, "meeting_id")
+    body = parse_optional_body(request, CloseBody)
     caller, meetings = await caller_and_service(request)
-    return ok({"meeting": await meetings.close(parse_id(meeting_id, "meeting_id"), caller)})
+    return ok({"meeting": await meetings.close(number, caller, body.reason)})
 
 
 @bp.get("/<meeting_id:str>/log")

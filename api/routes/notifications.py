@@ -11,10 +11,10 @@ from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_query
-from api.meetings.schemas import ID, MarkedRead, NotificationData, NotificationsPage, NotificationsQuery
+from api.meetings.schemas import ID, EmptyBody, MarkedRead, NotificationData, NotificationsPage, NotificationsQuery
 from api.openapi import doc, path_parameter
 from api.reads import FAR, decode_cursor, encode_cursor
-from api.routes.meetings import parse_id
+from api.routes.meetings import parse_id, parse_optional_body
 from core.errors import InvalidInput, NotFound
 
 bp = Blueprint("notifications", url_prefix="/api/notifications")
@@ -46,13 +46,14 @@ async def notifications(request: Request) -> HTTPResponse:
 
 
 @bp.post("/<notification_id:str>/read")
-@doc("Mark one notification read", tag="notifications", response=NotificationData, auth=True,
+@doc("Mark one notification read", tag="notifications", body=EmptyBody, response=NotificationData, auth=True,
      params=[path_parameter("notification_id", ID, "the notification id")])  # fmt: skip
 @authenticated()
 async def mark_read(request: Request, notification_id: str) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
     assert ctx.notifications is not None
     number = parse_id(notification_id, "notification_id")
+    parse_optional_body(request, EmptyBody)
     notice = await ctx.notifications.mark_read(number, await _wallets(request))
     if notice is None:
         raise NotFound("no such notification of yours", details={"notification_id": number})
@@ -60,9 +61,10 @@ async def mark_read(request: Request, notification_id: str) -> HTTPResponse:
 
 
 @bp.post("/read-all")
-@doc("Mark every notification read", tag="notifications", response=MarkedRead, auth=True)
+@doc("Mark every notification read", tag="notifications", body=EmptyBody, response=MarkedRead, auth=True)
 @authenticated()
 async def mark_all_read(request: Request) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
     assert ctx.notifications is not None
+    parse_optional_body(request, EmptyBody)
     return ok({"marked": await ctx.notifications.mark_all_read(await _wallets(request))})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from core.settings import ApiSettings
 from relayer.calls import encode_call
 from tests.integration.api.chain import index
 from tests.integration.api.conftest import start_api
+from tests.integration.api.test_schemathesis import CHECKS
 from tests.integration.helpers import make_relayer, relay_all
 
 SECRET = "jitsi-test-app-secret-0123456789abcdef"
@@ -318,3 +320,68 @@ async def test_a_reorg_that_undoes_the_auction_end_voids_the_meeting(
         assert again["status"] == "scheduled" and again["winner"] == winner.address.lower()
         assert await pool.fetchval("SELECT room FROM meetings") == first_room  # same winner, same pass: unchanged
         assert await pool.fetchval("SELECT count(*) FROM meetings") == 1
+
+
+async def test_the_meeting_routes_hold_under_schemathesis_with_a_real_meeting(
+    settings: ApiSettings, tmp_path: Path, pool: asyncpg.Pool, manifest: Manifest
+) -> None:
+    """The shared schemathesis run only meets 404s here (no meeting exists); this one fuzzes a real
+    meeting (indexed rows written directly) whose seller and winner wallets are the fuzzer's."""
+    seller, winner = Account.create().address.lower(), Account.create().address.lower()
+    chain_id = manifest.chain_id
+    await pool.execute(
+        "INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, metadata, status,"
+        " highest_bidder, highest_bid, bid_count, winner, fee, pass_id, created_block, updated_block)"
+        " VALUES ($1, 1, $2, 1, $4, 0, 'm', 'ended', $3, 5, 1, $3, 0, 1, 1, 2)",
+        chain_id, seller, winner, int(time.time()),
+    )  # fmt: skip
+    await pool.execute(
+        "INSERT INTO meeting_passes (chain_id, token_id, auction_id, owner, minted_block, updated_block)"
+        " VALUES ($1, 1, 1, $2, 2, 2)",
+        chain_id, winner,
+    )  # fmt: skip
+    process, url = start_api(settings, {"API_OUTBOX_DIR": str(tmp_path / "outbox")}, tmp_path / "api.log")
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            response = await client.post("/api/auth/signup", json={"email": "f@example.com", "password": "password1"})
+            data = response.json()["data"]
+            for address in (seller, winner):
+                await pool.execute("INSERT INTO user_wallets (address, user_id) VALUES ($1, $2)", address,
+                                   data["user"]["id"])  # fmt: skip
+            listed = await client.get("/api/meetings", headers={"Authorization": f"Bearer {data['access_token']}"})
+            [meeting] = listed.json()["data"]["items"]
+        config = tmp_path / "schemathesis.toml"
+        config.write_text(
+            "[parameters]\n"
+            f'"path.meeting_id" = "{meeting["id"]}"\n'
+            '"path.auction_id" = "1"\n'
+            '"path.notification_id" = "1"\n'
+        )
+        command = [
+            str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config),
+            "run", f"{url}/docs/openapi.json",
+            "--checks", CHECKS,
+            "--include-path-regex", "^/api/(meetings|notifications)",
+            "--max-examples", "15",
+            "--phases", "examples,coverage,fuzzing",
+            "--header", f"Authorization: Bearer {data['access_token']}",
+            "--seed", "7",
+            "--workers", "1",
+            "--request-timeout", "10",
+            "--max-time", "40",
+            "--no-color",
+            "--suppress-health-check", "all",
+        ]  # fmt: skip
+        run = await asyncio.create_subprocess_exec(
+            *command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
+        output, _ = await asyncio.wait_for(run.communicate(), 120)
+        text = output.decode(errors="replace")
+        assert run.returncode == 0, text[-6000:]
+        assert "Tested: 12" in text, text[-3000:]
+        # The fuzzer reached real decisions: access was logged and the seller's close went through.
+        assert await pool.fetchval("SELECT count(*) FROM meeting_access_log") > 0
+        assert await pool.fetchval("SELECT closed_at IS NOT NULL FROM meetings") is True
+    finally:
+        process.terminate()
+        process.wait(10)
