@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys.exceptions import BadSignature
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from core.chain.rpc import RpcClient
@@ -65,6 +66,6 @@ def recover_holder(domain: Domain, token_id: int, holder: str, deadline: int, si
     )
     try:
         signer: str = Account.recover_message(message, signature=raw)
-    except (ValueError, TypeError):  # eth-keys: not a point on the curve, r/s out of range
+    except (ValueError, TypeError, BadSignature):  # eth-keys: not a point on the curve, r/s out of range
         return None
     return signer.lower()

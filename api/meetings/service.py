@@ -272,6 +272,8 @@ class Meetings:
 
         async def decide(conn: asyncpg.Connection, row: asyncpg.Record, notices: list[Any]) -> Result | AppError:
             if not participants(row) & mine:
+                await self._log(conn, row, caller, wallet=None, action="token", outcome="denied",
+                                reason="not_participant")  # fmt: skip
                 return NotFound("no such meeting of yours", details={"meeting_id": meeting_id})
             state = status_of(row)
             host = row["seller"] if row["seller"] in mine else None
