@@ -389,3 +389,33 @@ async def test_the_meeting_routes_hold_under_schemathesis_with_a_real_meeting(
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_a_reorg_that_changes_the_winner_rebinds_the_meeting_to_a_new_room(
+    api: str, chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    _, winner, loser = await auction_won(chain, manifest, pool, relayer_key)
+    await index(manifest, pool, chain)
+    async with httpx.AsyncClient(base_url=api, timeout=20) as client:
+        as_winner = await sign_up(client, pool, "winner@example.com", winner)
+        as_loser = await sign_up(client, pool, "loser@example.com", loser)
+        [meeting] = (await client.get("/api/meetings", headers=as_winner)).json()["data"]["items"]
+        first_room = await pool.fetchval("SELECT room FROM meetings")
+
+        # The winning bid, the block after it and the end are replaced: on the new branch the loser's bid wins.
+        rpc(chain, "anvil_reorg", [3, []])
+        rpc(chain, "evm_increaseTime", [400])  # the new branch's blocks are not past the auction's end yet
+        rpc(chain, "evm_mine")
+        send(chain, manifest, loser.address, "MeetingAuction", "end_auction", [1])
+        await index(manifest, pool, chain)
+        assert (await client.get(f"/api/meetings/{meeting['id']}", headers=as_winner)).status_code == 404
+        [rebound] = (await client.get("/api/meetings", headers=as_loser)).json()["data"]["items"]
+        assert (rebound["id"], rebound["winner"], rebound["status"]) == (meeting["id"], loser.address.lower(),
+                                                                          "scheduled")  # fmt: skip
+        assert await pool.fetchval("SELECT room FROM meetings") != first_room
+        deadline = int(time.time()) + 7200
+        stale = await client.post(f"/api/meetings/{meeting['id']}/access", headers=as_winner,
+                                  json=redemption(winner, manifest, 1, deadline))  # fmt: skip
+        assert stale.status_code == 403 and stale.json()["error"]["details"]["reason"] == "not_pass_holder"
+        notes = (await client.get("/api/notifications", headers=as_loser)).json()["data"]["items"]
+        assert {n["kind"] for n in notes} == {"auction_won", "meeting_ready"}
