@@ -5,15 +5,24 @@
 -- when the indexed winner/pass differs from the row's; a row that already matches is left alone,
 -- so concurrent callers insert once. $2: only auctions of these wallets (NULL: all);
 -- $3: only auctions updated above this block; $4: seconds from the auction's end to the meeting's.
-WITH ended AS (
+-- Three index-backed branches (one-time filters pick them): by watermark, by seller, by winner.
+WITH candidates AS (
+    SELECT a.auction_id, a.seller, a.winner, a.pass_id, a.end_time FROM auctions a
+    WHERE $2::text[] IS NULL AND a.chain_id = $1 AND a.status = 'ended' AND a.updated_block > $3
+    UNION
+    SELECT a.auction_id, a.seller, a.winner, a.pass_id, a.end_time FROM auctions a
+    WHERE $2::text[] IS NOT NULL AND a.chain_id = $1 AND a.seller = ANY($2::text[]) AND a.status = 'ended'
+    UNION
+    SELECT a.auction_id, a.seller, a.winner, a.pass_id, a.end_time FROM auctions a
+    WHERE $2::text[] IS NOT NULL AND a.chain_id = $1 AND a.winner = ANY($2::text[]) AND a.status = 'ended'
+),
+ended AS (
     SELECT a.auction_id, a.seller, a.winner, a.pass_id, a.end_time
-    FROM auctions a
-    WHERE a.chain_id = $1 AND a.status = 'ended' AND a.winner IS NOT NULL AND a.pass_id IS NOT NULL
-      AND a.updated_block > $3
-      AND ($2::text[] IS NULL OR a.winner = ANY($2::text[]) OR a.seller = ANY($2::text[]))
+    FROM candidates a
+    WHERE a.winner IS NOT NULL AND a.pass_id IS NOT NULL
       AND NOT EXISTS (
           SELECT 1 FROM meetings m
-          WHERE m.chain_id = a.chain_id AND m.auction_id = a.auction_id AND m.winner = a.winner AND m.pass_id = a.pass_id
+          WHERE m.chain_id = $1 AND m.auction_id = a.auction_id AND m.winner = a.winner AND m.pass_id = a.pass_id
       )
 )
 INSERT INTO meetings (chain_id, auction_id, seller, winner, pass_id, room, starts_at, ends_at)
@@ -93,9 +102,12 @@ SELECT id, user_id, wallet, action, outcome, reason, at FROM meeting_access_log
 WHERE meeting_id = $1 ORDER BY id DESC LIMIT $2;
 
 -- ------------------------------------------------------------- notifications
--- name: insert_notification
+-- name: insert_notifications
+-- Many at once ($5: JSON texts); a dedupe key stored before is skipped.
 INSERT INTO notifications (chain_id, recipient, kind, meeting_id, data, dedupe_key)
-VALUES ($1, $2, $3, $4, $5, $6)
+SELECT $1, t.recipient, t.kind, t.meeting_id, t.data::jsonb, t.dedupe_key
+FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS t(recipient, kind, meeting_id, data, dedupe_key)
+ORDER BY t.meeting_id, t.dedupe_key
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, recipient, kind, meeting_id, data, read_at, created_at;
 

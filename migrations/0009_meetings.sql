@@ -30,6 +30,9 @@ CREATE TABLE meetings (
 );
 CREATE INDEX meetings_winner ON meetings (winner);
 CREATE INDEX meetings_seller ON meetings (seller);
+CREATE INDEX meetings_burn_holder ON meetings (burn_holder) WHERE burn_holder IS NOT NULL;
+-- The feed producer's scan from its block watermark (auctions is the indexer's projection).
+CREATE INDEX auctions_ended_updated ON auctions (chain_id, updated_block) WHERE status = 'ended';
 
 -- Every access decision: redemptions and token requests, granted, pending or denied.
 CREATE TABLE meeting_access_log (

@@ -15,9 +15,8 @@ from redis.asyncio import Redis
 from api.live.feed import stream_key
 
 
-async def publish_notification(redis: Redis, chain_id: int, notice: dict[str, Any], maxlen: int) -> str:
-    """Append one stored notification (``id, recipient, kind, meeting_id, data, created_at``); returns its stream id."""
-    event = {
+def notification_event(notice: dict[str, Any]) -> dict[str, Any]:
+    return {
         "type": "notification",
         "account": notice["recipient"],
         "id": notice["id"],
@@ -26,7 +25,12 @@ async def publish_notification(redis: Redis, chain_id: int, notice: dict[str, An
         "data": notice.get("data") or {},
         "created_at": notice["created_at"],
     }
-    entry = await redis.xadd(
-        stream_key(chain_id), {"data": json.dumps(event, separators=(",", ":"))}, maxlen=maxlen, approximate=True
-    )
-    return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+
+async def publish_notifications(redis: Redis, chain_id: int, notices: list[dict[str, Any]], maxlen: int) -> None:
+    """Append stored notifications (``id, recipient, kind, meeting_id, data, created_at``), in order, in one trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for notice in notices:
+            event = json.dumps(notification_event(notice), separators=(",", ":"))
+            pipe.xadd(stream_key(chain_id), {"data": event}, maxlen=maxlen, approximate=True)
+        await pipe.execute()

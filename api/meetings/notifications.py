@@ -7,16 +7,27 @@ back change, and one Redis hiccup loses only the push (the stored notice stays r
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
 
-from api.live.notices import publish_notification
+from api.live.notices import publish_notifications
 from core.db import Queries, translate_errors
 
 log = logging.getLogger("api.notifications")
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str
+    kind: str
+    meeting_id: int | None
+    dedupe_key: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def notice_dict(row: asyncpg.Record) -> dict[str, Any]:
@@ -40,27 +51,28 @@ class Notifications:
         self.chain_id = chain_id
         self.maxlen = maxlen
 
-    async def add(
-        self,
-        conn: asyncpg.Connection,
-        recipient: str,
-        kind: str,
-        *,
-        meeting_id: int | None,
-        data: dict[str, Any],
-        dedupe_key: str,
-    ) -> dict[str, Any] | None:
-        """Store a notice (inside the caller's transaction); None if this dedupe key was stored before."""
-        row = await conn.fetchrow(self.q.insert_notification, self.chain_id, recipient, kind, meeting_id, data,
-                                  dedupe_key)  # fmt: skip
-        return notice_dict(row) if row else None
+    async def add(self, conn: asyncpg.Connection, notices: list[Notice]) -> list[dict[str, Any]]:
+        """Store notices (inside the caller's transaction); returns those whose dedupe key was new."""
+        if not notices:
+            return []
+        rows = await conn.fetch(
+            self.q.insert_notifications,
+            self.chain_id,
+            [n.recipient for n in notices],
+            [n.kind for n in notices],
+            [n.meeting_id for n in notices],
+            [json.dumps(n.data, separators=(",", ":")) for n in notices],
+            [n.dedupe_key for n in notices],
+        )
+        return [notice_dict(r) for r in rows]
 
     async def push(self, notices: list[dict[str, Any]]) -> None:
-        for notice in notices:
-            try:
-                await publish_notification(self.redis, self.chain_id, notice, self.maxlen)
-            except Exception as exc:  # noqa: BLE001 (Redis down: the notice stays stored; only the push is lost)
-                log.warning("notification %s not pushed on the feed: %s", notice["id"], exc)
+        if not notices:
+            return
+        try:
+            await publish_notifications(self.redis, self.chain_id, notices, self.maxlen)
+        except Exception as exc:  # noqa: BLE001 (Redis down: the notices stay stored; only the push is lost)
+            log.warning("%d notification(s) not pushed on the feed: %s", len(notices), exc)
 
     async def page(
         self, wallets: list[str], before: int, unread_only: bool, limit: int

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from api.meetings.jitsi import room_token
-from api.meetings.notifications import Notifications
+from api.meetings.notifications import Notice, Notifications
 from api.meetings.redemption import Domain, load_domain, recover_holder
 from api.problems import Forbidden
 from core.chain.rpc import RpcClient
@@ -117,21 +117,18 @@ class Meetings:
     # ------------------------------------------------------------------ materialization
     async def materialize(self, wallets: list[str] | None = None, since_block: int = -1) -> int:
         """Create (or re-bind after a reorg) the meetings of ended auctions; notify; returns how many."""
-        notices = []
         async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(self.q.materialize_meetings, self.chain_id, wallets, since_block,
                                     float(self.settings.meeting_duration))  # fmt: skip
+            wanted = []
             for r in rows:
                 data = {"auction_id": r["auction_id"], "pass_id": r["pass_id"]}
-                for recipient, kind in ((r["winner"], "auction_won"), (r["winner"], "meeting_ready"),
-                                        (r["seller"], "meeting_ready")):  # fmt: skip
-                    role = "seller" if recipient == r["seller"] and kind == "meeting_ready" else "winner"
+                for recipient, kind, role in ((r["winner"], "auction_won", "winner"),
+                                              (r["winner"], "meeting_ready", "winner"),
+                                              (r["seller"], "meeting_ready", "seller")):  # fmt: skip
                     key = f"{kind}:{role}:{r['id']}:{r['room']}"
-                    notice = await self.notifications.add(
-                        conn, recipient, kind, meeting_id=r["id"], data={**data, "role": role}, dedupe_key=key
-                    )
-                    if notice is not None:
-                        notices.append(notice)
+                    wanted.append(Notice(recipient, kind, r["id"], key, {**data, "role": role}))
+            notices = await self.notifications.add(conn, wanted)
         await self.notifications.push(notices)
         return len(rows)
 
@@ -316,13 +313,10 @@ class Meetings:
             if state in ("void", "closed"):
                 return Conflict(f"the meeting is {state}", details={"reason": state})
             kind, data = await change(conn, row)
-            for recipient in {row["winner"], row["redeemed_by"]} - {None}:
-                key = f"{kind}:{recipient}:{row['id']}:{data.get('ends_at') or 'closed'}"
-                notice = await self.notifications.add(
-                    conn, recipient, kind, meeting_id=row["id"], data=data, dedupe_key=key
-                )
-                if notice is not None:
-                    notices.append(notice)
+            recipients = sorted({row["winner"], row["redeemed_by"]} - {None})
+            suffix = f"{row['id']}:{data.get('ends_at') or 'closed'}"
+            wanted = [Notice(r, kind, row["id"], f"{kind}:{r}:{suffix}", data) for r in recipients]
+            notices.extend(await self.notifications.add(conn, wanted))
             return meeting_dict((await self._rows(conn, [row["id"]]))[0], caller.wallets)
 
         return await self._decide(meeting_id, caller, decide)
