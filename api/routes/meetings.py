@@ -91,6 +91,7 @@ async def by_auction(request: Request, auction_id: str) -> HTTPResponse:
 
 
 @bp.post("/<meeting_id:str>/access")
+@bp.post("/access/<meeting_id:str>", name="redeem_seed_path")
 @doc("Redeem the pass with the holder's EIP-712 signature: the relayer burns it (202 pending); once the burn "
      "is indexed, GET this path returns the Jitsi token. A burned pass cannot be redeemed again.",
      tag="meetings", body=RedeemBody, response=Access, status=202, params=[MEETING], auth=True)  # fmt: skip

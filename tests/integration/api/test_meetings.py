@@ -222,7 +222,7 @@ async def test_auction_to_meeting_access_to_burn_to_jitsi_token(
         assert meeting["room"] == room and meeting["pass_owner"] is None
 
         # The pass is burned: a replay, or any other signature, is refused; the admitted holder gets fresh tokens.
-        replay = await client.post(f"{path}/access", headers=as_winner, json=stolen)
+        replay = await client.post(f"/api/meetings/access/{meeting_id}", headers=as_winner, json=stolen)  # seed path
         assert replay.status_code == 409 and replay.json()["error"]["details"]["reason"] == "pass_redeemed"
         fresh_sig = await client.post(f"{path}/access", headers=as_winner,
                                       json=redemption(winner, manifest, 1, deadline + 2))  # fmt: skip
@@ -354,6 +354,16 @@ async def test_the_meeting_routes_hold_under_schemathesis_with_a_real_meeting(
                                    data["user"]["id"])  # fmt: skip
             listed = await client.get("/api/meetings", headers={"Authorization": f"Bearer {data['access_token']}"})
             [meeting] = listed.json()["data"]["items"]
+            spec = (await client.get("/docs/openapi.json")).json()["paths"]
+        documented = {(path, method) for path, ops in spec.items() for method in ops}
+        assert {
+            ("/api/meetings", "get"), ("/api/meetings/user", "get"), ("/api/meetings/{meeting_id}", "get"),
+            ("/api/meetings/auction/{auction_id}", "get"), ("/api/meetings/{meeting_id}/access", "post"),
+            ("/api/meetings/access/{meeting_id}", "post"), ("/api/meetings/{meeting_id}/access", "get"),
+            ("/api/meetings/{meeting_id}/extend", "post"), ("/api/meetings/{meeting_id}/close", "post"),
+            ("/api/meetings/{meeting_id}/log", "get"), ("/api/notifications", "get"),
+            ("/api/notifications/{notification_id}/read", "post"), ("/api/notifications/read-all", "post"),
+        } <= documented  # fmt: skip
         config = tmp_path / "schemathesis.toml"
         config.write_text(
             "[parameters]\n"
@@ -382,7 +392,7 @@ async def test_the_meeting_routes_hold_under_schemathesis_with_a_real_meeting(
         output, _ = await asyncio.wait_for(run.communicate(), 120)
         text = output.decode(errors="replace")
         assert run.returncode == 0, text[-6000:]
-        assert "Tested: 12" in text, text[-3000:]
+        assert "Tested: 13" in text, text[-3000:]
         # The fuzzer reached real decisions: access was logged and the seller's close went through.
         assert await pool.fetchval("SELECT count(*) FROM meeting_access_log") > 0
         assert await pool.fetchval("SELECT closed_at IS NOT NULL FROM meetings") is True
