@@ -30,6 +30,7 @@ from core.settings import ApiSettings
 from relayer.calls import encode_call
 from tests.integration.api.chain import index
 from tests.integration.api.conftest import start_api
+from tests.integration.api.test_feed import _read_sse, _until
 from tests.integration.api.test_schemathesis import CHECKS
 from tests.integration.helpers import make_relayer, relay_all
 
@@ -294,6 +295,19 @@ async def test_auction_to_meeting_access_to_burn_to_jitsi_token(
         (winner.address.lower(), "meeting_closed"),
     ])  # fmt: skip
     assert all(room not in json.dumps(e) for e in pushed)
+
+    # An SSE client following the winner's wallet gets them (and none of the seller's), resuming from the stream.
+    [(first_id, _)] = await redis.xrange(f"feed:{manifest.chain_id}", "-", "+", count=1)
+    events: list[dict[str, Any]] = []
+    url = f"{api}/api/feed/sse?account={winner.address.lower()}&cursor={first_id.decode()}"
+    reader = asyncio.create_task(_read_sse(url, events))
+    try:
+        await _until(events, lambda data: data.get("kind") == "meeting_closed")
+    finally:
+        reader.cancel()
+    notified = [e["data"] for e in events if e["data"]["type"] == "notification"]
+    assert {n["kind"] for n in notified} == {"auction_won", "meeting_ready", "meeting_extended", "meeting_closed"}
+    assert {n["account"] for n in notified} == {winner.address.lower()}
 
 
 async def test_a_reorg_that_undoes_the_auction_end_voids_the_meeting(
