@@ -444,3 +444,35 @@ async def test_a_reorg_that_changes_the_winner_rebinds_the_meeting_to_a_new_room
         assert stale.status_code == 403 and stale.json()["error"]["details"]["reason"] == "not_pass_holder"
         notes = (await client.get("/api/notifications", headers=as_loser)).json()["data"]["items"]
         assert {n["kind"] for n in notes} == {"auction_won", "meeting_ready"}
+
+
+async def test_a_failed_burn_can_be_retried_with_a_new_redemption_under_a_new_key(
+    api: str, chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    _, winner, _ = await auction_won(chain, manifest, pool, relayer_key)
+    await index(manifest, pool, chain)
+    chain_now = int(str(rpc(chain, "eth_getBlockByNumber", ["latest", False])["timestamp"]), 16)  # type: ignore[index]
+    assert chain_now > time.time() + 150  # the auction moved the chain's clock ahead of ours
+    async with httpx.AsyncClient(base_url=api, timeout=20) as client, RpcClient([chain]) as rpc_client:
+        as_winner = await sign_up(client, pool, "winner@example.com", winner)
+        [meeting] = (await client.get("/api/meetings", headers=as_winner)).json()["data"]["items"]
+        path = f"/api/meetings/{meeting['id']}"
+        relayer, store = make_relayer(manifest, pool, rpc_client, relayer_key)
+
+        # Fresh by our clock, already past on chain: the relayer's pre-flight refuses it, the burn fails.
+        expired = redemption(winner, manifest, 1, int(time.time()) + 120)
+        assert (await client.post(f"{path}/access", headers=as_winner, json=expired)).status_code == 202
+        await relay_all(relayer, store)
+        failed = (await client.get(path, headers=as_winner)).json()["data"]["meeting"]
+        assert failed["status"] == "scheduled" and failed["burn"]["status"] == "failed"
+        assert "expired" in failed["burn"]["error"]
+
+        retry = await client.post(f"{path}/access", headers=as_winner,
+                                  json=redemption(winner, manifest, 1, chain_now + 3600))  # fmt: skip
+        assert retry.status_code == 202, retry.text
+        keys = await pool.fetch("SELECT idempotency_key, status FROM tx_requests WHERE kind = 'burn_pass' ORDER BY id")
+        assert [k["idempotency_key"] for k in keys] == ["burn_pass:31337:1:1", "burn_pass:31337:1:2"]
+        await relay_all(relayer, store)
+        await index(manifest, pool, chain)
+        granted = await client.get(f"{path}/access", headers=as_winner)
+        assert granted.status_code == 200 and granted.json()["data"]["status"] == "granted"
