@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -21,9 +22,12 @@ from api.ctx import Context
 from api.live.feed import FeedHub, FeedProducer
 from api.live.listener import Listener
 from api.mail import Mailer, mailer_from
+from api.meetings.notifications import Notifications
+from api.meetings.service import QUERIES as MEETING_QUERIES
+from api.meetings.service import Meetings
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import admin, auth, balances, creators, feed, mints, ops, otp, tips, transfers
+from api.routes import admin, auth, balances, creators, feed, meetings, mints, notifications, ops, otp, tips, transfers
 from api.store import Store
 from api.tips import Tips
 from core.chain.manifest import load_manifest
@@ -58,8 +62,31 @@ async def open_resources(app: Sanic) -> None:
     ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
     ctx.tips = Tips(ctx.pool, ctx.store, ctx.rpc, ctx.manifest)
     ctx.creators = Creators(ctx.pool, ctx.store, ctx.tokens)
-    listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer)
+    chain_id = ctx.manifest.chain_id
+    ctx.notifications = Notifications(ctx.pool, ctx.redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
+    ctx.meetings = Meetings(
+        ctx.pool,
+        ctx.notifications,
+        settings,
+        chain_id=chain_id,
+        rpc=ctx.rpc,
+        pass_address=ctx.manifest.contract("MeetingPass").address,
+    )
+    listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer, after_step=_materialize(ctx))
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
+
+
+def _materialize(ctx: Context) -> Callable[[Any, list[tuple[int, str]]], Awaitable[None]]:
+    """The live-feed producer (lease holder) materializes the meetings of newly indexed blocks."""
+
+    async def after_step(indexed: Any, reorgs: list[tuple[int, str]]) -> None:
+        assert ctx.producer is not None and ctx.meetings is not None
+        if await ctx.producer.is_leader():
+            await ctx.meetings.on_indexed(indexed, reorgs)
+        else:
+            ctx.meetings.forget_watermark()
+
+    return after_step
 
 
 async def close_resources(app: Sanic) -> None:
@@ -91,7 +118,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
+    for module in (ops, balances, mints, transfers, auth, otp, admin, feed, meetings, notifications):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)
     for blueprint in (tips.bp, creators.bp, creators.admin_bp):

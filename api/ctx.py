@@ -15,6 +15,8 @@ from api.creators import Creators
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
+from api.meetings.notifications import Notifications
+from api.meetings.service import Meetings
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
 from api.tips import Tips
@@ -43,3 +45,5 @@ class Context:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     tips: Tips | None = None
     creators: Creators | None = None
+    meetings: Meetings | None = None
+    notifications: Notifications | None = None

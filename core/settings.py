@@ -174,6 +174,18 @@ class ApiSettings(_Common):
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)
     feed_maxlen: int = Field(100_000, ge=100)
+    # Meetings (README "Meetings"): Jitsi JWTs (HS256) for the room of a won auction.
+    jitsi_domain: str = "meet.jit.si"
+    jitsi_app_id: str = "creator-meetings"
+    jitsi_app_secret: SecretStr = SecretStr("dev-secret")
+    jitsi_audience: str = "jitsi"
+    jitsi_token_ttl: int = Field(3600, ge=60, le=86400)
+    # A meeting ends this long after its auction ended, unless the seller extends it (at most max_ahead from now).
+    meeting_duration: int = Field(7 * 86400, ge=60)
+    meeting_max_ahead: int = Field(90 * 86400, ge=3600)
+    # How far ahead a redemption's deadline may be, and how much time it must leave the relayer.
+    redemption_max_deadline: int = Field(86400, ge=300)
+    redemption_min_deadline: int = Field(60, ge=0)
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod
@@ -193,3 +205,8 @@ class ApiSettings(_Common):
         if not self.is_development and self.jwt_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("API_JWT_SECRET must be set to a real secret outside development")
         return self
+
+    @property
+    def jitsi_configured(self) -> bool:
+        """Outside development a placeholder Jitsi secret issues no room token (meetings answer 503)."""
+        return self.is_development or self.jitsi_app_secret.get_secret_value().lower() not in PLACEHOLDER_SECRETS

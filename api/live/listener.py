@@ -11,20 +11,33 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from api.live.feed import FeedProducer, cancelling
 from api.live.state import IndexedState
-from api.store import Store
+from api.store import Indexed, Store
 
 log = logging.getLogger("api.listener")
 CHANNEL = "chain_events"
+# Called after each step with the indexed block and the reorgs heard since the last step.
+AfterStep = Callable[[Indexed, list[tuple[int, str]]], Awaitable[None]]
 
 
 class Listener:
-    def __init__(self, dsn: str, store: Store, state: IndexedState, producer: FeedProducer, tick: float = 1.0):
+    def __init__(
+        self,
+        dsn: str,
+        store: Store,
+        state: IndexedState,
+        producer: FeedProducer,
+        tick: float = 1.0,
+        *,
+        after_step: AfterStep | None = None,
+    ):
         self.dsn = dsn
+        self.after_step = after_step
         self.store = store
         self.state = state
         self.producer = producer
@@ -48,6 +61,13 @@ class Listener:
         self.state.update(indexed)
         reorgs, self._reorgs = self._reorgs, []
         await self.producer.step(indexed, reorgs)
+        if self.after_step is not None:
+            try:
+                await self.after_step(indexed, reorgs)
+            except Exception as exc:
+                if cancelling():
+                    raise asyncio.CancelledError from exc
+                log.warning("listener hook failed: %s", exc)
 
     async def run(self) -> None:
         while not cancelling():
