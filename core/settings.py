@@ -118,6 +118,16 @@ class RelayerSettings(_Common):
     stuck_blocks: int = Field(3, ge=1)
     stuck_seconds: float = Field(60.0, gt=0)
     max_fee_gwei: float = Field(500.0, gt=0)
+    # Schedules (relayer/schedules.py): seconds between runs per job, overriding the registry's defaults,
+    # as JSON, e.g. RELAYER_SCHEDULE_INTERVALS='{"accrue": 2, "end_auctions": 1}'; 0 disables a job.
+    schedule_intervals: dict[str, float] = Field(default_factory=dict)
+    # The daily TKI accrual: this many wei of TKI per account with a linked wallet, per period.
+    accrue_amount: int = Field(10 * 10**18, ge=0)
+    # Requests signed per claim, and how many in-flight requests one confirmation pass checks.
+    send_batch: int = Field(50, ge=1, le=500)
+    confirm_batch: int = Field(500, ge=1, le=5000)
+    # Test only: "after_send" or "after_mined" makes `run` exit abruptly (os._exit) at that point, once.
+    crash_at: str = ""
 
     @field_validator("keystore_path", mode="before")
     @classmethod
