@@ -70,7 +70,7 @@ class Relayer(Sender, Confirmer):
 
     async def tick(self) -> bool:
         """One pass: send what is ready, then confirm what is in flight. True if anything moved."""
-        sent = await self.submit_pipelined()
+        sent = await self.submit_pipelined(self.confirm_batch)  # then confirm, even while producers keep up
         finished = 0
         while True:
             done = await self.check_submitted()

@@ -47,10 +47,11 @@ class Sender(RelayerBase):
         await self._send_in_order(raws)
         return claimed
 
-    async def submit_pipelined(self) -> int:
-        """Send batches until the queue is empty, preparing each batch while the previous one is broadcast."""
+    async def submit_pipelined(self, limit: int) -> int:
+        """Send batches until the queue is empty or ``limit`` were claimed, preparing each batch while the
+        previous one is broadcast."""
         total = 0
-        while True:
+        while total < limit:
             claimed, raws = await self._claim_and_sign(self.send_batch)
             if not claimed:
                 break
