@@ -22,3 +22,6 @@ CREATE INDEX schedule_runs_open ON schedule_runs (id) WHERE status <> 'succeeded
 ALTER TABLE tx_requests
     ADD COLUMN cancel_requested_at timestamptz,
     ADD COLUMN cancel_tx_hash      text;
+
+-- The block that mined a signer's nonce (when the next nonce's transaction became minable).
+CREATE INDEX tx_requests_signer_nonce ON tx_requests (signer, nonce) WHERE nonce IS NOT NULL;

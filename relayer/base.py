@@ -16,6 +16,7 @@ from core.errors import NonRetryableRpcError, RetryableError, RpcError
 from relayer.calls import Call, build_call
 from relayer.metrics import FAILURES, FINISHED, SUBMITTED
 from relayer.policy import GWEI, Fees
+from relayer.signing import TxSigner
 from relayer.store import Store
 
 log = logging.getLogger("relayer")
@@ -56,6 +57,7 @@ class RelayerBase:
         self.q = store.q
         self.rpc = rpc
         self.account = account
+        self.signer = TxSigner(bytes(account.key))
         self.address = account.address.lower()
         self.chain_id = manifest.chain_id
         self.confirmations = confirmations
@@ -93,8 +95,7 @@ class RelayerBase:
 
     def _sign(self, unsigned: dict[str, Any]) -> tuple[str, str]:
         """The raw transaction and its hash, both 0x-hex."""
-        signed = self.account.sign_transaction(unsigned)
-        return "0x" + signed.raw_transaction.hex(), "0x" + signed.hash.hex()
+        return self.signer.sign(unsigned)
 
     def _call_for(self, request: asyncpg.Record) -> Call:
         """What the request's transactions call: its own call, or a zero-value self-transfer once cancelled."""

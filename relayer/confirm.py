@@ -70,7 +70,10 @@ class Confirmer(RelayerBase):
                 requests = await conn.fetch(self.q.claim_submitted, limit or self.confirm_batch)
                 if not requests:
                     return 0
-                head = await self.rpc.block_number()
+                head_hex, mined_hex = await self.rpc.batch(
+                    [("eth_blockNumber", []), ("eth_getTransactionCount", [self.address, "latest"])]
+                )
+                head, mined_nonce = int(head_hex, 16), int(mined_hex, 16)
                 hashes = {r["id"]: list(r["tx_hashes"] or [r["tx_hash"]]) for r in requests}
                 receipts = await self._receipts([h for hs in hashes.values() for h in hs])
                 best = {r["id"]: self._best(hashes[r["id"]], receipts) for r in requests}
@@ -91,8 +94,17 @@ class Confirmer(RelayerBase):
                             finals.append((request, *outcome))
                 unmined = [r for r in requests if best[r["id"]] is None]
                 known = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in unmined])
+                runnable = await self._runnable_since(conn, mined_nonce, requests, best)
                 for request, pooled in zip(unmined, known, strict=True):
-                    raw = await self._unmined(conn, request, hashes[request["id"]], head, known=pooled is not None)
+                    raw = await self._unmined(
+                        conn,
+                        request,
+                        hashes[request["id"]],
+                        head,
+                        known=pooled is not None,
+                        mined_nonce=mined_nonce,
+                        runnable_since=runnable,
+                    )
                     if raw is not None:
                         to_send.append((request["nonce"], raw, request["kind"]))
                 if finals:
@@ -101,6 +113,22 @@ class Confirmer(RelayerBase):
                     self._finished_metrics(finals)
             await self._broadcast_many([(raw, kind) for _, raw, kind in sorted(to_send)])
         return len(finals)
+
+    async def _runnable_since(
+        self,
+        conn: asyncpg.Connection,
+        mined_nonce: int,
+        requests: list[asyncpg.Record],
+        best: dict[int, dict[str, Any] | None],
+    ) -> int | None:
+        """The block that mined the nonce before the account's next one: from then on, the tx at the next nonce
+        could have been mined (None when unknown, e.g. it was no request's)."""
+        for request in requests:
+            receipt = best[request["id"]]
+            if request["nonce"] == mined_nonce - 1 and receipt is not None:
+                return int(receipt["blockNumber"], 16)
+        block: int | None = await conn.fetchval(self.q.block_of_nonce, self.address, mined_nonce - 1)
+        return block
 
     async def _outcome(
         self, request: asyncpg.Record, receipt: dict[str, Any], head: int, canonical: dict[int, str]
@@ -130,7 +158,15 @@ class Confirmer(RelayerBase):
             log.info("request %d (%s) %s in block %d (tx %s)", request["id"], kind, status, block, mined_hash)
 
     async def _unmined(
-        self, conn: asyncpg.Connection, request: asyncpg.Record, hashes: list[str], head: int, *, known: bool
+        self,
+        conn: asyncpg.Connection,
+        request: asyncpg.Record,
+        hashes: list[str],
+        head: int,
+        *,
+        known: bool,
+        mined_nonce: int,
+        runnable_since: int | None = None,
     ) -> str | None:
         """A submitted request with no receipt: rebroadcast, re-sign, cancel or replace; returns a raw tx to send."""
         kind, tx_hash = request["kind"], request["tx_hash"]
@@ -142,10 +178,16 @@ class Confirmer(RelayerBase):
                 await self._resign(conn, request, refusal)
                 return None
             # Refused for another reason (e.g. its max fee is below the base fee now): replace it once stuck.
+        if mined_nonce > request["nonce"]:
+            return None  # its nonce is mined: by one of its txs whose receipt is not served yet (never stuck)
         if request["cancel_requested_at"] is not None and request["cancel_tx_hash"] is None:
             return await self._replace(conn, request, head, cancel=True)
         elapsed = (datetime.now(UTC) - (request["submitted_at"] or request["updated_at"])).total_seconds()
+        if request["nonce"] != mined_nonce:
+            return None  # queued behind the account's next nonce: only that transaction can be stuck
         sent_block = request["submitted_block"] if request["submitted_block"] is not None else head
+        if runnable_since is not None:
+            sent_block = max(sent_block, runnable_since)  # blocks that mined our own earlier nonces don't count
         if not is_stuck(
             head=head,
             sent_block=sent_block,

@@ -178,3 +178,7 @@ SELECT auction_id FROM auctions
 WHERE chain_id = $1 AND status = 'active' AND end_time <= $2
 ORDER BY end_time, auction_id
 LIMIT $3;
+
+-- name: block_of_nonce
+SELECT block_number FROM tx_requests WHERE signer = $1 AND nonce = $2 AND block_number IS NOT NULL
+ORDER BY id DESC LIMIT 1;

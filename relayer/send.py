@@ -5,10 +5,10 @@ broadcast. After a crash a request is ``submitted`` with a raw transaction the n
 have seen; the confirmation pass re-broadcasts it, so the same nonce is never given to a
 different transaction and nothing is sent twice.
 
-Throughput: a claim takes up to ``send_batch`` requests; their pre-flight (``eth_call`` +
-``eth_estimateGas``), the fee history, head and pending nonce go in one JSON-RPC batch, the
-rows are written with one ``executemany`` and the signed transactions sent in one batch, in
-nonce order, while the next claim is prepared.
+Throughput: a claim takes up to ``send_batch`` requests; their pre-flight (``eth_estimateGas``,
+which executes the call and answers a revert with its reason), the fee history, head and
+pending nonce go in one JSON-RPC batch, the rows are written with one ``executemany`` and the
+signed transactions sent in one batch, in nonce order, while the next claim is prepared.
 """
 
 from __future__ import annotations
@@ -102,8 +102,9 @@ class Sender(RelayerBase):
             ("eth_getTransactionCount", [self.address, "pending"]),
         ]
         for request in valid:
+            # eth_estimateGas executes the call: a revert answers with the same reason and data as eth_call.
             tx = {"from": self.account.address, "to": calls[request["id"]].to, "data": calls[request["id"]].data}
-            rpc_calls += [("eth_call", [tx, "pending"]), ("eth_estimateGas", [tx, "pending"])]
+            rpc_calls.append(("eth_estimateGas", [tx, "pending"]))
         try:
             results = await self.rpc.batch_settled(rpc_calls)
             for result in results[:3]:
@@ -115,13 +116,11 @@ class Sender(RelayerBase):
             return []
         history, head, pending = results[0], int(results[1], 16), int(results[2], 16)
         ready: list[_Ready] = []
-        for index, request in enumerate(valid):
-            call_result, gas = results[3 + 2 * index], results[4 + 2 * index]
-            failure = call_result if isinstance(call_result, RpcError) else gas
-            if isinstance(failure, NonRetryableRpcError):
-                await self._preflight_failed(conn, request, failure)
-            elif isinstance(failure, RpcError):
-                await self._retry_later(conn, request, failure)
+        for request, gas in zip(valid, results[3:], strict=True):
+            if isinstance(gas, NonRetryableRpcError):
+                await self._preflight_failed(conn, request, gas)
+            elif isinstance(gas, RpcError):
+                await self._retry_later(conn, request, gas)
             else:
                 ready.append(_Ready(request, calls[request["id"]], int(gas, 16)))
         if not ready:
