@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from core.errors import RetryableError
 from relayer.base import FEE_HISTORY
@@ -18,6 +19,8 @@ from relayer.policy import fees_from_history, reconciled_nonce
 from relayer.send import Sender
 
 log = logging.getLogger("relayer")
+
+FULL_PASS_SECONDS = 1.0
 
 
 class Relayer(Sender, Confirmer):
@@ -63,21 +66,32 @@ class Relayer(Sender, Confirmer):
         await self._broadcast_many(fillers)
 
     async def refresh_metrics(self) -> None:
+        """Queue depth gauges (a GROUP BY over the queue: ``tick`` calls it at most once a second)."""
+        self._last_metrics = time.monotonic()
         depth = await self.store.queue_depth()
         for kind in KINDS:
             for status in STATUSES:
                 QUEUE.labels(kind, status).set(depth.get((kind, status), 0))
 
     async def tick(self) -> bool:
-        """One pass: send what is ready, then confirm what is in flight. True if anything moved."""
+        """One pass: send what is ready, then confirm what is in flight. True if anything moved.
+
+        The confirmation pass is skipped while the head has not moved (nothing new can be mined), except
+        once a second (dropped or stuck-by-time transactions on a chain that produces no blocks).
+        """
         sent = await self.submit_pipelined(self.confirm_batch)  # then confirm, even while producers keep up
+        head = await self.rpc.block_number()
+        if head == self._last_head and time.monotonic() - self._last_pass < FULL_PASS_SECONDS:
+            return bool(sent)
+        self._last_head, self._last_pass = head, time.monotonic()
         finished = 0
         while True:
             done = await self.check_submitted()
             finished += done
             if done < self.confirm_batch:
                 break
-        await self.refresh_metrics()
+        if time.monotonic() - self._last_metrics >= FULL_PASS_SECONDS:
+            await self.refresh_metrics()
         return bool(sent or finished)
 
     async def run(self, stop: asyncio.Event, poll_interval: float) -> None:

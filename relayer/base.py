@@ -69,6 +69,9 @@ class RelayerBase:
         self.confirm_batch = confirm_batch
         self.crash_at = crash_at
         self._sending: asyncio.Task[None] | None = None
+        self._last_head: int | None = None
+        self._last_pass = 0.0
+        self._last_metrics = 0.0
 
     def crash_point(self, name: str) -> None:
         """Test only (RELAYER_CRASH_AT): die here as a SIGKILL would, with nothing flushed or committed."""
@@ -119,7 +122,7 @@ class RelayerBase:
             return []
         try:
             results = await self.rpc.batch_settled([("eth_sendRawTransaction", [raw]) for raw, _ in txs])
-        except RetryableError as exc:
+        except (RetryableError, RpcError) as exc:  # transport, or the whole batch refused
             log.warning("broadcast of %d tx(s) failed (%s); the confirmation pass will resend", len(txs), exc)
             return [None] * len(txs)
         refusals: list[str | None] = []

@@ -154,7 +154,11 @@ class Scheduler:
                 due = datetime.fromtimestamp(period * schedule.every, UTC)
                 ran += await self._start(schedule, due.isoformat(), due, period)
             if schedule.trigger and not await self.pool.fetchval(self.q.schedule_running, schedule.name):
-                due_now: bool = await resolve(schedule.trigger)(self.ctx)
+                try:
+                    due_now = bool(await resolve(schedule.trigger)(self.ctx))
+                except Exception:
+                    log.exception("%s: trigger %s failed", schedule.name, schedule.trigger)
+                    due_now = False
                 if due_now:
                     stamp = datetime.fromtimestamp(now, UTC)
                     ran += await self._start(schedule, f"trigger:{stamp.isoformat()}", stamp, None)

@@ -197,3 +197,32 @@ async def test_a_run_killed_midway_is_resumed_by_the_next_leader_without_a_secon
     assert run["summary"].endswith("0 newly queued")
     assert len(await _requests(pool, "accrue")) == 1
     await restarted.lock.release()
+
+
+TRIGGERS: list[bool] = []
+SEEN: list[tuple[int | None, str]] = []
+
+
+async def trigger_once(ctx: JobContext) -> bool:
+    return TRIGGERS.pop(0) if TRIGGERS else False
+
+
+async def record_run(ctx: JobContext) -> str:
+    SEEN.append((ctx.period, "trigger" if ctx.period is None else "periodic"))
+    return "recorded"
+
+
+async def test_a_trigger_starts_an_extra_run_at_once(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, db_url: str
+) -> None:
+    TRIGGERS[:], SEEN[:] = [False, True, False], []
+    schedule = Schedule("settle_like", f"{__name__}:record_run", 3600, trigger=f"{__name__}:trigger_once")
+    async with RpcClient([chain]) as client:
+        scheduler = Scheduler(_ctx(pool, client, manifest), db_url, schedules=(schedule,))
+        now = time.time()
+        assert await scheduler.tick(now) == 1  # the period's run; the trigger says no
+        assert await scheduler.tick(now + 1) == 1  # the trigger fires: an extra run now
+        assert await scheduler.tick(now + 2) == 0
+    assert [(int(now // 3600), "periodic"), (None, "trigger")] == SEEN
+    keys = [r["period_key"] for r in await pool.fetch("SELECT period_key FROM schedule_runs ORDER BY id")]
+    assert keys[1].startswith("trigger:")
