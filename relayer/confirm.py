@@ -28,7 +28,6 @@ from relayer.policy import Fees, bump_fees, decode_revert, fees_from_history, is
 log = logging.getLogger("relayer")
 
 RPC_BATCH = 1000
-RECEIPT_LAG_SECONDS = 2.0  # a mined nonce without a receipt for longer: its tx was dropped, the nonce taken
 
 
 class Confirmer(RelayerBase):
@@ -94,13 +93,7 @@ class Confirmer(RelayerBase):
                         if outcome is not None:
                             finals.append((request, *outcome))
                 unmined = [r for r in requests if best[r["id"]] is None]
-                # Is the node holding it? Asked (~0.6 ms of node time each on anvil) unless its nonce was mined
-                # a moment ago, when the receipt is merely not served yet.
-                now = datetime.now(UTC)
-                ask = [r for r in unmined if r["nonce"] >= mined_nonce or self._sent_long_ago(r, now)]
-                pooled = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in ask])
-                known = {r["id"] for r, tx in zip(ask, pooled, strict=True) if tx is not None}
-                known |= {r["id"] for r in unmined if r not in ask}
+                known = await self._known(unmined, mined_nonce)
                 runnable = await self._runnable_since(conn, mined_nonce, requests, best)
                 for request in unmined:
                     raw = await self._unmined(
@@ -121,10 +114,23 @@ class Confirmer(RelayerBase):
             await self._broadcast_many([(raw, kind) for _, raw, kind in sorted(to_send)])
         return len(finals)
 
-    @staticmethod
-    def _sent_long_ago(request: asyncpg.Record, now: datetime) -> bool:
-        sent = request["submitted_at"] or request["updated_at"]
-        return (now - sent).total_seconds() >= RECEIPT_LAG_SECONDS
+    async def _known(self, unmined: list[asyncpg.Record], mined_nonce: int) -> set[int]:
+        """Ids of the unmined requests whose tx the node holds (or that need not be asked).
+
+        Asking costs the node (~0.6 ms each on anvil), so only the txs that must be mined next (the account's next
+        nonce) or whose nonce was mined without their receipt (dropped and taken?) are asked; the ones queued behind
+        are asked too only when the next one was unknown (e.g. after a crash between persisting and sending).
+        """
+        first = [r for r in unmined if r["nonce"] <= mined_nonce]
+        rest = [r for r in unmined if r["nonce"] > mined_nonce]
+        answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in first])
+        known = {r["id"] for r, tx in zip(first, answers, strict=True) if tx is not None}
+        if any(r["nonce"] == mined_nonce and r["id"] not in known for r in first):
+            answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in rest])
+            known |= {r["id"] for r, tx in zip(rest, answers, strict=True) if tx is not None}
+        else:
+            known |= {r["id"] for r in rest}
+        return known
 
     async def _runnable_since(
         self,
