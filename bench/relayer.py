@@ -1,15 +1,21 @@
 """Relayer benchmark on a local anvil chain: N mint requests inserted → all confirmed.
 
-``python -m bench.relayer [--requests 10000] [--processes 1] [--baseline 1000]`` deploys the
-contracts on a fresh anvil (automine), inserts N ``mint`` requests, starts ``python -m relayer
-run`` and prints, from one run:
+``python -m bench.relayer [--requests 10000] [--processes 1] [--baseline 1000] [--block-time 1]``
+deploys the contracts on a fresh anvil (a block every second; ``--block-time 0``: automine),
+inserts N ``mint`` requests, starts ``python -m relayer run`` and prints, from one run:
 
 - end to end: N / (process start → the last request confirmed), and the steady rate from the
   first broadcast to the last confirmation (database timestamps);
 - nonce gaps (must be 0): nonces of the confirmed requests against one contiguous range, the
   chain's nonce, and the Coin total supply against the sum of the minted amounts;
 - a same-run baseline: the same process sending one request per claim (``RELAYER_SEND_BATCH=1``)
-  on ``--baseline`` requests, and the machine load (``uptime``).
+  on ``--baseline`` requests, and the machine load (``uptime``);
+- CPU time per request of the relayer process and of anvil (load-independent).
+
+With automine, anvil 1.7.1 sometimes leaves a transaction of a burst pending until another one
+arrives (a replacement does not wake it), which stalls a 10,000-request run; hence the default
+of a block every second, as a chain has. ``BENCH_PROFILE=var/bench/relayer.prof`` records the
+relayer process with cProfile.
 
 Needs PostgreSQL at ``BENCH_DATABASE_URL`` (default: the tests' server); creates and drops its
 own databases.
@@ -107,10 +113,15 @@ async def _run(
     with log.open("wb") as log_file:
         children = [subprocess.Popen(command, env=env, cwd=ROOT, stderr=log_file) for _ in range(processes)]
     try:
+        progress = (0, time.perf_counter())
         while True:
             done = await conn.fetchval("SELECT count(*) FROM tx_requests WHERE status NOT IN ('pending', 'submitted')")
             if done == count:
                 break
+            if done != progress[0]:
+                progress = (done, time.perf_counter())
+            elif time.perf_counter() - progress[1] > 90:
+                raise SystemExit(f"no progress for 90 s at {done}/{count} confirmed; see {log}")
             if any(c.poll() is not None for c in children):
                 raise SystemExit(log.read_text()[-3000:])
             await asyncio.sleep(0.05)
