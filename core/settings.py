@@ -125,6 +125,16 @@ class RelayerSettings(_Common):
     tips_daily_max_gift_amount: int = Field(0, ge=0)
     tips_approve_batch: int = Field(200, ge=1, le=1000)
     tips_settle_batch: int = Field(100, ge=1, le=256)  # at most TipRouter.MAX_BATCH
+    # Schedules (relayer/schedules.py): seconds between runs per job, overriding the registry's defaults,
+    # as JSON, e.g. RELAYER_SCHEDULE_INTERVALS='{"accrue": 2, "end_auctions": 1}'; 0 disables a job.
+    schedule_intervals: dict[str, float] = Field(default_factory=dict)
+    # The daily TKI accrual: this many wei of TKI per account with a linked wallet, per period.
+    accrue_amount: int = Field(10 * 10**18, ge=0)
+    # Requests signed per claim, and how many in-flight requests one confirmation pass checks.
+    send_batch: int = Field(50, ge=1, le=500)
+    confirm_batch: int = Field(500, ge=1, le=5000)
+    # Test only: "after_send" or "after_mined" makes `run` exit abruptly (os._exit) at that point, once.
+    crash_at: Literal["", "after_send", "after_mined"] = ""
 
     @field_validator("keystore_path", mode="before")
     @classmethod

@@ -5,7 +5,9 @@ status                      request counts by status
 requests list [--status S]  recent requests
 requests show ID            one request with its status history
 requests retry ID           put a failed/dead request back in the queue
-requests cancel ID          cancel a pending request
+requests cancel ID          cancel a request: a pending one at once; a submitted one is replaced by a
+                            zero-value self-transaction at its nonce (by the running relayer)
+schedules [--job J]         recent schedule runs (job, period, status, summary)
 enqueue-mint TO AMOUNT REF  queue a mint (REF: the payment's 32-byte hex reference)
 enqueue KIND KEY JSON       queue any kind (accrue, end_auction, settle, burn_pass, withdraw_for, mint)
 """
@@ -28,7 +30,9 @@ from core.metrics import serve_metrics
 from core.process import start_process
 from core.settings import RelayerSettings
 from relayer.app import Relayer
+from relayer.jobs import JobContext
 from relayer.keys import load_signer
+from relayer.scheduler import Scheduler
 from relayer.store import Store
 
 log = logging.getLogger("relayer")
@@ -55,8 +59,13 @@ async def run(settings: RelayerSettings) -> None:
             stuck_blocks=settings.stuck_blocks,
             stuck_seconds=settings.stuck_seconds,
             max_fee_gwei=settings.max_fee_gwei,
+            send_batch=settings.send_batch,
+            confirm_batch=settings.confirm_batch,
+            crash_at=settings.crash_at,
         )
-        await relayer.run(stop, settings.poll_interval)
+        ctx = JobContext(pool, rpc, manifest, settings, relayer.store, manifest.chain_id)
+        scheduler = Scheduler(ctx, settings.database_url, poll_interval=settings.poll_interval)
+        await asyncio.gather(relayer.run(stop, settings.poll_interval), scheduler.run(stop))
     finally:
         await rpc.close()
         await pool.close()
@@ -78,6 +87,8 @@ async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
             _print({"id": await store.enqueue("mint", f"mint:{args.payment_ref.lower()}", payload)})
         elif args.command == "enqueue":
             _print({"id": await store.enqueue(args.kind, args.key, json.loads(args.payload))})
+        elif args.command == "schedules":
+            _print([dict(r) for r in await pool.fetch(store.q.schedule_runs, args.job, args.limit)])
         elif args.action == "list":
             _print([dict(r) for r in await store.list(args.status, args.limit)])
         elif args.action == "show":
@@ -86,10 +97,14 @@ async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
                 print(f"no request {args.id}", file=sys.stderr)  # noqa: T201
                 return 1
             _print(dict(row))
-        elif args.action in ("retry", "cancel"):
-            done = await (store.retry(args.id) if args.action == "retry" else store.cancel(args.id))
-            _print({"id": args.id, args.action: done})
+        elif args.action == "retry":
+            done = await store.retry(args.id)
+            _print({"id": args.id, "retry": done})
             return 0 if done else 1
+        elif args.action == "cancel":
+            outcome = await store.cancel(args.id)
+            _print({"id": args.id, "cancel": outcome})
+            return 0 if outcome in ("cancelled", "cancel_requested") else 1
         return 0
     finally:
         await pool.close()
@@ -108,6 +123,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     listing.add_argument("--limit", type=int, default=50)
     for action in ("show", "retry", "cancel"):
         requests.add_parser(action).add_argument("id", type=int)
+    schedules = sub.add_parser("schedules")
+    schedules.add_argument("--job")
+    schedules.add_argument("--limit", type=int, default=50)
     mint = sub.add_parser("enqueue-mint")
     mint.add_argument("to")
     mint.add_argument("amount")

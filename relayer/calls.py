@@ -34,10 +34,17 @@ def _selector_and_types(abi: list[dict[str, Any]], name: str) -> tuple[bytes, li
     raise InvalidInput(f"the ABI has no function {name}")
 
 
+_ENCODERS: dict[tuple[int, str, str], tuple[str, bytes, list[str]]] = {}
+
+
 def encode_call(manifest: Manifest, contract: str, function: str, args: list[Any]) -> Call:
-    deployed = manifest.contract(contract)
-    selector, types = _selector_and_types(deployed.abi, function)
-    return Call(to=to_checksum_address(deployed.address), data="0x" + (selector + abi_encode(types, args)).hex())
+    key = (id(manifest), contract, function)  # address, selector and types computed once per manifest
+    if (known := _ENCODERS.get(key)) is None:
+        deployed = manifest.contract(contract)
+        selector, types = _selector_and_types(deployed.abi, function)
+        known = _ENCODERS[key] = (to_checksum_address(deployed.address), selector, types)
+    to, selector, types = known
+    return Call(to=to, data="0x" + (selector + abi_encode(types, args)).hex())
 
 
 def _bytes32(value: str) -> bytes:

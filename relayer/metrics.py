@@ -23,3 +23,10 @@ LATENCY = Histogram(
 
 KINDS = ("mint", "settle", "accrue", "burn_pass", "end_auction", "withdraw_for")
 STATUSES = ("pending", "submitted", "confirmed", "failed", "dead", "cancelled")
+
+SCHEDULE_RUNS = Counter("relayer_schedule_runs_total", "Scheduled job runs by outcome", ["job", "status"])
+SCHEDULE_SECONDS = Histogram(
+    "relayer_schedule_run_seconds", "Duration of a scheduled job run", ["job"], buckets=(0.01, 0.1, 0.5, 1, 5, 30, 120)
+)
+SCHEDULE_LAST_SUCCESS = Gauge("relayer_schedule_last_success_timestamp", "When a job last succeeded", ["job"])
+SCHEDULE_LEADER = Gauge("relayer_schedule_leader", "1 while this process holds the schedule leader lock")

@@ -14,7 +14,7 @@ SELECT * FROM tx_requests WHERE id = $1;
 SELECT * FROM tx_requests
 WHERE status = 'pending' AND not_before <= now()
 ORDER BY id
-LIMIT 1
+LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
 -- name: claim_submitted
@@ -79,6 +79,22 @@ SET status = 'cancelled', updated_at = now(),
 WHERE id = $1 AND status = 'pending'
 RETURNING id;
 
+-- name: request_cancel
+UPDATE tx_requests
+SET cancel_requested_at = now(), updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'cancel_requested', 'at', now()))
+WHERE id = $1 AND status = 'submitted' AND cancel_requested_at IS NULL
+RETURNING id;
+
+-- name: mark_cancel_sent
+-- The zero-value self-transaction that replaces a submitted request's tx at the same nonce.
+UPDATE tx_requests
+SET tx_hash = $2, raw_tx = $3, tx_hashes = tx_hashes || $2::text, cancel_tx_hash = $2, submitted_at = now(),
+    submitted_block = $4, gas_limit = 21000, max_fee_per_gas = $5::numeric, max_priority_fee_per_gas = $6::numeric,
+    replacements = replacements + 1, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'cancel_sent', 'at', now(), 'tx_hash', $2::text))
+WHERE id = $1;
+
 -- name: retry
 UPDATE tx_requests
 SET status = 'pending', attempts = 0, not_before = now(), updated_at = now(),
@@ -114,3 +130,55 @@ SELECT nonce FROM tx_requests WHERE status = 'submitted' AND signer = $1 AND non
 
 -- name: queue_depth
 SELECT kind, status, count(*) AS n FROM tx_requests GROUP BY kind, status;
+
+-- ---------------------------------------------------------------- schedules
+-- name: schedule_last_due
+SELECT max(due_at) FROM schedule_runs WHERE job = $1 AND period_key NOT LIKE 'trigger:%';
+
+-- name: schedule_start
+INSERT INTO schedule_runs (job, period_key, due_at, runner)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (job, period_key) DO NOTHING
+RETURNING id;
+
+-- name: schedule_resume
+UPDATE schedule_runs
+SET status = 'running', attempts = attempts + 1, runner = $2, started_at = now(), finished_at = NULL
+WHERE id = $1 AND status <> 'succeeded'
+RETURNING id;
+
+-- name: schedule_finish
+UPDATE schedule_runs
+SET status = $2, summary = $3, error = $4, finished_at = now()
+WHERE id = $1;
+
+-- name: schedule_open_runs
+-- Runs to pick up again: left 'running' by a crashed leader, or failed with attempts left (after a backoff).
+SELECT id, job, period_key, due_at, status, attempts FROM schedule_runs
+WHERE ($2 AND status = 'running') OR (status = 'failed' AND attempts < $1
+      AND finished_at + make_interval(secs => least(300, 2 ^ attempts)) <= now())
+ORDER BY id;
+
+-- name: schedule_runs
+SELECT id, job, period_key, due_at, status, attempts, runner, started_at, finished_at, summary, error
+FROM schedule_runs
+WHERE ($1::text IS NULL OR job = $1)
+ORDER BY id DESC
+LIMIT $2;
+
+-- name: schedule_running
+SELECT count(*) FROM schedule_runs WHERE job = $1 AND status = 'running';
+
+-- name: accrual_accounts
+-- One wallet per account (its first linked), as of the run's due time.
+SELECT DISTINCT ON (user_id) address FROM user_wallets WHERE linked_at < $1 ORDER BY user_id, linked_at, address;
+
+-- name: expired_auctions
+SELECT auction_id FROM auctions
+WHERE chain_id = $1 AND status = 'active' AND end_time <= $2
+ORDER BY end_time, auction_id
+LIMIT $3;
+
+-- name: block_of_nonce
+SELECT block_number FROM tx_requests WHERE signer = $1 AND nonce = $2 AND block_number IS NOT NULL
+ORDER BY id DESC LIMIT 1;

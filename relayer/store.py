@@ -134,6 +134,11 @@ class Store:
 
     async def enqueue(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> int:
         """Insert a request once per idempotency key; returns its id (existing or new)."""
+        request_id, _ = await self.enqueue_once(kind, idempotency_key, payload)
+        return request_id
+
+    async def enqueue_once(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+        """Insert a request once per idempotency key; returns its id and whether it is new."""
         validator = VALIDATORS.get(kind)
         if validator is None:
             raise InvalidInput(f"unknown request kind {kind!r}")
@@ -141,11 +146,11 @@ class Store:
         async with translate_errors(), self.pool.acquire() as conn:
             new_id = await conn.fetchval(self.q.enqueue, kind, idempotency_key, payload)
             if new_id is not None:
-                return int(new_id)
+                return int(new_id), True
             row = await conn.fetchrow(self.q.get_by_key, idempotency_key)
             if row["kind"] != kind or row["payload"] != payload:
                 raise InvalidInput(f"idempotency key {idempotency_key!r} was used for another request")
-            return int(row["id"])
+            return int(row["id"]), False
 
     async def get(self, request_id: int) -> asyncpg.Record | None:
         return await self.pool.fetchrow(self.q.get, request_id)
@@ -159,8 +164,14 @@ class Store:
     async def queue_depth(self) -> dict[tuple[str, str], int]:
         return {(r["kind"], r["status"]): r["n"] for r in await self.pool.fetch(self.q.queue_depth)}
 
-    async def cancel(self, request_id: int) -> bool:
-        return await self.pool.fetchval(self.q.cancel, request_id) is not None
+    async def cancel(self, request_id: int) -> str:
+        """``cancelled`` (it was pending), ``cancel_requested`` (submitted: the relayer replaces its tx with a
+        zero-value self-transaction at the same nonce), or ``not_cancellable`` / ``not_found``."""
+        if await self.pool.fetchval(self.q.cancel, request_id) is not None:
+            return "cancelled"
+        if await self.pool.fetchval(self.q.request_cancel, request_id) is not None:
+            return "cancel_requested"
+        return "not_found" if await self.get(request_id) is None else "not_cancellable"
 
     async def retry(self, request_id: int) -> bool:
         return await self.pool.fetchval(self.q.retry, request_id) is not None

@@ -121,6 +121,17 @@ class RpcClient:
 
     async def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """Several calls in one HTTP request; results in call order. Any error raises."""
+        results = await self.batch_settled(calls)
+        for result in results:
+            if isinstance(result, RpcError):
+                raise result
+        return results
+
+    async def batch_settled(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; in call order, each item's result or its ``RpcError``.
+
+        A transport failure (or a batch the node refuses as a whole) raises.
+        """
         if not calls:
             return []
         first = next(self._ids)
@@ -134,14 +145,17 @@ class RpcClient:
         if not isinstance(payload, list):
             raise _classify(payload.get("error", {"message": "batch not supported"}))
         by_id = {item.get("id"): item for item in payload}
-        results = []
-        for offset in range(len(calls)):
+        results: list[Any] = []
+        for offset, (method, _) in enumerate(calls):
             item = by_id.get(first + offset)
             if item is None:
                 raise RetryableRpcError("batch response is missing an item")
             if "error" in item:
-                raise _classify(item["error"])
-            results.append(item.get("result"))
+                error = _classify(item["error"])
+                RPC_ERRORS.labels(method, type(error).__name__).inc()
+                results.append(error)
+            else:
+                results.append(item.get("result"))
         return results
 
     async def chain_id(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -27,6 +28,10 @@ class JobContext:
     settings: RelayerSettings
     store: Store
     chain_id: int
+    # The run's period, set by the scheduler: when it was due, and its index (due time // interval);
+    # a triggered (not periodic) run has period None.
+    due_at: datetime | None = None
+    period: int | None = None
 
 
 Job = Callable[[JobContext], Awaitable[str]]

@@ -292,3 +292,8 @@ async def approved_backlog(ctx: JobContext) -> int:
     """How many approved intents wait for a batch (for a scheduler's settle-at-N trigger)."""
     async with translate_errors():
         return int(await ctx.pool.fetchval(QUERIES.approved_backlog, ctx.chain_id))
+
+
+async def settle_due(ctx: JobContext) -> bool:
+    """The scheduler's settle-at-N trigger: a full batch of approved intents waits."""
+    return await approved_backlog(ctx) >= ctx.settings.tips_settle_batch

@@ -18,10 +18,10 @@ async def _mint(
 ) -> None:
     relayer, store = make_relayer(manifest, pool, client, key)
     await relayer.prepare()
-    for to, amount in grants:
+    for to, amount in grants:  # one at a time: a block per mint (the relayer sends what is queued in one batch)
         ref = new_ref()
         await store.enqueue("mint", f"mint:{ref}", {"to": to, "amount": amount, "payment_ref": ref})
-    await relay_all(relayer, store)
+        await relay_all(relayer, store)
 
 
 async def _indexed_balance(pool: asyncpg.Pool, account: str) -> int:

@@ -77,7 +77,7 @@ async def test_a_crash_between_signing_and_sending_sends_the_same_transaction_on
         first = await store.enqueue("mint", "a", {"to": fan, "amount": 1, "payment_ref": new_ref()})
         # Sign and persist, then "crash" before the broadcast.
         async with pool.acquire() as conn, conn.transaction():
-            request = await conn.fetchrow(store.q.claim_pending)
+            request = await conn.fetchrow(store.q.claim_pending, 1)
             assert await relayer._prepare_tx(conn, request) is not None
         row = await store.get(first)
         assert row["status"] == "submitted"

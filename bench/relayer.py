@@ -1,0 +1,212 @@
+"""Relayer benchmark on a local anvil chain: N mint requests inserted → all confirmed.
+
+``python -m bench.relayer [--requests 10000] [--processes 1] [--baseline 1000] [--block-time 1]``
+deploys the contracts on a fresh anvil (a block every second; ``--block-time 0``: automine),
+inserts N ``mint`` requests, starts ``python -m relayer run`` and prints, from one run:
+
+- end to end: N / (process start → the last request confirmed), and the steady rate from the
+  first broadcast to the last confirmation (database timestamps);
+- nonce gaps (must be 0): nonces of the confirmed requests against one contiguous range, the
+  chain's nonce, and the Coin total supply against the sum of the minted amounts;
+- a same-run baseline: the same process sending one request per claim (``RELAYER_SEND_BATCH=1``)
+  on ``--baseline`` requests, and the machine load (``uptime``);
+- CPU time per request of the relayer process and of anvil (load-independent).
+
+With automine, anvil 1.7.1 sometimes leaves a transaction of a burst pending until another one
+arrives (a replacement does not wake it), which stalls a 10,000-request run; hence the default
+of a block every second, as a chain has. ``BENCH_PROFILE=var/bench/relayer.prof`` records the
+relayer process with cProfile.
+
+Needs PostgreSQL at ``BENCH_DATABASE_URL`` (default: the tests' server); creates and drops its
+own databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+
+from anvil.deploy import deploy
+from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
+from core.chain.manifest import Manifest
+from core.db.migrate import migrate
+from core.settings import ROOT
+from relayer.store import QUERIES
+
+ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RELAYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account #1 (RELAYER_KEY)
+
+
+def _uptime() -> str:
+    return subprocess.run(["/usr/bin/uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _nonce(url: str) -> int:
+    return int(str(rpc(url, "eth_getTransactionCount", [RELAYER, "latest"])), 16)
+
+
+def _total_supply(url: str, manifest: Manifest) -> int:
+    return int(
+        str(rpc(url, "eth_call", [{"to": manifest.contract("Coin").address, "data": "0x18160ddd"}, "latest"])), 16
+    )
+
+
+async def _insert(conn: asyncpg.Connection, count: int, tag: str) -> int:
+    """N mint requests (distinct accounts and payment refs); returns the sum of their amounts."""
+    rows = []
+    for i in range(count):
+        payload = {
+            "to": "0x" + secrets.token_hex(20),
+            "amount": str(i + 1),
+            "payment_ref": "0x" + secrets.token_hex(32),
+        }
+        rows.append(("mint", f"bench:{tag}:{i}", json.dumps(payload)))
+    await conn.executemany(QUERIES.enqueue.replace("$3", "$3::jsonb"), rows)
+    return count * (count + 1) // 2
+
+
+async def _run(
+    url: str, dsn: str, manifest_path: Path, count: int, processes: int, extra: dict[str, str], anvil_pid: int
+) -> dict[str, float]:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("TRUNCATE tx_requests")
+    await _insert(conn, count, secrets.token_hex(4))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RELAYER_")},
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": dsn,
+        "RPC_URLS": url,
+        "MANIFEST_PATH": str(manifest_path),
+        "RELAYER_PRIVATE_KEY": RELAYER_KEY,
+        "RELAYER_METRICS_PORT": "0",
+        "RELAYER_POLL_INTERVAL": "0.05",
+        "RELAYER_SCHEDULE_INTERVALS": '{"accrue": 0, "end_auctions": 0}',
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    nonce_before = _nonce(url)
+    anvil_cpu = _cpu_seconds(anvil_pid)
+    children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_before = children_cpu.ru_utime + children_cpu.ru_stime
+    log = ROOT / "var" / "bench" / "relayer.log"
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "relayer", "run"]
+    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/relayer.prof: cProfile of the process
+        command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "relayer", "run"]
+    with log.open("wb") as log_file:
+        children = [subprocess.Popen(command, env=env, cwd=ROOT, stderr=log_file) for _ in range(processes)]
+    try:
+        progress = (0, time.perf_counter())
+        while True:
+            done = await conn.fetchval("SELECT count(*) FROM tx_requests WHERE status NOT IN ('pending', 'submitted')")
+            if done == count:
+                break
+            if done != progress[0]:
+                progress = (done, time.perf_counter())
+            elif time.perf_counter() - progress[1] > 90:
+                raise SystemExit(f"no progress for 90 s at {done}/{count} confirmed; see {log}")
+            if any(c.poll() is not None for c in children):
+                raise SystemExit(log.read_text()[-3000:])
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(30)
+    anvil_cpu = _cpu_seconds(anvil_pid) - anvil_cpu
+    children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    relayer_cpu = children_cpu.ru_utime + children_cpu.ru_stime - children_before
+    stats = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'confirmed') AS confirmed, min(nonce) AS lo, max(nonce) AS hi,
+                  count(DISTINCT nonce) AS distinct_nonces,
+                  extract(epoch FROM max(updated_at) - min(first_submitted_at)) AS steady
+           FROM tx_requests"""
+    )
+    await conn.close()
+    gaps = (stats["hi"] - stats["lo"] + 1) - stats["distinct_nonces"]
+    assert stats["distinct_nonces"] == count, "a nonce was used twice"
+    assert _nonce(url) == nonce_before + count, "the chain's nonce does not match"
+    return {
+        "confirmed": stats["confirmed"],
+        "elapsed": elapsed,
+        "steady": float(stats["steady"]),
+        "gaps": gaps,
+        "relayer_cpu_ms": 1000 * relayer_cpu / count,
+        "anvil_cpu_ms": 1000 * anvil_cpu / count,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description="relayer benchmark")
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--baseline", type=int, default=1000, help="requests for the one-per-claim baseline (0: skip)")
+    parser.add_argument("--send-batch", default="50")
+    parser.add_argument("--confirm-batch", default="500")
+    # Automine leaves part of a burst of thousands of transactions pending until the next one arrives
+    # (seen with anvil 1.7.1), so the default mines a block every second, as a chain does.
+    parser.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks; 0: automine")
+    args = parser.parse_args()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    workdir = ROOT / "var" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    anvil = start_anvil(port, block_time=args.block_time or None, extra_args=["--gas-limit", "100000000"])
+    database = f"bench_relayer_{os.getpid()}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
+    try:
+        manifest = deploy(url, workdir / "relayer-manifest.json")
+        await migrate(dsn)
+        print(f"load before: {_uptime()}")
+        supply = _total_supply(url, manifest)
+        extra = {"RELAYER_SEND_BATCH": args.send_batch, "RELAYER_CONFIRM_BATCH": args.confirm_batch}
+        ours = await _run(url, dsn, workdir / "relayer-manifest.json", args.requests, args.processes, extra, anvil.pid)
+        minted = _total_supply(url, manifest) - supply
+        assert minted == args.requests * (args.requests + 1) // 2, "the chain's supply does not match the requests"
+        rate = ours["confirmed"] / ours["elapsed"]
+        mining = f"blocks every {args.block_time:g}s" if args.block_time else "automine"
+        print(f"relayer ({args.processes} process(es), {mining}, send batch {args.send_batch}, confirm batch {args.confirm_batch}):"
+              f" {ours['confirmed']:,.0f} mints confirmed in {ours['elapsed']:.2f}s = {rate:,.0f} req/s end to end"
+              f" (process start included); first broadcast -> last confirmation {ours['steady']:.2f}s"
+              f" = {ours['confirmed'] / ours['steady']:,.0f} req/s; nonce gaps {ours['gaps']:.0f};"
+              f" minted supply matches")  # fmt: skip
+        print(f"CPU per request: relayer {ours['relayer_cpu_ms']:.2f} ms (process start included),"
+              f" anvil {ours['anvil_cpu_ms']:.2f} ms")  # fmt: skip
+        if args.baseline:
+            base = await _run(url, dsn, workdir / "relayer-manifest.json", args.baseline, 1,
+                              {"RELAYER_SEND_BATCH": "1", "RELAYER_CONFIRM_BATCH": "50"}, anvil.pid)  # fmt: skip
+            base_rate = base["confirmed"] / base["elapsed"]
+            print(f"baseline (one request per claim, 1 process): {base['confirmed']:,.0f} in {base['elapsed']:.2f}s"
+                  f" = {base_rate:,.0f} req/s; nonce gaps {base['gaps']:.0f}; relayer CPU {base['relayer_cpu_ms']:.2f} ms/request;"
+                  f" ratio {rate / base_rate:.1f}x")  # fmt: skip
+        print(f"load after: {_uptime()}")
+    finally:
+        anvil.terminate()
+        anvil.wait(10)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

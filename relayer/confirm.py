@@ -1,0 +1,279 @@
+"""The confirming half: confirm, fail, re-broadcast, replace, cancel or re-sign submitted requests.
+
+Stuck transactions (not mined after ``stuck_blocks`` blocks or ``stuck_seconds``) are replaced
+with the same nonce and fees bumped by >= 12.5 %, up to ``max_fee``; every hash a request used
+is kept in ``tx_hashes`` and whichever of them is mined confirms it. A request whose cancellation
+was asked for (``requests cancel``) gets a zero-value self-transaction at its nonce with bumped
+fees; if that one is mined the request is ``cancelled``, if the original won the race it is
+``confirmed``. A transaction dropped by a reorg is rebroadcast; if its nonce was taken meanwhile,
+the request is re-signed with a new one.
+
+A pass reads the receipts of up to ``confirm_batch`` requests, the blocks they name and the
+node's knowledge of the unmined ones in JSON-RPC batches, and writes the outcomes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from core.errors import NonRetryableRpcError, RetryableError, RpcError
+from relayer.base import FEE_HISTORY, RelayerBase, revert_data
+from relayer.metrics import FAILURES, FINISHED, LATENCY, REPLACEMENTS, RESUBMISSIONS
+from relayer.policy import Fees, bump_fees, decode_revert, fees_from_history, is_stuck
+
+log = logging.getLogger("relayer")
+
+RPC_BATCH = 1000
+
+
+class Confirmer(RelayerBase):
+    async def _many(self, method: str, params: list[list[Any]]) -> list[Any]:
+        """One method over many parameter lists, in batches; a retryable failure of one item raises."""
+        results: list[Any] = []
+        for start in range(0, len(params), RPC_BATCH):
+            chunk = await self.rpc.batch_settled([(method, p) for p in params[start : start + RPC_BATCH]])
+            for item in chunk:
+                if isinstance(item, RetryableError):
+                    raise item
+                results.append(None if isinstance(item, RpcError) else item)
+        return results
+
+    async def _receipts(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
+        unique = list(dict.fromkeys(hashes))
+        found = await self._many("eth_getTransactionReceipt", [[h] for h in unique])
+        return {h: dict(r) for h, r in zip(unique, found, strict=True) if r is not None}
+
+    @staticmethod
+    def _best(hashes: list[str], receipts: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """The receipt of whichever of a request's transactions was mined (a successful one first)."""
+        found = None
+        for tx_hash in reversed(hashes):
+            receipt = receipts.get(tx_hash)
+            if receipt is not None:
+                if int(receipt["status"], 16) == 1:
+                    return receipt
+                found = found or receipt
+        return found
+
+    async def _best_receipt(self, hashes: list[str]) -> dict[str, Any] | None:
+        return self._best(hashes, await self._receipts(hashes))
+
+    async def check_submitted(self, limit: int | None = None) -> int:
+        """One confirmation pass over up to ``limit`` submitted requests; returns how many became final."""
+        to_send: list[tuple[int, str, str]] = []
+        async with self.store.pool.acquire() as conn:
+            async with conn.transaction():
+                requests = await conn.fetch(self.q.claim_submitted, limit or self.confirm_batch)
+                if not requests:
+                    return 0
+                head_hex, mined_hex = await self.rpc.batch(
+                    [("eth_blockNumber", []), ("eth_getTransactionCount", [self.address, "latest"])]
+                )
+                head, mined_nonce = int(head_hex, 16), int(mined_hex, 16)
+                hashes = {r["id"]: list(r["tx_hashes"] or [r["tx_hash"]]) for r in requests}
+                receipts = await self._receipts([h for hs in hashes.values() for h in hs])
+                best = {r["id"]: self._best(hashes[r["id"]], receipts) for r in requests}
+                deep = {
+                    int(rc["blockNumber"], 16)
+                    for rc in best.values()
+                    if rc is not None and head - int(rc["blockNumber"], 16) + 1 >= self.confirmations
+                }
+                numbers = sorted(deep)
+                blocks = await self._many("eth_getBlockByNumber", [[hex(n), False] for n in numbers])
+                canonical = {n: b["hash"].lower() for n, b in zip(numbers, blocks, strict=True) if b is not None}
+                finals = []
+                for request in requests:
+                    receipt = best[request["id"]]
+                    if receipt is not None:
+                        outcome = await self._outcome(request, receipt, head, canonical)
+                        if outcome is not None:
+                            finals.append((request, *outcome))
+                unmined = [r for r in requests if best[r["id"]] is None]
+                known = await self._known(unmined, mined_nonce)
+                runnable = await self._runnable_since(conn, mined_nonce, requests, best)
+                for request in unmined:
+                    raw = await self._unmined(
+                        conn,
+                        request,
+                        hashes[request["id"]],
+                        head,
+                        known=request["id"] in known,
+                        mined_nonce=mined_nonce,
+                        runnable_since=runnable,
+                    )
+                    if raw is not None:
+                        to_send.append((request["nonce"], raw, request["kind"]))
+                if finals:
+                    self.crash_point("after_mined")
+                    await conn.executemany(self.q.mark_final, [(r["id"], *rest) for r, *rest in finals])
+                    self._finished_metrics(finals)
+            await self._broadcast_many([(raw, kind) for _, raw, kind in sorted(to_send)])
+        return len(finals)
+
+    async def _known(self, unmined: list[asyncpg.Record], mined_nonce: int) -> set[int]:
+        """Ids of the unmined requests whose tx the node holds (or that need not be asked).
+
+        Asking costs the node (~0.6 ms each on anvil), so only the txs that must be mined next (the account's next
+        nonce) or whose nonce was mined without their receipt (dropped and taken?) are asked; the ones queued behind
+        are asked too only when the next one was unknown (e.g. after a crash between persisting and sending).
+        """
+        first = [r for r in unmined if r["nonce"] <= mined_nonce]
+        rest = [r for r in unmined if r["nonce"] > mined_nonce]
+        answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in first])
+        known = {r["id"] for r, tx in zip(first, answers, strict=True) if tx is not None}
+        if any(r["nonce"] == mined_nonce and r["id"] not in known for r in first):
+            answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in rest])
+            known |= {r["id"] for r, tx in zip(rest, answers, strict=True) if tx is not None}
+        else:
+            known |= {r["id"] for r in rest}
+        return known
+
+    async def _runnable_since(
+        self,
+        conn: asyncpg.Connection,
+        mined_nonce: int,
+        requests: list[asyncpg.Record],
+        best: dict[int, dict[str, Any] | None],
+    ) -> int | None:
+        """The block that mined the nonce before the account's next one: from then on, the tx at the next nonce
+        could have been mined (None when unknown, e.g. it was no request's)."""
+        for request in requests:
+            receipt = best[request["id"]]
+            if request["nonce"] == mined_nonce - 1 and receipt is not None:
+                return int(receipt["blockNumber"], 16)
+        block: int | None = await conn.fetchval(self.q.block_of_nonce, self.address, mined_nonce - 1)
+        return block
+
+    async def _outcome(
+        self, request: asyncpg.Record, receipt: dict[str, Any], head: int, canonical: dict[int, str]
+    ) -> tuple[str, int, str | None, str] | None:
+        """(status, block, error, mined hash) once final, else None (too shallow, or reorged out)."""
+        block = int(receipt["blockNumber"], 16)
+        if head - block + 1 < self.confirmations:
+            return None
+        if canonical.get(block) != receipt["blockHash"].lower():
+            return None  # reorged out; the node re-includes or forgets it, the next pass sees which
+        mined_hash = receipt["transactionHash"].lower()
+        if request["cancel_tx_hash"] is not None and (receipt.get("to") or "").lower() == self.address:
+            return "cancelled", block, "cancelled: a zero-value self-transaction took its nonce", mined_hash
+        if int(receipt["status"], 16) == 1:
+            return "confirmed", block, None, mined_hash
+        return "failed", block, await self._revert_reason(request, block), mined_hash
+
+    def _finished_metrics(self, finals: list[tuple[asyncpg.Record, str, int, str | None, str]]) -> None:
+        now = datetime.now(UTC)
+        for request, status, block, _, mined_hash in finals:
+            kind = request["kind"]
+            FINISHED.labels(kind, status).inc()
+            if status == "confirmed" and request["first_submitted_at"] is not None:
+                LATENCY.labels(kind).observe((now - request["first_submitted_at"]).total_seconds())
+            elif status == "failed":
+                FAILURES.labels(kind, "reverted").inc()
+            log.info("request %d (%s) %s in block %d (tx %s)", request["id"], kind, status, block, mined_hash)
+
+    async def _unmined(
+        self,
+        conn: asyncpg.Connection,
+        request: asyncpg.Record,
+        hashes: list[str],
+        head: int,
+        *,
+        known: bool,
+        mined_nonce: int,
+        runnable_since: int | None = None,
+    ) -> str | None:
+        """A submitted request with no receipt: rebroadcast, re-sign, cancel or replace; returns a raw tx to send."""
+        kind, tx_hash = request["kind"], request["tx_hash"]
+        if not known:
+            log.info("request %d: tx %s unknown to the node; re-broadcasting", request["id"], tx_hash)
+            refusal = await self._broadcast(request["raw_tx"], kind)
+            RESUBMISSIONS.labels(kind, "rebroadcast").inc()
+            if refusal is not None and await self._nonce_taken(request, hashes):
+                await self._resign(conn, request, refusal)
+                return None
+            # Refused for another reason (e.g. its max fee is below the base fee now): replace it once stuck.
+        if mined_nonce > request["nonce"]:
+            return None  # its nonce is mined: by one of its txs whose receipt is not served yet (never stuck)
+        if request["cancel_requested_at"] is not None and request["cancel_tx_hash"] is None:
+            return await self._replace(conn, request, head, cancel=True)
+        elapsed = (datetime.now(UTC) - (request["submitted_at"] or request["updated_at"])).total_seconds()
+        if request["nonce"] != mined_nonce:
+            return None  # queued behind the account's next nonce: only that transaction can be stuck
+        sent_block = request["submitted_block"] if request["submitted_block"] is not None else head
+        if runnable_since is not None:
+            sent_block = max(sent_block, runnable_since)  # blocks that mined our own earlier nonces don't count
+        if not is_stuck(
+            head=head,
+            sent_block=sent_block,
+            elapsed=elapsed,
+            stuck_blocks=self.stuck_blocks,
+            stuck_seconds=self.stuck_seconds,
+        ):
+            return None
+        return await self._replace(conn, request, head)
+
+    async def _nonce_taken(self, request: asyncpg.Record, hashes: list[str]) -> bool:
+        """The request's nonce was mined by a transaction that is none of its own."""
+        mined = int(await self.rpc.call("eth_getTransactionCount", [self.address, "latest"]), 16)
+        return mined > request["nonce"] and await self._best_receipt(hashes) is None
+
+    async def _resign(self, conn: asyncpg.Connection, request: asyncpg.Record, refusal: str) -> None:
+        if request["cancel_requested_at"] is not None:
+            reason = f"cancelled: nonce {request['nonce']} was taken by another transaction ({refusal})"
+            await conn.execute(self.q.mark_final, request["id"], "cancelled", None, reason, None)
+            FINISHED.labels(request["kind"], "cancelled").inc()
+            return
+        if request["attempts"] >= self.max_attempts:
+            await self._dead(conn, request, f"dropped {request['attempts']} times; last refusal: {refusal}", "dropped")
+            return
+        log.warning("request %d: nonce %d was taken (%s); re-signing", request["id"], request["nonce"], refusal)
+        await conn.execute(self.q.requeue, request["id"], f"dropped; nonce {request['nonce']} taken: {refusal}")
+        RESUBMISSIONS.labels(request["kind"], "resigned").inc()
+
+    async def _replace(
+        self, conn: asyncpg.Connection, request: asyncpg.Record, head: int, *, cancel: bool = False
+    ) -> str | None:
+        if request["max_fee_per_gas"] is None or request["gas_limit"] is None:
+            return None  # signed before migration 0004 recorded fees: it can only be rebroadcast
+        previous = Fees(int(request["max_fee_per_gas"]), int(request["max_priority_fee_per_gas"]))
+        market = fees_from_history(await self.rpc.call(*FEE_HISTORY))
+        fees = bump_fees(previous, market, self.max_fee)
+        if fees is None:
+            log.warning("request %d: stuck at the fee cap (%d wei); waiting", request["id"], previous.max_fee_per_gas)
+            return None
+        if cancel:
+            raw, tx_hash = self._sign(self._unsigned(request["nonce"], self.account.address, "0x", 21000, fees))
+            query = self.q.mark_cancel_sent
+        else:
+            call = self._call_for(request)
+            raw, tx_hash = self._sign(
+                self._unsigned(request["nonce"], call.to, call.data, int(request["gas_limit"]), fees)
+            )
+            query = self.q.mark_replaced
+        await conn.execute(
+            query, request["id"], tx_hash, raw, head, fees.max_fee_per_gas, fees.max_priority_fee_per_gas
+        )
+        REPLACEMENTS.labels(request["kind"]).inc()
+        log.warning(
+            "request %d: tx %s %s by %s (nonce %d, max fee %d -> %d wei)",
+            request["id"],
+            request["tx_hash"],
+            "cancelled" if cancel else "stuck; replaced",
+            tx_hash,
+            request["nonce"],
+            previous.max_fee_per_gas,
+            fees.max_fee_per_gas,
+        )
+        return raw
+
+    async def _revert_reason(self, request: asyncpg.Record, block: int) -> str:
+        call = self._call_for(request)
+        try:
+            await self.rpc.call("eth_call", [{"from": self.address, "to": call.to, "data": call.data}, hex(block - 1)])
+        except NonRetryableRpcError as exc:
+            return decode_revert(revert_data(exc))
+        return "reverted on chain"
