@@ -50,8 +50,8 @@ DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil #0: unlocked, a
 TRADER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil #2: unlocked, holds Coin it moves around
 
 
-def _dsn_for(database: str) -> str:
-    base, _, _ = ADMIN_DSN.rpartition("/")
+def _dsn_for(admin_dsn: str, database: str) -> str:
+    base, _, _ = admin_dsn.rpartition("/")
     return f"{base}/{database}"
 
 
@@ -278,10 +278,10 @@ async def main(args: argparse.Namespace) -> int:
     anvil = start_anvil(port, log_path=workdir / "anvil.log" if args.keep else None)
     url = f"http://127.0.0.1:{port}"
     database = f"chaos_{os.getpid()}"
-    admin = await asyncpg.connect(ADMIN_DSN)
+    admin = await asyncpg.connect(args.admin_dsn)
     await admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
     await admin.execute(f'CREATE DATABASE "{database}"')
-    dsn = _dsn_for(database)
+    dsn = _dsn_for(args.admin_dsn, database)
     started = time.monotonic()
     stack: Stack | None = None
     try:
@@ -361,6 +361,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-pause", type=float, default=2.0)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument("--admin-dsn", default=ADMIN_DSN, help="a database to CREATE DATABASE from")
     args = parser.parse_args(argv)
     if args.short:
         args.kills, args.reorgs = 6, 6

@@ -118,6 +118,9 @@ class RelayerSettings(_Common):
     stuck_blocks: int = Field(3, ge=1)
     stuck_seconds: float = Field(60.0, gt=0)
     max_fee_gwei: float = Field(500.0, gt=0)
+    # A finished request's tx is watched until this deep: a reorg that drops it (confirmed but not
+    # final) puts the request back in flight, to be rebroadcast or re-signed.
+    finality_blocks: int = Field(64, ge=1)
     # Tips (relayer/jobs/intents.py): the approval policy's per-user caps over the last 24 h
     # (intents approved, and base units per kind; 0 = no amount cap), and the settle batch size.
     tips_daily_max_intents: int = Field(200, ge=1)

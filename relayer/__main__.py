@@ -62,6 +62,7 @@ async def run(settings: RelayerSettings) -> None:
             send_batch=settings.send_batch,
             confirm_batch=settings.confirm_batch,
             crash_at=settings.crash_at,
+            finality_blocks=settings.finality_blocks,
         )
         ctx = JobContext(pool, rpc, manifest, settings, relayer.store, manifest.chain_id)
         scheduler = Scheduler(ctx, settings.database_url, poll_interval=settings.poll_interval)

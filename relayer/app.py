@@ -31,6 +31,8 @@ class Relayer(Sender, Confirmer):
         assert genesis is not None
         if await self.store.prepare(self.chain_id, genesis["hash"].lower()):
             log.warning("the chain was reset since the last run: nonces forgotten, in-flight requests requeued")
+        # Before nonce reconciliation: a finished tx a reorg dropped while we were down holds its nonce again.
+        await self.recheck_unfinal(await self.rpc.block_number())
         await self.reconcile_nonce()
 
     async def reconcile_nonce(self) -> None:
@@ -90,9 +92,10 @@ class Relayer(Sender, Confirmer):
             finished += done
             if done < self.confirm_batch:
                 break
+        reopened = await self.recheck_unfinal(head)
         if time.monotonic() - self._last_metrics >= FULL_PASS_SECONDS:
             await self.refresh_metrics()
-        return bool(sent or finished)
+        return bool(sent or finished or reopened)
 
     async def run(self, stop: asyncio.Event, poll_interval: float) -> None:
         await self.prepare()

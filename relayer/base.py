@@ -49,6 +49,7 @@ class RelayerBase:
         send_batch: int = 50,
         confirm_batch: int = 500,
         crash_at: str = "",
+        finality_blocks: int = 64,
     ) -> None:
         if crash_at and crash_at not in CRASH_POINTS:
             raise ValueError(f"RELAYER_CRASH_AT must be one of {CRASH_POINTS}")
@@ -68,6 +69,7 @@ class RelayerBase:
         self.send_batch = send_batch
         self.confirm_batch = confirm_batch
         self.crash_at = crash_at
+        self.finality_blocks = max(finality_blocks, confirmations)
         self._sending: asyncio.Task[None] | None = None
         self._last_head: int | None = None
         self._last_pass = 0.0

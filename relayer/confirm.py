@@ -114,6 +114,27 @@ class Confirmer(RelayerBase):
             await self._broadcast_many([(raw, kind) for _, raw, kind in sorted(to_send)])
         return len(finals)
 
+    async def recheck_unfinal(self, head: int) -> int:
+        """Finished requests mined less than ``finality_blocks`` deep whose tx a reorg dropped go back in flight.
+
+        Returns how many were reopened. Their tx is then rebroadcast (the node forgot it), left to be mined
+        again (the node still holds it) or re-signed (its nonce was taken meanwhile) by the confirmation pass.
+        """
+        rows = await self.store.pool.fetch(self.q.recent_finished, head - self.finality_blocks, self.confirm_batch)
+        if not rows:
+            return 0
+        receipts = await self._receipts([r["tx_hash"] for r in rows])
+        dropped = [r for r in rows if r["tx_hash"] not in receipts]
+        if dropped:
+            await self.store.pool.executemany(self.q.reopen, [(r["id"], r["status"]) for r in dropped])
+            for request in dropped:
+                RESUBMISSIONS.labels(request["kind"], "reorged").inc()
+                log.warning(
+                    "request %d (%s): its tx %s (%s in block %d) was dropped by a reorg; back in flight",
+                    request["id"], request["kind"], request["tx_hash"], request["status"], request["block_number"],
+                )  # fmt: skip
+        return len(dropped)
+
     async def _known(self, unmined: list[asyncpg.Record], mined_nonce: int) -> set[int]:
         """Ids of the unmined requests whose tx the node holds (or that need not be asked).
 

@@ -182,3 +182,18 @@ LIMIT $3;
 -- name: block_of_nonce
 SELECT block_number FROM tx_requests WHERE signer = $1 AND nonce = $2 AND block_number IS NOT NULL
 ORDER BY id DESC LIMIT 1;
+
+-- name: recent_finished
+-- Finished requests whose tx was mined above the finality horizon ($1): still reorgable.
+SELECT id, kind, status, tx_hash, block_number FROM tx_requests
+WHERE block_number > $1 AND status IN ('confirmed', 'failed', 'cancelled') AND tx_hash IS NOT NULL
+ORDER BY block_number DESC
+LIMIT $2;
+
+-- name: reopen
+-- A finished request whose mined tx a reorg dropped goes back in flight (unless it moved meanwhile).
+UPDATE tx_requests
+SET status = 'submitted', block_number = NULL, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object(
+        'status', 'submitted', 'at', now(), 'error', 'reorged out after ' || $2::text))
+WHERE id = $1 AND status = $2;
