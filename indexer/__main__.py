@@ -29,6 +29,7 @@ from core.metrics import serve_metrics
 from core.process import start_process
 from core.settings import IndexerSettings
 from indexer.app import Indexer, run_as_leader
+from indexer.custom import custom_store
 from indexer.projections import Projections
 from indexer.realtime import ws_url_for
 from indexer.store import QUERIES, LeaderLock, Store
@@ -44,11 +45,12 @@ class Runtime:
         self.settings = settings
         self.manifest: Manifest = load_manifest(settings.manifest_path)
         self.projections = Projections.from_manifest(self.manifest, QUERIES)
+        self.custom = custom_store(settings.contracts_path, self.manifest)
 
     async def __aenter__(self) -> Runtime:
         self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4)
         self.rpc = RpcClient(self.settings.rpc_urls)
-        self.store = Store(self.pool, self.manifest.chain_id, self.projections)
+        self.store = Store(self.pool, self.manifest.chain_id, self.projections, self.custom)
         self.indexer = Indexer(
             self.manifest,
             self.store,

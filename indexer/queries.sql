@@ -196,3 +196,28 @@ DELETE FROM auctions WHERE chain_id = $1;
 
 -- name: reset_chain_meeting_passes
 DELETE FROM meeting_passes WHERE chain_id = $1;
+
+-- ------------------------------------------------------- configured contracts
+-- name: custom_registered
+SELECT contract, event, table_name, signature, columns FROM custom_event_tables ORDER BY table_name;
+
+-- name: custom_register
+INSERT INTO custom_event_tables (contract, event, table_name, signature, topic0, columns)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb);
+
+-- name: custom_children
+SELECT contract, address, factory, block_number, log_index FROM custom_children
+WHERE chain_id = $1 ORDER BY block_number, log_index;
+
+-- name: custom_insert_children
+INSERT INTO custom_children (chain_id, contract, address, factory, block_number, log_index)
+SELECT $1, c.contract, c.address, c.factory, c.block_number, c.log_index
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[])
+     AS c(contract, address, factory, block_number, log_index)
+ON CONFLICT (chain_id, address) DO NOTHING;
+
+-- name: custom_delete_children_after
+DELETE FROM custom_children WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_custom_children
+DELETE FROM custom_children WHERE chain_id = $1;

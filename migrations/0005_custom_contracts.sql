@@ -1,0 +1,29 @@
+-- Contracts indexed by configuration (INDEXER_CONTRACTS_PATH): one table per event, created
+-- by the indexer from the ABI in the schema custom_events; this registry says which tables
+-- exist and what their columns are (the API reads it to serve /api/events/...).
+
+CREATE SCHEMA IF NOT EXISTS custom_events;
+
+CREATE TABLE custom_event_tables (
+    contract      text NOT NULL,
+    event         text NOT NULL,
+    table_name    text NOT NULL UNIQUE,
+    signature     text NOT NULL,
+    topic0        text NOT NULL,
+    -- [{"name": ABI name, "column": SQL column, "type": ABI type, "sql": SQL type, "indexed": bool}]
+    columns       jsonb NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (contract, event)
+);
+
+-- Children discovered from a factory event; rolled back by block like every indexed row.
+CREATE TABLE custom_children (
+    chain_id      bigint NOT NULL,
+    contract      text NOT NULL,
+    address       text NOT NULL,
+    factory       text NOT NULL,
+    block_number  bigint NOT NULL,
+    log_index     integer NOT NULL,
+    PRIMARY KEY (chain_id, address)
+);
+CREATE INDEX custom_children_block ON custom_children (chain_id, block_number);
