@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import RequestTooLarge, RetryableError
+from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
 from indexer.decode import DecodedLog, LogDecoder
 from indexer.realtime import HeadWatcher
@@ -97,6 +98,12 @@ class Indexer:
             )
         if await self.store.prepare(genesis["hash"].lower()):
             log.warning("the chain was reset since the last run: dropped the rows indexed from the old chain")
+        if self.store.custom is not None:
+            checkpoint = await self.store.checkpoint()
+            pool, custom, chain_id = self.store.pool, self.store.custom, self.manifest.chain_id
+            if await catchup.plan(pool, custom, chain_id, checkpoint.number if checkpoint else None):
+                rows = await catchup.catch_up(pool, custom, chain_id, self._get_logs)
+                log.info("configured contracts caught up: %d rows", rows)
 
     async def _start_checkpoint(self) -> Checkpoint:
         checkpoint = await self.store.checkpoint()

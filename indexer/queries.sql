@@ -221,3 +221,16 @@ DELETE FROM custom_children WHERE chain_id = $1 AND block_number > $2;
 
 -- name: reset_chain_custom_children
 DELETE FROM custom_children WHERE chain_id = $1;
+
+-- name: custom_progress
+SELECT contract, target, done FROM custom_contract_progress WHERE chain_id = $1;
+
+-- name: custom_progress_add
+INSERT INTO custom_contract_progress (chain_id, contract, target, done) VALUES ($1, $2, $3, $4)
+ON CONFLICT (chain_id, contract) DO NOTHING;
+
+-- name: custom_progress_done
+UPDATE custom_contract_progress SET done = $3 WHERE chain_id = $1 AND contract = $2;
+
+-- name: reset_chain_custom_progress
+DELETE FROM custom_contract_progress WHERE chain_id = $1;

@@ -27,3 +27,15 @@ CREATE TABLE custom_children (
     PRIMARY KEY (chain_id, address)
 );
 CREATE INDEX custom_children_block ON custom_children (chain_id, block_number);
+
+-- Per chain, each configured contract's history catch-up: a contract added to the configuration
+-- after indexing began is indexed from its start block up to `target` (the checkpoint when it
+-- was added) range by range, `done` moving in each range's transaction; the main loop covers
+-- the blocks after `target`.
+CREATE TABLE custom_contract_progress (
+    chain_id      bigint NOT NULL,
+    contract      text NOT NULL,
+    target        bigint NOT NULL,
+    done          bigint NOT NULL,
+    PRIMARY KEY (chain_id, contract)
+);

@@ -5,6 +5,7 @@ transaction, so they share its exactly-once checkpoint and reorg guarantees."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import asyncpg
 
@@ -47,19 +48,27 @@ class CustomStore:
                 log.info("created table %s.%s for %s", CUSTOM_SCHEMA, table.table, table.signature)
             self.registered = sorted({*existing, *self.sources.tables})
 
-    async def load_children(self, conn: asyncpg.Connection, chain_id: int) -> None:
+    async def load_children(
+        self, conn: asyncpg.Connection, chain_id: int, sources: CustomSources | None = None
+    ) -> None:
+        sources = sources or self.sources
         rows = await conn.fetch(self.q.custom_children, chain_id)
-        self.sources.forget_children()
-        self.sources.add_children(Child(*r) for r in rows)
+        sources.forget_children()
+        sources.add_children(Child(*r) for r in rows)
 
     async def write(self, conn: asyncpg.Connection, chain_id: int, batch: CustomBatch) -> None:
-        for name, records in batch.rows.items():
+        await self.write_rows(conn, chain_id, batch.rows, batch.children)
+
+    async def write_rows(
+        self, conn: asyncpg.Connection, chain_id: int, rows: dict[str, list[tuple[Any, ...]]], children: list[Child]
+    ) -> None:
+        for name, records in rows.items():
             table = self.sources.tables[name]
             await conn.copy_records_to_table(
                 check(name), schema_name=CUSTOM_SCHEMA, columns=table.column_names, records=records
             )
-        if batch.children:
-            c = batch.children
+        if children:
+            c = children
             await conn.execute(
                 self.q.custom_insert_children, chain_id, [x.contract for x in c], [x.address for x in c],
                 [x.factory for x in c], [x.block_number for x in c], [x.log_index for x in c],
@@ -76,3 +85,4 @@ class CustomStore:
         for name in self.registered:
             await conn.execute(f"DELETE FROM {qualified(name)} WHERE chain_id = $1", chain_id)
         await conn.execute(self.q.reset_chain_custom_children, chain_id)
+        await conn.execute(self.q.reset_chain_custom_progress, chain_id)

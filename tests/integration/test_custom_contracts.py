@@ -15,7 +15,7 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
-from tests.integration.helpers import DEPLOYER, sync
+from tests.integration.helpers import DEPLOYER, make_indexer, sync
 
 TRANSFER = "transfer(address,address,uint256)"
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
@@ -157,3 +157,22 @@ async def test_factory_children_are_discovered_and_rolled_back(
         again = custom_indexer(manifest, pool, client, config)
         await again.prepare()
         assert first in again.addresses
+
+
+async def test_a_contract_added_later_catches_up_its_history(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    probe, block = deploy(chain, "Probe")
+    for amount in (1, 2):
+        send(chain, probe, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, amount])
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))  # no configuration yet: the checkpoint moves past them
+        checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        send(chain, probe, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 3])
+        config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
+        await sync(custom_indexer(manifest, pool, client, config))
+        assert await _indexed_transfers(pool, "probe__transfer") == _chain_transfers(chain, [probe])
+        progress = await pool.fetchrow("SELECT target, done FROM custom_contract_progress WHERE contract = 'probe'")
+        assert tuple(progress) == (checkpoint, checkpoint)
+        await sync(custom_indexer(manifest, pool, client, config))  # a restart does not catch up twice
+    assert [r[4] for r in await _indexed_transfers(pool, "probe__transfer")] == [1, 2, 3]
