@@ -57,6 +57,7 @@ class Runtime:
             self.rpc,
             max_block_range=self.settings.max_block_range,
             finality_depth=self.settings.finality_depth,
+            fetch_worker=self.settings.fetch_worker,
         )
         self.lock = LeaderLock(self.settings.database_url, self.manifest.chain_id)
         return self

@@ -18,6 +18,7 @@ from core.errors import RequestTooLarge, RetryableError
 from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
 from indexer.decode import DecodedLog, LogDecoder
+from indexer.fetcher import FetchWorker
 from indexer.realtime import HeadWatcher
 from indexer.store import Checkpoint, Header, LeaderLock, Store
 
@@ -60,6 +61,7 @@ class Indexer:
         max_block_range: int = 2000,
         finality_depth: int = 0,
         target_logs: int = 5000,
+        fetch_worker: bool = False,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -70,6 +72,7 @@ class Indexer:
         # Start small and grow: the right range depends on event density, unknown up front.
         self.range = min(max_block_range, 64)
         self.target_logs = target_logs
+        self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
         # Block hashes kept below the head for the ancestor search: at least the unfinalized span.
         self.window = max(REORG_WINDOW, finality_depth + 1)
         self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
@@ -168,11 +171,18 @@ class Indexer:
                     start = batch.end + 1
             await queue.put(None)
 
-        task = asyncio.create_task(fetcher())
+        worker = FetchWorker(self, checkpoint.number + 1, target, depth) if self.fetch_worker else None
+        if worker is not None:
+            worker.start()
+            task = None
+            next_batch = worker.get
+        else:
+            task = asyncio.create_task(fetcher())
+            next_batch = queue.get
         written, events, started = 0, 0, time.monotonic()
         parent = checkpoint.hash
         try:
-            while (batch := await queue.get()) is not None:
+            while (batch := await next_batch()) is not None:
                 if not await self._apply(batch, parent, head):
                     break
                 parent = batch.headers[batch.end].hash
@@ -182,9 +192,12 @@ class Indexer:
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if worker is not None:
+                worker.stop()
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if self.custom is not None and self.custom.has_factories:
                 await self.store.reload_children()  # forget children found in ranges fetched but not written
         return written
@@ -219,11 +232,7 @@ class Indexer:
         if batch.headers[batch.start].parent_hash != parent_hash:
             log.info("block %d no longer builds on our checkpoint: reorg", batch.start)
             raise ReorgDetected(batch.start)
-        if any(
-            item.get("removed") or item["blockHash"].lower() != batch.headers[int(item["blockNumber"], 16)].hash
-            for item in batch.logs
-        ):
-            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", batch.start, batch.end)
+        if not self.consistent(batch):
             return False
         await self.store.write_batch(
             batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom
@@ -233,6 +242,17 @@ class Indexer:
         LAG.set(max(0, head - batch.end))
         if batch.end // 1000 != (batch.start - 1) // 1000:
             await self.store.prune_blocks(head - self.window)
+        return True
+
+    def consistent(self, batch: Batch) -> bool:
+        """Every log is from the block whose header was fetched (False: the chain moved during the fetch)."""
+        headers = batch.headers
+        if any(
+            item.get("removed") or item["blockHash"].lower() != headers[int(item["blockNumber"], 16)].hash
+            for item in batch.logs
+        ):
+            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", batch.start, batch.end)
+            return False
         return True
 
     async def _hash_at(self, number: int) -> str | None:

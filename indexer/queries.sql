@@ -113,9 +113,12 @@ INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, 
                       created_block, updated_block)
 VALUES ($1, $2::numeric, $3, $4::numeric, $5, $6, $7, 'active', $8, $8);
 
--- name: auction_bid
-UPDATE auctions SET highest_bidder = $3, highest_bid = $4::numeric, bid_count = bid_count + 1, updated_block = $5
-WHERE chain_id = $1 AND auction_id = $2::numeric;
+-- name: auction_bids
+-- A run of bids folded per auction: the last bid is the highest (the contract enforces increases).
+UPDATE auctions AS a
+SET highest_bidder = b.bidder, highest_bid = b.amount::numeric, bid_count = a.bid_count + b.n, updated_block = b.block
+FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS b(auction_id, bidder, amount, n, block)
+WHERE a.chain_id = $1 AND a.auction_id = b.auction_id::numeric;
 
 -- name: auction_extended
 UPDATE auctions SET end_time = $3, updated_block = $4 WHERE chain_id = $1 AND auction_id = $2::numeric;

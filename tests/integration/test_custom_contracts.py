@@ -176,3 +176,33 @@ async def test_a_contract_added_later_catches_up_its_history(
         assert tuple(progress) == (checkpoint, checkpoint)
         await sync(custom_indexer(manifest, pool, client, config))  # a restart does not catch up twice
     assert [r[4] for r in await _indexed_transfers(pool, "probe__transfer")] == [1, 2, 3]
+
+
+async def test_the_fetch_worker_process_writes_the_same_rows(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    children = []
+    for amount in range(1, 6):
+        receipt = send(
+            chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"], [DEPLOYER, amount]
+        )
+        children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
+    async with RpcClient([chain]) as client:
+        # Small ranges: several batches cross the process boundary, children found in one feed the next.
+        indexer = custom_indexer(manifest, pool, client, config, max_block_range=2)
+        indexer.fetch_worker = True
+        await sync(indexer)
+    assert await _indexed_transfers(pool, "child__transfer") == _chain_transfers(chain, children)
+    assert await pool.fetchval("SELECT count(*) FROM custom_children") == 5
+    head = int(str(rpc(chain, "eth_blockNumber")), 16)
+    assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
