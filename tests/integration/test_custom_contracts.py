@@ -18,6 +18,7 @@ from tests.integration.custom_chain import custom_indexer, deploy, send, write_c
 from tests.integration.helpers import DEPLOYER, make_indexer, sync
 
 TRANSFER = "transfer(address,address,uint256)"
+CREATE_AND_TRANSFER = "create_and_transfer(address,uint256)"
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 
 
