@@ -79,22 +79,20 @@ async def build_chain(url: str, emitters: dict[str, str], args: argparse.Namespa
     async with RpcClient([url], timeout=120) as client:
         first_block = await client.block_number()
         nonce = int(await client.call("eth_getTransactionCount", [DEV, "latest"]), 16)
+        await client.call("evm_setAutomine", [False])  # exactly one mix per block
         for i in range(args.blocks):
             params = [args.pairs, args.intents, args.bids, i + 1, emitters["TipRouter"], emitters["MeetingAuction"],
                       emitters["erc20"], args.erc20_pairs]  # fmt: skip
             data = "0x" + (selector + encode(MIX_TYPES, params)).hex()
             tx = {"from": DEV, "to": emitters["Emitter"], "data": data, "gas": hex(90_000_000), "nonce": hex(nonce + i)}
             await client.call("eth_sendTransaction", [tx])
+            await client.call("evm_mine")
             if i % 100 == 99:
                 print(f"  built {i + 1}/{args.blocks} blocks", end="\r", flush=True)
-        # Wait for the pool to drain (a send returns before its block exists).
-        for _ in range(6000):  # up to 5 minutes on a loaded machine
-            status = await client.call("txpool_status")
-            if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise SystemExit("anvil did not mine every transaction")
+        await client.call("evm_setAutomine", [True])
+        status = await client.call("txpool_status")
+        if int(status["pending"], 16) or int(status["queued"], 16):
+            raise SystemExit(f"anvil left transactions unmined: {status}")
         blocks = await client.block_number() - first_block
     print(f"  built {blocks} blocks in {time.perf_counter() - started:.1f}s" + " " * 20)
 
