@@ -155,21 +155,43 @@ async def head_latency(url: str, env: dict[str, str], dsn: str, emitters: dict[s
     return [1000 * (committed[n] - t) for n, t in seen.items() if n in committed]
 
 
-def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, float]:
-    """``python -m indexer backfill --to head`` as its own process: (seconds, peak RSS in MB)."""
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set since exec) of a live process, in MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, float, float]:
+    """``python -m indexer backfill --to head`` as its own process: (seconds, peak RSS MB of the writer
+    process, of its fetch worker). Peaks are sampled from /proc (VmHWM) every 0.1 s."""
     command = [sys.executable, "-m", "indexer", "backfill", "--to", str(head)]
-    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/backfill: cProfile stats per variant
+    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/prof: cProfile stats of the writer per variant
         command = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{label}.prof", "-m", "indexer", "backfill",
                    "--to", str(head)]  # fmt: skip
     started = time.perf_counter()
+    writer = worker = 0.0
     with open(WORKDIR / f"backfill-{label}.log", "wb") as log:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        _, status, usage = os.wait4(process.pid, 0)
+        while process.poll() is None:
+            writer = max(writer, _peak_rss_mb(process.pid))
+            worker = max([worker, *(_peak_rss_mb(c) for c in _children(process.pid))])
+            time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit((WORKDIR / f"backfill-{label}.log").read_text()[-3000:])
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, writer, worker
 
 
 async def fresh_database(admin: asyncpg.Connection, name: str) -> str:
@@ -180,13 +202,16 @@ async def fresh_database(admin: asyncpg.Connection, name: str) -> str:
     return dsn
 
 
-def report(label: str, events: int, elapsed: float, rss: float, ceiling_events: int, ceiling_s: float) -> None:
+def report(
+    label: str, events: int, elapsed: float, rss: tuple[float, float], ceiling_events: int, ceiling_s: float
+) -> None:
     assert ceiling_events == events, (label, ceiling_events, events)
     ours, limit = events / elapsed, ceiling_events / ceiling_s
     print(f"[{label}] backfill, empty DB: {events:,} events in {elapsed:.2f}s = {ours:,.0f} events/s"
           " (process start included)")  # fmt: skip
     print(f"[{label}] ceiling (getLogs + COPY raw rows): {ceiling_s:.2f}s = {limit:,.0f} events/s;"
-          f" ratio {100 * ours / limit:.0f} %; peak RSS {rss:.0f} MB")  # fmt: skip
+          f" ratio {100 * ours / limit:.0f} %")  # fmt: skip
+    print(f"[{label}] peak RSS: writer {rss[0]:.0f} MB, fetch worker {rss[1]:.0f} MB")
 
 
 async def main() -> None:
@@ -232,7 +257,7 @@ async def main() -> None:
             write_manifest(manifest, manifest_path)
             dsn = await fresh_database(admin, f"{prefix}_ours")
             env_ours = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path)}
-            elapsed, rss = run_backfill(env_ours, head, "ours")
+            elapsed, *rss = run_backfill(env_ours, head, "ours")
             conn = await asyncpg.connect(dsn)
             events = await conn.fetchval("SELECT count(*) FROM chain_events")
             counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")
@@ -240,7 +265,7 @@ async def main() -> None:
             await conn.close()
             addresses = [c.address for c in ours.values()]
             ceiling_events, ceiling_s = await ceiling(url, dsn, addresses, deploy_block, head, 2000)
-            report("ours", events, elapsed, rss, ceiling_events, ceiling_s)
+            report("ours", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
             print(f"[ours] rows: {counts}")
         if args.only in (None, "config"):
             manifest_path = WORKDIR / "manifest-empty.json"
@@ -253,12 +278,12 @@ async def main() -> None:
             dsn = await fresh_database(admin, f"{prefix}_config")
             env = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path),
                    "INDEXER_CONTRACTS_PATH": str(config)}  # fmt: skip
-            elapsed, rss = run_backfill(env, head, "config")
+            elapsed, *rss = run_backfill(env, head, "config")
             conn = await asyncpg.connect(dsn)
             events = await conn.fetchval('SELECT count(*) FROM custom_events."erc20__transfer"')
             await conn.close()
             ceiling_events, ceiling_s = await ceiling(url, dsn, [emitters["erc20"]], deploy_block, head, 2000)
-            report("config", events, elapsed, rss, ceiling_events, ceiling_s)
+            report("config", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
         if args.latency_samples and env_ours:
             latencies = await head_latency(url, env_ours, env_ours["DATABASE_URL"], emitters, args.latency_samples)
             if latencies:

@@ -48,7 +48,7 @@ class Runtime:
         self.custom = custom_store(settings.contracts_path, self.manifest)
 
     async def __aenter__(self) -> Runtime:
-        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4)
+        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4, fast_numeric=True)
         self.rpc = RpcClient(self.settings.rpc_urls)
         self.store = Store(self.pool, self.manifest.chain_id, self.projections, self.custom)
         self.indexer = Indexer(

@@ -39,3 +39,13 @@ CREATE TABLE custom_contract_progress (
     done          bigint NOT NULL,
     PRIMARY KEY (chain_id, contract)
 );
+
+-- The expression indexes that recompute one auction or pass on a rollback only ever serve
+-- those contracts' rows: partial, so the other events (most of them) skip two index inserts
+-- and their jsonb expressions.
+DROP INDEX IF EXISTS chain_events_entity;
+DROP INDEX IF EXISTS chain_events_token;
+CREATE INDEX chain_events_entity ON chain_events (chain_id, ((args->>'auction_id')), block_number, log_index)
+    WHERE contract = 'MeetingAuction';
+CREATE INDEX chain_events_token ON chain_events (chain_id, ((args->>'token_id')), block_number, log_index)
+    WHERE contract = 'MeetingPass';
