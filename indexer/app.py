@@ -35,6 +35,7 @@ REORG_DEPTH = Histogram(
 LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's writer lock")
 
 REORG_WINDOW = 256  # minimum blocks of hashes kept below the head for the ancestor search
+WORKER_MIN_BLOCKS = 256  # backfills shorter than this fetch in-process (no fork per new head)
 
 
 class ReorgDetected(Exception):
@@ -73,6 +74,7 @@ class Indexer:
         self.range = min(max_block_range, 64)
         self.target_logs = target_logs
         self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
+        self.worker_min_blocks = WORKER_MIN_BLOCKS
         # Block hashes kept below the head for the ancestor search: at least the unfinalized span.
         self.window = max(REORG_WINDOW, finality_depth + 1)
         self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
@@ -171,7 +173,9 @@ class Indexer:
                     start = batch.end + 1
             await queue.put(None)
 
-        worker = FetchWorker(self, checkpoint.number + 1, target, depth) if self.fetch_worker else None
+        # A worker process pays off on long ranges only; following the head stays in-process.
+        far = target - checkpoint.number > self.worker_min_blocks
+        worker = FetchWorker(self, checkpoint.number + 1, target, depth) if self.fetch_worker and far else None
         if worker is not None:
             worker.start()
             task = None
