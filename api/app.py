@@ -27,7 +27,21 @@ from api.meetings.service import QUERIES as MEETING_QUERIES
 from api.meetings.service import Meetings
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import admin, auth, balances, creators, feed, meetings, mints, notifications, ops, otp, tips, transfers
+from api.routes import (
+    admin,
+    auth,
+    balances,
+    creators,
+    custom_events,
+    feed,
+    meetings,
+    mints,
+    notifications,
+    ops,
+    otp,
+    tips,
+    transfers,
+)
 from api.store import Store
 from api.tips import Tips
 from core.chain.manifest import load_manifest
@@ -118,7 +132,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    for module in (ops, balances, mints, transfers, auth, otp, admin, feed, meetings, notifications):
+    for module in (ops, balances, mints, transfers, auth, otp, admin, feed, meetings, notifications, custom_events):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)
     for blueprint in (tips.bp, creators.bp, creators.admin_bp):

@@ -116,3 +116,11 @@ UPDATE email_otps SET attempts = attempts + 1 WHERE id = $1;
 
 -- name: consume_otp
 UPDATE email_otps SET consumed_at = now() WHERE id = $1;
+
+-- --------------------------------------------- configured contracts' events
+-- name: custom_event_tables
+SELECT contract, event, table_name, signature, columns FROM custom_event_tables ORDER BY contract, event;
+
+-- name: custom_event_table
+SELECT contract, event, table_name, signature, columns FROM custom_event_tables
+WHERE contract = $1 AND lower(event) = lower($2);

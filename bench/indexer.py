@@ -1,14 +1,22 @@
 """Indexer backfill and head-latency benchmark on a local anvil chain.
 
-``python -m bench.indexer [--blocks 2000] [--pairs 50]`` builds a chain of blocks x pairs x 2
-ERC-20 ``Transfer`` events (bench/contracts/Emitter.vy), then prints, from one run:
+``python -m bench.indexer [--blocks 2000] [--pairs 30] [--intents 20] [--bids 20] [--erc20-pairs 50]``
+deploys bench/contracts/Emitter.vy four times (as the Coin-like token, the TipRouter, the
+MeetingAuction, and a plain ERC-20) and builds one block per ``mix`` call: per block
+2 x pairs ``Transfer`` + intents ``IntentSettled`` + bids ``BidPlaced`` events with our
+contracts' signatures, and 2 x erc20-pairs plain ERC-20 ``Transfer`` events. It prints, from one run,
+for two variants:
 
-- end-to-end backfill of ``python -m indexer backfill`` from an empty database: events/s and
-  the process's peak RSS;
-- the "ceiling" over the same range: ``eth_getLogs`` + COPY of the undecoded rows, no decoding,
-  no projections — and our ratio to it;
-- head latency of ``python -m indexer run`` with blocks mined every second: time from our own
-  newHeads notice of block N to the indexer's NOTIFY for block N (p50/p95).
+- **ours**: the three "our contract" instances in the deployment manifest (raw log + projections:
+  balances, transfers, intent outcomes, bids, auctions);
+- **config**: the plain ERC-20 named in an ``INDEXER_CONTRACTS_PATH`` file only (typed table
+  ``custom_events.erc20__transfer``), the path any other indexer can be compared on;
+
+each with: end-to-end ``python -m indexer backfill`` from an empty database (events/s, process
+start included), the "ceiling" over the same range and addresses (``eth_getLogs`` + COPY of the
+undecoded rows, no decoding, no projections) and our ratio to it, and the backfill process's
+peak RSS. Then head latency of ``python -m indexer run`` with a block mined every second: time
+from our own newHeads notice of block N to the indexer's NOTIFY for block N (p50/p95).
 
 Needs PostgreSQL at ``BENCH_DATABASE_URL`` (default: the tests' server); creates and drops
 its own database.
@@ -20,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,6 +49,8 @@ from core.settings import ROOT
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 HERE = Path(__file__).resolve().parent
+WORKDIR = ROOT / "var" / "bench"
+MIX_TYPES = ["uint256", "uint256", "uint256", "uint256", "address", "address", "address", "uint256"]
 
 
 def compile_emitter() -> tuple[list[dict[str, Any]], str]:
@@ -61,30 +70,34 @@ def wait_receipt(url: str, tx: str) -> dict[str, Any]:
     raise TimeoutError(tx)
 
 
-async def build_chain(url: str, address: str, blocks: int, pairs: int) -> None:
-    """One spam transaction per block (automine: each send returns once its block is mined)."""
-    selector = function_signature_to_4byte_selector("spam(uint256,uint256)")
+async def build_chain(url: str, emitters: dict[str, str], args: argparse.Namespace) -> None:
+    """One ``mix`` transaction per block (automine: each send returns once its block is mined)."""
+    selector = function_signature_to_4byte_selector(
+        "mix(uint256,uint256,uint256,uint256,address,address,address,uint256)"
+    )
     started = time.perf_counter()
     async with RpcClient([url], timeout=120) as client:
         first_block = await client.block_number()
         nonce = int(await client.call("eth_getTransactionCount", [DEV, "latest"]), 16)
-        for i in range(blocks):
-            data = "0x" + (selector + encode(["uint256", "uint256"], [pairs, i])).hex()
-            tx = {"from": DEV, "to": address, "data": data, "gas": hex(20_000_000), "nonce": hex(nonce + i)}
+        await client.call("evm_setAutomine", [False])  # exactly one mix per block
+        for i in range(args.blocks):
+            params = [args.pairs, args.intents, args.bids, i + 1, emitters["TipRouter"], emitters["MeetingAuction"],
+                      emitters["erc20"], args.erc20_pairs]  # fmt: skip
+            data = "0x" + (selector + encode(MIX_TYPES, params)).hex()
+            tx = {"from": DEV, "to": emitters["Emitter"], "data": data, "gas": hex(90_000_000), "nonce": hex(nonce + i)}
             await client.call("eth_sendTransaction", [tx])
+            await client.call("evm_mine")
             if i % 100 == 99:
-                print(f"  built {i + 1}/{blocks} blocks", end="\r", flush=True)
-        # Wait for the pool to drain (a send returns before its block exists).
-        for _ in range(200):
-            status = await client.call("txpool_status")
-            if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
-                break
-            await asyncio.sleep(0.05)
+                print(f"  built {i + 1}/{args.blocks} blocks", end="\r", flush=True)
+        await client.call("evm_setAutomine", [True])
+        status = await client.call("txpool_status")
+        if int(status["pending"], 16) or int(status["queued"], 16):
+            raise SystemExit(f"anvil left transactions unmined: {status}")
         blocks = await client.block_number() - first_block
     print(f"  built {blocks} blocks in {time.perf_counter() - started:.1f}s" + " " * 20)
 
 
-async def ceiling(url: str, dsn: str, address: str, start: int, end: int, step: int) -> tuple[int, float]:
+async def ceiling(url: str, dsn: str, addresses: list[str], start: int, end: int, step: int) -> tuple[int, float]:
     """getLogs + COPY of undecoded rows over the same range: the floor of any indexer's cost."""
     conn = await asyncpg.connect(dsn)
     await conn.execute(
@@ -97,7 +110,7 @@ async def ceiling(url: str, dsn: str, address: str, start: int, end: int, step: 
         for first in range(start, end + 1, step):
             logs = await client.call(
                 "eth_getLogs",
-                [{"fromBlock": hex(first), "toBlock": hex(min(end, first + step - 1)), "address": [address]}],
+                [{"fromBlock": hex(first), "toBlock": hex(min(end, first + step - 1)), "address": addresses}],
             )
             rows = [(int(g["blockNumber"], 16), int(g["logIndex"], 16), g["address"], g["topics"], g["data"],
                      g["transactionHash"], g["blockHash"]) for g in logs]  # fmt: skip
@@ -109,7 +122,7 @@ async def ceiling(url: str, dsn: str, address: str, start: int, end: int, step: 
     return total, elapsed
 
 
-async def head_latency(url: str, env: dict[str, str], dsn: str, address: str, samples: int) -> list[float]:
+async def head_latency(url: str, env: dict[str, str], dsn: str, emitters: dict[str, str], samples: int) -> list[float]:
     indexer = subprocess.Popen([sys.executable, "-m", "indexer", "run"], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     seen: dict[int, float] = {}
@@ -118,7 +131,9 @@ async def head_latency(url: str, env: dict[str, str], dsn: str, address: str, sa
     await conn.add_listener(
         "chain_events", lambda *args: committed.setdefault(json.loads(args[3])["block"], time.perf_counter())
     )
-    selector = function_signature_to_4byte_selector("spam(uint256,uint256)")
+    selector = function_signature_to_4byte_selector(
+        "mix(uint256,uint256,uint256,uint256,address,address,address,uint256)"
+    )
     try:
         await asyncio.sleep(3)  # let it catch up
         async with connect(url.replace("http", "ws")) as ws, RpcClient([url]) as client:
@@ -127,8 +142,9 @@ async def head_latency(url: str, env: dict[str, str], dsn: str, address: str, sa
             await client.call("evm_setAutomine", [False])
             await client.call("evm_setIntervalMining", [1])
             for i in range(samples):
-                data = "0x" + (selector + encode(["uint256", "uint256"], [5, 10**6 + i])).hex()
-                await client.call("eth_sendTransaction", [{"from": DEV, "to": address, "data": data}])
+                params = [3, 2, 2, 10**6 + i, emitters["TipRouter"], emitters["MeetingAuction"], emitters["erc20"], 0]
+                data = "0x" + (selector + encode(MIX_TYPES, params)).hex()
+                await client.call("eth_sendTransaction", [{"from": DEV, "to": emitters["Emitter"], "data": data}])
                 head = json.loads(await ws.recv())["params"]["result"]
                 seen[int(head["number"], 16)] = time.perf_counter()
             await asyncio.sleep(1)
@@ -139,88 +155,147 @@ async def head_latency(url: str, env: dict[str, str], dsn: str, address: str, sa
     return [1000 * (committed[n] - t) for n, t in seen.items() if n in committed]
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set since exec) of a live process, in MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, float, float]:
+    """``python -m indexer backfill --to head`` as its own process: (seconds, peak RSS MB of the writer
+    process, of its fetch worker). Peaks are sampled from /proc (VmHWM) every 0.1 s."""
+    command = [sys.executable, "-m", "indexer", "backfill", "--to", str(head)]
+    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/prof: cProfile stats of the writer per variant
+        command = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{label}.prof", "-m", "indexer", "backfill",
+                   "--to", str(head)]  # fmt: skip
+    started = time.perf_counter()
+    writer = worker = 0.0
+    with open(WORKDIR / f"backfill-{label}.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        while process.poll() is None:
+            writer = max(writer, _peak_rss_mb(process.pid))
+            worker = max([worker, *(_peak_rss_mb(c) for c in _children(process.pid))])
+            time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    if process.returncode:
+        raise SystemExit((WORKDIR / f"backfill-{label}.log").read_text()[-3000:])
+    return elapsed, writer, worker
+
+
+async def fresh_database(admin: asyncpg.Connection, name: str) -> str:
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    await migrate(dsn)
+    return dsn
+
+
+def report(
+    label: str, events: int, elapsed: float, rss: tuple[float, float], ceiling_events: int, ceiling_s: float
+) -> None:
+    assert ceiling_events == events, (label, ceiling_events, events)
+    ours, limit = events / elapsed, ceiling_events / ceiling_s
+    print(f"[{label}] backfill, empty DB: {events:,} events in {elapsed:.2f}s = {ours:,.0f} events/s"
+          " (process start included)")  # fmt: skip
+    print(f"[{label}] ceiling (getLogs + COPY raw rows): {ceiling_s:.2f}s = {limit:,.0f} events/s;"
+          f" ratio {100 * ours / limit:.0f} %")  # fmt: skip
+    print(f"[{label}] peak RSS: writer {rss[0]:.0f} MB, fetch worker {rss[1]:.0f} MB")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description="indexer benchmark")
     parser.add_argument("--blocks", type=int, default=2000)
-    parser.add_argument("--pairs", type=int, default=50, help="Transfer pairs per block (2 events each)")
+    parser.add_argument("--pairs", type=int, default=30, help="Transfer pairs per block (2 events each)")
+    parser.add_argument("--intents", type=int, default=20, help="IntentSettled events per block")
+    parser.add_argument("--bids", type=int, default=20, help="BidPlaced events per block")
+    parser.add_argument("--erc20-pairs", type=int, default=50, help="plain ERC-20 Transfer pairs per block (config)")
     parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--only", choices=["ours", "config"], help="run one variant only")
     args = parser.parse_args()
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     anvil = start_anvil(port, extra_args=["--gas-limit", "100000000"])
-    database = f"bench_indexer_{os.getpid()}"
+    prefix = f"bench_indexer_{os.getpid()}"
     admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
-    workdir = ROOT / "var" / "bench"
-    workdir.mkdir(parents=True, exist_ok=True)
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     try:
         abi, bytecode = compile_emitter()
-        tx = rpc(url, "eth_sendTransaction", [{"from": DEV, "data": bytecode}])
-        receipt = wait_receipt(url, str(tx))
-        address, deploy_block = receipt["contractAddress"], int(receipt["blockNumber"], 16)
-        print(f"chain: {args.blocks} blocks x {2 * args.pairs} events = {args.blocks * 2 * args.pairs:,} events")
-        await build_chain(url, address, args.blocks, args.pairs)
+        emitters: dict[str, str] = {}
+        deploy_block = 0
+        for role in ("Emitter", "TipRouter", "MeetingAuction", "erc20"):
+            receipt = wait_receipt(url, str(rpc(url, "eth_sendTransaction", [{"from": DEV, "data": bytecode}])))
+            emitters[role], deploy_block = receipt["contractAddress"].lower(), int(receipt["blockNumber"], 16)
+        per_block = 2 * args.pairs + args.intents + args.bids
+        print(f"chain: {args.blocks} blocks x ({per_block} of ours + {2 * args.erc20_pairs} plain ERC-20) ="
+              f" {args.blocks * per_block:,} + {args.blocks * 2 * args.erc20_pairs:,} events")  # fmt: skip
+        await build_chain(url, emitters, args)
         head = int(str(rpc(url, "eth_blockNumber")), 16)
         genesis = rpc(url, "eth_getBlockByNumber", ["0x0", False])
         assert isinstance(genesis, dict)
-        manifest = Manifest(
-            chain_id=31337, genesis_hash=genesis["hash"], deploy_block=deploy_block,
-            contracts={"Emitter": DeployedContract(address=address, abi=abi, deploy_block=deploy_block)},
-        )  # fmt: skip
-        manifest_path = workdir / "manifest.json"
-        write_manifest(manifest, manifest_path)
-        await migrate(dsn)
-        env = {**os.environ, "DATABASE_URL": dsn, "RPC_URLS": url, "MANIFEST_PATH": str(manifest_path),
-               "INDEXER_METRICS_PORT": "0", "INDEXER_WS_URL": "auto", "LOG_LEVEL": "WARNING"}  # fmt: skip
-
-        started = time.perf_counter()
-        command = [sys.executable, "-m", "indexer", "backfill", "--to", str(head)]
-        if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/backfill.txt: py-spy collapsed stacks
-            command = [
-                str(Path(sys.executable).parent / "py-spy"),
-                "record",
-                "-r",
-                "200",
-                "-f",
-                "raw",
-                "-o",
-                profile,
-                "--",
-                *command,
-            ]
-        done = subprocess.run(command, env=env, cwd=ROOT,
-                              check=False, capture_output=True, text=True)  # fmt: skip
-        elapsed = time.perf_counter() - started
-        if done.returncode:
-            raise SystemExit(done.stderr[-3000:])
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        conn = await asyncpg.connect(dsn)
-        events = await conn.fetchval("SELECT count(*) FROM chain_events")
-        balances = await conn.fetchval("SELECT count(*) FROM token_balances")
-        await conn.close()
-        ceiling_events, ceiling_s = await ceiling(url, dsn, address, deploy_block, head, 2000)
-        assert ceiling_events == events, (ceiling_events, events)
-        ours = events / elapsed
-        limit = ceiling_events / ceiling_s
-        print(f"backfill (python -m indexer backfill, empty DB): {events:,} events, {balances:,} balances in {elapsed:.2f}s"
-              f" = {ours:,.0f} events/s (process start included)")  # fmt: skip
-        print(
-            f"ceiling (getLogs + COPY raw rows):               {ceiling_events:,} events in {ceiling_s:.2f}s = {limit:,.0f} events/s"
-        )
-        print(f"ratio to ceiling:                                {100 * ours / limit:.0f} %")
-        print(f"peak RSS of the backfill process:                {rss_mb:.0f} MB")
-        if args.latency_samples:
-            latencies = await head_latency(url, env, dsn, address, args.latency_samples)
+        ours = {role: DeployedContract(address=emitters[role], abi=abi, deploy_block=deploy_block)
+                for role in ("Emitter", "TipRouter", "MeetingAuction")}  # fmt: skip
+        base_env = {**os.environ, "RPC_URLS": url, "INDEXER_METRICS_PORT": "0", "INDEXER_WS_URL": "auto",
+                    "LOG_LEVEL": "INFO", "INDEXER_CONTRACTS_PATH": ""}  # fmt: skip
+        env_ours: dict[str, str] = {}
+        if args.only in (None, "ours"):
+            manifest_path = WORKDIR / "manifest-ours.json"
+            manifest = Manifest(chain_id=31337, genesis_hash=genesis["hash"], deploy_block=deploy_block, contracts=ours)
+            write_manifest(manifest, manifest_path)
+            dsn = await fresh_database(admin, f"{prefix}_ours")
+            env_ours = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path)}
+            elapsed, *rss = run_backfill(env_ours, head, "ours")
+            conn = await asyncpg.connect(dsn)
+            events = await conn.fetchval("SELECT count(*) FROM chain_events")
+            counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")
+                      for t in ("token_balances", "intent_outcomes", "bids")}  # fmt: skip
+            await conn.close()
+            addresses = [c.address for c in ours.values()]
+            ceiling_events, ceiling_s = await ceiling(url, dsn, addresses, deploy_block, head, 2000)
+            report("ours", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
+            print(f"[ours] rows: {counts}")
+        if args.only in (None, "config"):
+            manifest_path = WORKDIR / "manifest-empty.json"
+            empty = Manifest(chain_id=31337, genesis_hash=genesis["hash"], deploy_block=deploy_block, contracts={})
+            write_manifest(empty, manifest_path)
+            (WORKDIR / "erc20.json").write_text(json.dumps(abi))
+            config = WORKDIR / "contracts.toml"
+            config.write_text(f'[[contracts]]\nname = "erc20"\nabi = "erc20.json"\naddress = "{emitters["erc20"]}"\n'
+                              f'start_block = {deploy_block}\nevents = ["Transfer"]\n')  # fmt: skip
+            dsn = await fresh_database(admin, f"{prefix}_config")
+            env = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path),
+                   "INDEXER_CONTRACTS_PATH": str(config)}  # fmt: skip
+            elapsed, *rss = run_backfill(env, head, "config")
+            conn = await asyncpg.connect(dsn)
+            events = await conn.fetchval('SELECT count(*) FROM custom_events."erc20__transfer"')
+            await conn.close()
+            ceiling_events, ceiling_s = await ceiling(url, dsn, [emitters["erc20"]], deploy_block, head, 2000)
+            report("config", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
+        if args.latency_samples and env_ours:
+            latencies = await head_latency(url, env_ours, env_ours["DATABASE_URL"], emitters, args.latency_samples)
             if latencies:
                 p95 = sorted(latencies)[max(0, int(len(latencies) * 0.95) - 1)]
                 print(f"head latency (newHeads -> NOTIFY), {len(latencies)} blocks: p50 {statistics.median(latencies):.0f} ms,"
                       f" p95 {p95:.0f} ms")  # fmt: skip
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         anvil.terminate()
         anvil.wait(10)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for suffix in ("ours", "config"):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{suffix}" WITH (FORCE)')
         await admin.close()
 
 

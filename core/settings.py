@@ -103,6 +103,15 @@ class IndexerSettings(_Common):
     metrics_port: int = Field(9101, ge=0, le=65535)
     # "auto": the first RPC URL with ws(s)://; "none": poll only; or an explicit ws:// URL.
     ws_url: str = "auto"
+    # Backfill fetches and decodes in a second process (uses the second core).
+    fetch_worker: bool = True
+    # Further contracts to index by configuration (TOML or JSON; README "Indexer"); none when unset.
+    contracts_path: Path | None = None
+
+    @field_validator("contracts_path", mode="before")
+    @classmethod
+    def _no_contracts(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class RelayerSettings(_Common):

@@ -29,6 +29,7 @@ from core.metrics import serve_metrics
 from core.process import start_process
 from core.settings import IndexerSettings
 from indexer.app import Indexer, run_as_leader
+from indexer.custom import custom_store
 from indexer.projections import Projections
 from indexer.realtime import ws_url_for
 from indexer.store import QUERIES, LeaderLock, Store
@@ -44,17 +45,19 @@ class Runtime:
         self.settings = settings
         self.manifest: Manifest = load_manifest(settings.manifest_path)
         self.projections = Projections.from_manifest(self.manifest, QUERIES)
+        self.custom = custom_store(settings.contracts_path, self.manifest)
 
     async def __aenter__(self) -> Runtime:
-        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4)
+        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4, fast_numeric=True)
         self.rpc = RpcClient(self.settings.rpc_urls)
-        self.store = Store(self.pool, self.manifest.chain_id, self.projections)
+        self.store = Store(self.pool, self.manifest.chain_id, self.projections, self.custom)
         self.indexer = Indexer(
             self.manifest,
             self.store,
             self.rpc,
             max_block_range=self.settings.max_block_range,
             finality_depth=self.settings.finality_depth,
+            fetch_worker=self.settings.fetch_worker,
         )
         self.lock = LeaderLock(self.settings.database_url, self.manifest.chain_id)
         return self

@@ -15,7 +15,10 @@ from prometheus_client import Counter, Gauge, Histogram
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import RequestTooLarge, RetryableError
+from indexer.custom import catchup
+from indexer.custom.sources import CustomBatch
 from indexer.decode import DecodedLog, LogDecoder
+from indexer.fetcher import FetchWorker
 from indexer.realtime import HeadWatcher
 from indexer.store import Checkpoint, Header, LeaderLock, Store
 
@@ -32,6 +35,7 @@ REORG_DEPTH = Histogram(
 LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's writer lock")
 
 REORG_WINDOW = 256  # minimum blocks of hashes kept below the head for the ancestor search
+WORKER_MIN_BLOCKS = 256  # backfills shorter than this fetch in-process (no fork per new head)
 
 
 class ReorgDetected(Exception):
@@ -45,6 +49,7 @@ class Batch:
     logs: list[dict[str, Any]]
     headers: dict[int, Header]
     decoded: list[DecodedLog]
+    custom: CustomBatch | None = None
 
 
 class Indexer:
@@ -57,20 +62,35 @@ class Indexer:
         max_block_range: int = 2000,
         finality_depth: int = 0,
         target_logs: int = 5000,
+        fetch_worker: bool = False,
     ) -> None:
         self.manifest = manifest
         self.store = store
         self.rpc = rpc
         self.decoder = LogDecoder(manifest)
-        self.addresses = manifest.addresses
+        self.custom = store.custom.sources if store.custom is not None else None
         self.max_range = max_block_range
         # Start small and grow: the right range depends on event density, unknown up front.
         self.range = min(max_block_range, 64)
         self.target_logs = target_logs
+        self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
+        self.worker_min_blocks = WORKER_MIN_BLOCKS
         # Block hashes kept below the head for the ancestor search: at least the unfinalized span.
         self.window = max(REORG_WINDOW, finality_depth + 1)
         self.start_block: int | None = None  # first block when nothing is indexed yet (default: deploy block)
         self._last_progress = 0.0
+
+    @property
+    def addresses(self) -> list[str]:
+        return self.manifest.addresses + (self.custom.addresses() if self.custom else [])
+
+    @property
+    def base_block(self) -> int:
+        """The first block worth indexing: the deployment's, or a configured contract's start if earlier."""
+        starts = [self.manifest.deploy_block] if self.manifest.contracts or not self.custom else []
+        if self.custom is not None and self.custom.start_block is not None:
+            starts.append(self.custom.start_block)
+        return min(starts)
 
     async def prepare(self) -> None:
         genesis = await self.rpc.get_block(0)
@@ -83,12 +103,18 @@ class Indexer:
             )
         if await self.store.prepare(genesis["hash"].lower()):
             log.warning("the chain was reset since the last run: dropped the rows indexed from the old chain")
+        if self.store.custom is not None:
+            checkpoint = await self.store.checkpoint()
+            pool, custom, chain_id = self.store.pool, self.store.custom, self.manifest.chain_id
+            if await catchup.plan(pool, custom, chain_id, checkpoint.number if checkpoint else None):
+                rows = await catchup.catch_up(pool, custom, chain_id, self._get_logs)
+                log.info("configured contracts caught up: %d rows", rows)
 
     async def _start_checkpoint(self) -> Checkpoint:
         checkpoint = await self.store.checkpoint()
         if checkpoint is not None:
             return checkpoint
-        start = max((self.start_block or self.manifest.deploy_block) - 1, 0)
+        start = max((self.start_block or self.base_block) - 1, 0)
         block = await self.rpc.get_block(start)
         assert block is not None
         return Checkpoint(start, block["hash"].lower())
@@ -147,62 +173,104 @@ class Indexer:
                     start = batch.end + 1
             await queue.put(None)
 
-        task = asyncio.create_task(fetcher())
+        # A worker process pays off on long ranges only; following the head stays in-process.
+        far = target - checkpoint.number > self.worker_min_blocks
+        worker = FetchWorker(self, checkpoint.number + 1, target, depth) if self.fetch_worker and far else None
+        if worker is not None:
+            worker.start()
+            task = None
+            next_batch = worker.get
+        else:
+            task = asyncio.create_task(fetcher())
+            next_batch = queue.get
         written, events, started = 0, 0, time.monotonic()
         parent = checkpoint.hash
         try:
-            while (batch := await queue.get()) is not None:
+            while (batch := await next_batch()) is not None:
                 if not await self._apply(batch, parent, head):
                     break
                 parent = batch.headers[batch.end].hash
                 written += batch.end - batch.start + 1
-                events += len(batch.decoded)
+                events += len(batch.decoded) + (batch.custom.count if batch.custom else 0)
                 self._progress(batch.end, target, written, events, started)
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if worker is not None:
+                worker.stop()
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self.custom is not None and self.custom.has_factories:
+                await self.store.reload_children()  # forget children found in ranges fetched but not written
         return written
 
     async def _fetch(self, start: int, end: int) -> Batch | None:
         """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
-        logs = await self._get_logs(start, end)
+        addresses = self.addresses
+        logs = await self._get_logs(start, end, addresses)
         if logs is None:
             return None
+        custom = None
+        if self.custom is not None:
+            custom = CustomBatch()
+            if self.custom.has_factories and (children := self.custom.discover(logs)):
+                # Children announced in this range were not in the filter: fetch their logs too.
+                custom.children = children
+                self.custom.add_children(children)
+                known = set(addresses)
+                if new := sorted({c.address for c in children} - known):
+                    extra = await self._get_logs(start, end, new, adapt=False)
+                    if extra is None:
+                        return None
+                    logs = sorted(logs + extra, key=lambda g: (int(g["blockNumber"], 16), int(g["logIndex"], 16)))
+            custom.rows = self.custom.decode(logs)
         needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
         headers = {h.number: h for h in await self._headers(needed)}
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
-        return Batch(start, end, logs, headers, decoded)
+        return Batch(start, end, logs, headers, decoded, custom)
 
     async def _apply(self, batch: Batch, parent_hash: str, head: int) -> bool:
         """Verify a fetched range against its parent and commit it; False if the read was inconsistent."""
         if batch.headers[batch.start].parent_hash != parent_hash:
             log.info("block %d no longer builds on our checkpoint: reorg", batch.start)
             raise ReorgDetected(batch.start)
-        if any(
-            item.get("removed") or item["blockHash"].lower() != batch.headers[int(item["blockNumber"], 16)].hash
-            for item in batch.logs
-        ):
-            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", batch.start, batch.end)
+        if not self.consistent(batch):
             return False
-        await self.store.write_batch(batch.decoded, list(batch.headers.values()), batch.headers[batch.end])
-        self._count(batch.decoded)
+        await self.store.write_batch(
+            batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom
+        )
+        self._count(batch.decoded, batch.custom)
         INDEXED.set(batch.end)
         LAG.set(max(0, head - batch.end))
         if batch.end // 1000 != (batch.start - 1) // 1000:
             await self.store.prune_blocks(head - self.window)
         return True
 
+    def consistent(self, batch: Batch) -> bool:
+        """Every log is from the block whose header was fetched (False: the chain moved during the fetch)."""
+        headers = batch.headers
+        if any(
+            item.get("removed") or item["blockHash"].lower() != headers[int(item["blockNumber"], 16)].hash
+            for item in batch.logs
+        ):
+            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", batch.start, batch.end)
+            return False
+        return True
+
     async def _hash_at(self, number: int) -> str | None:
         block = await self.rpc.get_block(number)
         return block["hash"].lower() if block else None
 
-    async def _get_logs(self, start: int, end: int) -> list[dict[str, Any]] | None:
+    async def _get_logs(
+        self, start: int, end: int, addresses: list[str], *, adapt: bool = True
+    ) -> list[dict[str, Any]] | None:
+        if not addresses:
+            return []  # an empty filter would match every contract's logs
         try:
             logs: list[dict[str, Any]] = await self.rpc.call(
-                "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": self.addresses}]
+                "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}]
             )
         except RequestTooLarge as exc:
             span = end - start + 1
@@ -220,6 +288,8 @@ class Indexer:
             self.range = max(1, self.range // 2)
             log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.range)
             return None
+        if not adapt:
+            return logs
         # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
         span = end - start + 1
         if len(logs) > 2 * self.target_logs:
@@ -248,20 +318,25 @@ class Indexer:
                 ancestor = mine
                 break
         if ancestor is None:
-            number = max(self.manifest.deploy_block - 1, 0)
+            number = max(self.base_block - 1, 0)
             block = await self.rpc.get_block(number)
             assert block is not None
             ancestor = Checkpoint(number, block["hash"].lower())
         depth = checkpoint.number - ancestor.number
         await self.store.rollback_to(ancestor)
+        await self.store.reload_children()
         REORGS.inc()
         REORG_DEPTH.observe(depth)
         INDEXED.set(ancestor.number)
         log.warning("reorg: rolled back %d blocks to %d (%s)", depth, ancestor.number, ancestor.hash[:10])
 
-    def _count(self, decoded: list[DecodedLog]) -> None:
+    def _count(self, decoded: list[DecodedLog], custom: CustomBatch | None) -> None:
         for (contract, event), n in collections.Counter((g.contract, g.event) for g in decoded).items():
             EVENTS.labels(contract, event).inc(n)
+        if custom is not None and self.custom is not None:
+            for table, rows in custom.rows.items():
+                spec = self.custom.tables[table]
+                EVENTS.labels(spec.contract, spec.event).inc(len(rows))
 
     def _progress(self, end: int, target: int, blocks: int, events: int, started: float) -> None:
         now = time.monotonic()
@@ -281,7 +356,7 @@ class Indexer:
     ) -> None:
         """Backfill, then follow the head: woken by newHeads when a websocket is available, else polling."""
         await self.prepare()
-        log.info("indexing %d contracts from block %d", len(self.addresses), self.manifest.deploy_block)
+        log.info("indexing %d contracts from block %d", len(self.addresses), self.base_block)
         wake = asyncio.Event()
         watcher = asyncio.create_task(HeadWatcher(ws_url, wake).run(stop)) if ws_url else None
         try:

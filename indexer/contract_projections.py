@@ -64,8 +64,32 @@ class ContractProjections:
         for table, records in rows.items():
             if records:
                 await conn.copy_records_to_table(table, records=records)
-        for g in stateful:
+        await self._apply_states(conn, chain_id, stateful)
+
+    async def _apply_states(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+        """State events in log order; a run of bids is folded into one statement (last bid per auction wins)."""
+        bids: dict[str, tuple[str, str, int, int]] = {}  # auction -> (bidder, amount, block, count)
+        for g in logs:
+            if g.contract == AUCTION and g.event == "BidPlaced":
+                auction = str(g.args["auction_id"])
+                count = bids[auction][3] + 1 if auction in bids else 1
+                bids[auction] = (g.args["bidder"], str(g.args["amount"]), g.block_number, count)
+                continue
+            if bids:
+                await self._flush_bids(conn, chain_id, bids)
+                bids = {}
             await self._apply_state(conn, chain_id, g)
+        if bids:
+            await self._flush_bids(conn, chain_id, bids)
+
+    async def _flush_bids(
+        self, conn: asyncpg.Connection, chain_id: int, bids: dict[str, tuple[str, str, int, int]]
+    ) -> None:
+        keys = sorted(bids)  # a fixed lock order
+        await conn.execute(
+            self.q.auction_bids, chain_id, keys, [bids[k][0] for k in keys], [bids[k][1] for k in keys],
+            [bids[k][3] for k in keys], [bids[k][2] for k in keys],
+        )  # fmt: skip
 
     async def _apply_state(self, conn: asyncpg.Connection, chain_id: int, g: DecodedLog) -> None:
         a, q, block = g.args, self.q, g.block_number
@@ -74,8 +98,6 @@ class ContractProjections:
             if g.event == "AuctionCreated":
                 await conn.execute(q.auction_created, chain_id, auction, a["seller"], str(a["reserve"]), a["end_time"],
                                    a["fee_bps"], a["metadata"], block)  # fmt: skip
-            elif g.event == "BidPlaced":
-                await conn.execute(q.auction_bid, chain_id, auction, a["bidder"], str(a["amount"]), block)
             elif g.event == "AuctionExtended":
                 await conn.execute(q.auction_extended, chain_id, auction, a["new_end_time"], block)
             elif g.event == "AuctionEnded":
@@ -113,10 +135,12 @@ class ContractProjections:
 
     async def _reapply(self, conn: asyncpg.Connection, chain_id: int, rows: list[asyncpg.Record]) -> None:
         """Re-run the state events (bids rows at or below the ancestor were kept, not re-inserted)."""
-        for r in rows:
-            log = DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
-                             r["contract"], r["event"], r["args"])  # fmt: skip
-            await self._apply_state(conn, chain_id, log)
+        logs = [
+            DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
+                       r["contract"], r["event"], r["args"])
+            for r in rows
+        ]  # fmt: skip
+        await self._apply_states(conn, chain_id, logs)
 
     async def reset(self, conn: asyncpg.Connection, chain_id: int) -> None:
         for table in (*APPEND_ONLY, "auctions", "meeting_passes"):

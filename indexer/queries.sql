@@ -113,9 +113,12 @@ INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, 
                       created_block, updated_block)
 VALUES ($1, $2::numeric, $3, $4::numeric, $5, $6, $7, 'active', $8, $8);
 
--- name: auction_bid
-UPDATE auctions SET highest_bidder = $3, highest_bid = $4::numeric, bid_count = bid_count + 1, updated_block = $5
-WHERE chain_id = $1 AND auction_id = $2::numeric;
+-- name: auction_bids
+-- A run of bids folded per auction: the last bid is the highest (the contract enforces increases).
+UPDATE auctions AS a
+SET highest_bidder = b.bidder, highest_bid = b.amount::numeric, bid_count = a.bid_count + b.n, updated_block = b.block
+FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS b(auction_id, bidder, amount, n, block)
+WHERE a.chain_id = $1 AND a.auction_id = b.auction_id::numeric;
 
 -- name: auction_extended
 UPDATE auctions SET end_time = $3, updated_block = $4 WHERE chain_id = $1 AND auction_id = $2::numeric;
@@ -196,3 +199,41 @@ DELETE FROM auctions WHERE chain_id = $1;
 
 -- name: reset_chain_meeting_passes
 DELETE FROM meeting_passes WHERE chain_id = $1;
+
+-- ------------------------------------------------------- configured contracts
+-- name: custom_registered
+SELECT contract, event, table_name, signature, columns FROM custom_event_tables ORDER BY table_name;
+
+-- name: custom_register
+INSERT INTO custom_event_tables (contract, event, table_name, signature, topic0, columns)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb);
+
+-- name: custom_children
+SELECT contract, address, factory, block_number, log_index FROM custom_children
+WHERE chain_id = $1 ORDER BY block_number, log_index;
+
+-- name: custom_insert_children
+INSERT INTO custom_children (chain_id, contract, address, factory, block_number, log_index)
+SELECT $1, c.contract, c.address, c.factory, c.block_number, c.log_index
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[])
+     AS c(contract, address, factory, block_number, log_index)
+ON CONFLICT (chain_id, address) DO NOTHING;
+
+-- name: custom_delete_children_after
+DELETE FROM custom_children WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_custom_children
+DELETE FROM custom_children WHERE chain_id = $1;
+
+-- name: custom_progress
+SELECT contract, target, done FROM custom_contract_progress WHERE chain_id = $1;
+
+-- name: custom_progress_add
+INSERT INTO custom_contract_progress (chain_id, contract, target, done) VALUES ($1, $2, $3, $4)
+ON CONFLICT (chain_id, contract) DO NOTHING;
+
+-- name: custom_progress_done
+UPDATE custom_contract_progress SET done = $3 WHERE chain_id = $1 AND contract = $2;
+
+-- name: reset_chain_custom_progress
+DELETE FROM custom_contract_progress WHERE chain_id = $1;

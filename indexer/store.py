@@ -12,6 +12,8 @@ import asyncpg
 from core.db import Queries
 from core.db.chains import register_chain
 from core.errors import ServiceUnavailable
+from indexer.custom.sources import CustomBatch
+from indexer.custom.store import CustomStore
 from indexer.decode import DecodedLog
 from indexer.projections import Projections
 
@@ -50,21 +52,40 @@ class Header:
 
 
 class Store:
-    def __init__(self, pool: asyncpg.Pool, chain_id: int, projections: Projections) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, chain_id: int, projections: Projections, custom: CustomStore | None = None
+    ) -> None:
         self.pool = pool
         self.chain_id = chain_id
         self.q = QUERIES
         self.projections = projections
+        self.custom = custom
 
     async def prepare(self, genesis_hash: str) -> bool:
-        """Register the chain; on a reset dev chain, drop what was indexed from the old one."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            reset = await register_chain(conn, "indexer", self.chain_id, genesis_hash)
-            if reset:
-                for name in ("events", "blocks", "balances", "transfers", "mints", "checkpoint"):
-                    await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
-                await self.projections.contracts.reset(conn, self.chain_id)
+        """Register the chain; on a reset dev chain, drop what was indexed from the old one.
+
+        The configured contracts' tables are created first (and their known children loaded).
+        """
+        async with self.pool.acquire() as conn:
+            if self.custom is not None:
+                await self.custom.ensure_tables(conn)
+            async with conn.transaction():
+                reset = await register_chain(conn, "indexer", self.chain_id, genesis_hash)
+                if reset:
+                    for name in ("events", "blocks", "balances", "transfers", "mints", "checkpoint"):
+                        await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
+                    await self.projections.contracts.reset(conn, self.chain_id)
+                    if self.custom is not None:
+                        await self.custom.reset(conn, self.chain_id)
+            if self.custom is not None:
+                await self.custom.load_children(conn, self.chain_id)
             return reset
+
+    async def reload_children(self) -> None:
+        """After a rollback: the factory children are those still in the database."""
+        if self.custom is not None:
+            async with self.pool.acquire() as conn:
+                await self.custom.load_children(conn, self.chain_id)
 
     async def checkpoint(self) -> Checkpoint | None:
         row = await self.pool.fetchrow(self.q.get_checkpoint, self.chain_id)
@@ -74,10 +95,14 @@ class Store:
         rows = await self.pool.fetch(self.q.recent_blocks, self.chain_id, below, limit)
         return [Checkpoint(r["number"], r["hash"]) for r in rows]
 
-    async def write_batch(self, logs: list[DecodedLog], headers: list[Header], checkpoint: Header) -> None:
-        """Raw events, projections, block hashes and the checkpoint, in one transaction."""
+    async def write_batch(
+        self, logs: list[DecodedLog], headers: list[Header], checkpoint: Header, custom: CustomBatch | None = None
+    ) -> None:
+        """Raw events, projections, configured contracts' rows, block hashes and the checkpoint, in one transaction."""
         chain_id = self.chain_id
         async with self.pool.acquire() as conn, conn.transaction():
+            if custom is not None and self.custom is not None:
+                await self.custom.write(conn, chain_id, custom)
             if logs:
                 await conn.copy_records_to_table(
                     "chain_events",
@@ -101,7 +126,12 @@ class Store:
             await conn.execute(
                 self.q.notify,
                 json.dumps(
-                    {"chain_id": chain_id, "block": checkpoint.number, "hash": checkpoint.hash, "events": len(logs)}
+                    {
+                        "chain_id": chain_id,
+                        "block": checkpoint.number,
+                        "hash": checkpoint.hash,
+                        "events": len(logs) + (custom.count if custom else 0),
+                    }
                 ),
             )
 
@@ -110,6 +140,8 @@ class Store:
         chain_id = self.chain_id
         async with self.pool.acquire() as conn, conn.transaction():
             await self.projections.revert_after(conn, chain_id, ancestor.number)
+            if self.custom is not None:
+                await self.custom.rollback(conn, chain_id, ancestor.number)
             await conn.execute(self.q.delete_events_after, chain_id, ancestor.number)
             await conn.execute(self.q.delete_blocks_after, chain_id, ancestor.number)
             await conn.execute(self.q.set_checkpoint, chain_id, ancestor.number, ancestor.hash)

@@ -63,6 +63,10 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
         await _verify_auctions(pool, rpc, manifest, report, at)
     if "MeetingPass" in manifest.contracts:
         await _verify_passes(pool, rpc, manifest, report, at)
+    if "TipRouter" in manifest.contracts:
+        await _verify_earnings(pool, rpc, manifest, report, at)
+    if "Engagement" in manifest.contracts:
+        await _verify_accruals(pool, rpc, manifest, report, at)
     sums: dict[str, int] = {}
     for row in balances:
         sums[row["token"]] = sums.get(row["token"], 0) + int(row["balance"])
@@ -127,3 +131,51 @@ async def _verify_passes(
             owner = None  # burned: ownerOf reverts
         if owner != row["owner"]:
             report.mismatches.append(f"pass {row['token_id']}: chain owner {owner}, indexed {row['owner']}")
+
+
+async def _calls(rpc: RpcClient, to: str, data: list[str], at: dict[str, str | None]) -> list[str]:
+    results: list[str] = []
+    for offset in range(0, len(data), 200):
+        results += await rpc.batch([("eth_call", [{"to": to, "data": d}, at]) for d in data[offset : offset + 200]])
+    return results
+
+
+def _word(value: str | int) -> str:
+    return (value[2:].rjust(64, "0")) if isinstance(value, str) else value.to_bytes(32).hex()
+
+
+async def _verify_earnings(
+    pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, report: Report, at: dict[str, str | None]
+) -> None:
+    """What the router owes each account (the ``router_earnings`` view) against ``earnings(account, token)``."""
+    rows = await pool.fetch(
+        "SELECT account, token, amount::text AS amount FROM router_earnings WHERE chain_id = $1 ORDER BY 1, 2",
+        manifest.chain_id,
+    )
+    selector = "0x" + function_signature_to_4byte_selector("earnings(address,address)").hex()
+    data = [selector + _word(r["account"]) + _word(r["token"]) for r in rows]
+    for row, result in zip(rows, await _calls(rpc, manifest.contract("TipRouter").address, data, at), strict=True):
+        report.checked += 1
+        if int(result, 16) != int(row["amount"]):
+            report.mismatches.append(
+                f"earnings({row['account']}, {row['token']}): chain {int(result, 16)}, indexed {row['amount']}"
+            )
+
+
+async def _verify_accruals(
+    pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, report: Report, at: dict[str, str | None]
+) -> None:
+    """Every indexed accrual epoch is accrued on chain (``epoch_accrued``), and at most once in our rows per account."""
+    rows = await pool.fetch(
+        "SELECT epoch::text AS epoch, count(*) AS n, count(DISTINCT account) AS accounts FROM accruals"
+        " WHERE chain_id = $1 GROUP BY epoch ORDER BY epoch",
+        manifest.chain_id,
+    )
+    selector = "0x" + function_signature_to_4byte_selector("epoch_accrued(uint256)").hex()
+    data = [selector + _word(int(r["epoch"])) for r in rows]
+    for row, result in zip(rows, await _calls(rpc, manifest.contract("Engagement").address, data, at), strict=True):
+        report.checked += 1
+        if int(result, 16) != 1:
+            report.mismatches.append(f"accrual epoch {row['epoch']}: indexed, but not accrued on chain")
+        if row["n"] != row["accounts"]:
+            report.mismatches.append(f"accrual epoch {row['epoch']}: an account accrued twice in the indexed rows")

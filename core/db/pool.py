@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from core.db.numeric import decode_numeric, encode_numeric
 from core.errors import Conflict, InvalidInput, ServiceUnavailable
 
 
@@ -36,10 +37,21 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
-    """Open a pool whose connections decode json/jsonb to Python objects."""
+async def _init_fast_numeric(conn: asyncpg.Connection) -> None:
+    await _init_connection(conn)
+    await conn.set_type_codec(
+        "numeric", encoder=encode_numeric, decoder=decode_numeric, schema="pg_catalog", format="binary"
+    )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, fast_numeric: bool = False, **kwargs: Any
+) -> asyncpg.Pool:
+    """Open a pool whose connections decode json/jsonb to Python objects (and, with
+    ``fast_numeric``, encode ints into ``numeric`` about 5x faster: the indexer's COPYs)."""
+    init = _init_fast_numeric if fast_numeric else _init_connection
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.InvalidCatalogNameError) as exc:
         raise ServiceUnavailable(f"cannot connect to Postgres: {exc}") from exc
     assert pool is not None

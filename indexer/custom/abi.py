@@ -1,0 +1,253 @@
+"""From a configured contract's ABI to typed event tables and their decoders.
+
+Each event becomes one table ``custom_events."<contract>__<event>"`` with the base columns
+(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument:
+
+- ``address`` -> text (lower-case hex), ``uintN``/``intN`` -> numeric(78,0), ``bool`` -> boolean,
+  ``bytesN``/``bytes`` -> text (0x hex), ``string`` -> text, arrays and tuples -> jsonb
+  (integers as decimal strings, tuples as objects when their components are named);
+- an indexed dynamic argument (string, bytes, array, tuple) is only a keccak in the log: its
+  column is the topic as text hex.
+
+ABI names are hostile input: event and argument names must match :data:`ABI_NAME`, column and
+table names are lower-cased and checked again as SQL identifiers; anything else is refused
+with a :class:`ConfigError` naming the offending item (truncated), never interpolated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+
+from core.db.identifiers import BASE_COLUMNS, UnsafeIdentifier, check, qualified, quote
+from core.errors import ConfigError
+
+ABI_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_INT = re.compile(
+    r"^u?int(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)?$"
+)
+_BYTES_N = re.compile(r"^bytes([1-9]|[12][0-9]|3[0-2])$")
+_ARRAY = re.compile(r"\[[0-9]*\]$")
+
+
+def _safe(text: object) -> str:
+    return repr(str(text)[:80])
+
+
+def canonical_type(param: dict[str, Any]) -> str:
+    kind = param.get("type")
+    if not isinstance(kind, str):
+        raise ConfigError(f"an ABI input has no type: {_safe(param)}")
+    if kind.startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in param.get("components") or [])
+        return f"({inner}){kind[5:]}"
+    base = _ARRAY.sub("", kind)
+    while base != kind and _ARRAY.search(base):
+        base = _ARRAY.sub("", base)
+    if not (base in ("address", "bool", "string", "bytes") or _INT.match(base) or _BYTES_N.match(base)):
+        raise ConfigError(f"unsupported ABI type {_safe(kind)}")
+    return kind
+
+
+def sql_type(kind: str) -> str:
+    if kind.endswith("]") or kind.startswith("("):
+        return "jsonb"
+    if kind.startswith(("uint", "int")):
+        return "numeric(78,0)"
+    if kind == "bool":
+        return "boolean"
+    return "text"  # address, bytes, bytesN, string
+
+
+def _static_word(kind: str) -> bool:
+    return not (kind.endswith("]") or kind.startswith("(") or kind in ("string", "bytes"))
+
+
+# ---------------------------------------------------------------- values
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")  # PostgreSQL text and jsonb refuse NUL
+
+
+def _decode_type(kind: str) -> str:
+    """The type eth-abi decodes with: strings as bytes (invalid UTF-8 must not lose the event)."""
+    return re.sub(r"\bstring\b", "bytes", kind)
+
+
+def _to_json(param: dict[str, Any], value: Any, nested: bool = False) -> Any:
+    """A decoded value as a column value; inside arrays/tuples (jsonb) integers become strings
+    (JSON readers lose precision above 2**53), tuples objects when their components are named."""
+    kind: str = param["type"]
+    if kind.endswith("]"):
+        inner = {**param, "type": _ARRAY.sub("", kind)}
+        return [_to_json(inner, v, True) for v in value]
+    if kind == "tuple":
+        comps = param.get("components") or []
+        if comps and all(c.get("name") for c in comps):
+            return {c["name"]: _to_json(c, v, True) for c, v in zip(comps, value, strict=True)}
+        return [_to_json(c, v, True) for c, v in zip(comps, value, strict=True)]
+    if kind == "string":
+        return _text(value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if kind == "address":
+        return value.lower()
+    if nested and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _word(kind: str) -> Callable[[str], Any]:
+    """How to read one 32-byte hex word (a topic, or a static data word) of ``kind``."""
+    if kind == "address":
+        return lambda w: "0x" + w[-40:].lower()
+    if kind == "bool":
+        return lambda w: int(w, 16) != 0
+    if kind.startswith("uint"):
+        return lambda w: int(w, 16)
+    if kind.startswith("int"):
+        return lambda w: (v - (1 << 256)) if (v := int(w, 16)) >= 1 << 255 else v
+    if _BYTES_N.match(kind):
+        size = 2 * int(kind[5:])
+        return lambda w: "0x" + w[-64:][:size].lower()
+    return lambda w: "0x" + w[-64:].lower()  # the keccak of an indexed dynamic value
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # as in the ABI
+    column: str  # the SQL column (validated identifier)
+    type: str  # canonical ABI type
+    sql: str
+    indexed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "column": self.column, "type": self.type, "sql": self.sql, "indexed": self.indexed}
+
+
+class EventTable:
+    """One event of one configured contract: its table, columns, and a decoder to a row tuple."""
+
+    def __init__(self, contract: str, abi: dict[str, Any]) -> None:
+        name = abi.get("name")
+        if not isinstance(name, str) or not ABI_NAME.fullmatch(name):
+            raise ConfigError(f"{contract}: event name {_safe(name)} is not a plain identifier")
+        self.contract = contract
+        self.event = name
+        inputs = abi.get("inputs") or []
+        if not isinstance(inputs, list):
+            raise ConfigError(f"{contract}.{name}: inputs must be a list")
+        types = [canonical_type(p) for p in inputs]
+        self.signature = f"{name}({','.join(types)})"
+        self.topic0 = "0x" + keccak(text=self.signature).hex()
+        try:
+            self.table = check(f"{contract}__{name.lower()}")
+        except UnsafeIdentifier:
+            raise ConfigError(f"{contract}.{name}: table name {contract}__{name.lower()} is too long") from None
+        columns: list[Column] = []
+        for i, (param, kind) in enumerate(zip(inputs, types, strict=True)):
+            arg = param.get("name") or f"arg{i}"
+            if not isinstance(arg, str) or not ABI_NAME.fullmatch(arg):
+                raise ConfigError(f"{contract}.{name}: argument name {_safe(arg)} is not a plain identifier")
+            column = arg.lower()
+            if column in BASE_COLUMNS:
+                column = f"arg_{column}"
+            try:
+                check(column)
+            except UnsafeIdentifier:
+                raise ConfigError(f"{contract}.{name}: argument {_safe(arg)} makes no valid column") from None
+            if any(c.column == column for c in columns):
+                raise ConfigError(f"{contract}.{name}: two arguments map to the column {column!r}")
+            columns.append(Column(arg, column, kind, sql_type(kind), bool(param.get("indexed"))))
+        self.columns = columns
+        self.params = inputs
+        indexed = [(c, p) for c, p in zip(columns, inputs, strict=True) if c.indexed]
+        if len(indexed) > 3:
+            raise ConfigError(f"{contract}.{name}: more than 3 indexed arguments")
+        self.n_topics = len(indexed) + 1
+        # Row layout: arguments in ABI order; topics fill the indexed ones, data the others.
+        self._topic_slots = [
+            (columns.index(c), _word(c.type if _static_word(c.type) else "bytes32")) for c, _ in indexed
+        ]
+        plain = [(columns.index(c), c, p) for c, p in zip(columns, inputs, strict=True) if not c.indexed]
+        self._data_slots = [slot for slot, _, _ in plain]
+        self._data_types = [_decode_type(c.type) for _, c, _ in plain]
+        self._data_params = [p for _, _, p in plain]
+        self._sliceable = all(_static_word(c.type) for _, c, _ in plain)
+        self._data_words = [(slot, _word(c.type), 2 + 64 * k) for k, (slot, c, _) in enumerate(plain)]
+        self._min_data = 2 + 64 * len(plain)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [*BASE_COLUMNS, *(c.column for c in self.columns)]
+
+    def ddl(self) -> list[str]:
+        """CREATE TABLE and indexes; every identifier validated and quoted."""
+
+        table = qualified(self.table)
+        cols = ",\n    ".join(f"{quote(c.column)} {c.sql}" for c in self.columns)
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {table} (\n    chain_id bigint NOT NULL,\n    block_number bigint NOT NULL,"
+            f"\n    log_index integer NOT NULL,\n    tx_hash text NOT NULL,\n    address text NOT NULL"
+            + (f",\n    {cols}" if cols else "")
+            + ",\n    PRIMARY KEY (chain_id, block_number, log_index)\n)"
+        ]
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {quote(check(self._index_name('address')))} ON {table} "
+            "(chain_id, address, block_number, log_index)"
+        )
+        for c in self.columns:
+            if c.indexed:
+                statements.append(
+                    f"CREATE INDEX IF NOT EXISTS {quote(check(self._index_name(c.column)))} ON {table} "
+                    f"(chain_id, {quote(c.column)}, block_number, log_index)"
+                )
+        return statements
+
+    def _index_name(self, column: str) -> str:
+        name = f"{self.table}__{column}"
+        return name if len(name) <= 63 else f"{self.table[:40]}__{keccak(text=name).hex()[:16]}"
+
+    def decode(self, topics: list[str], data: str) -> list[Any]:
+        """The argument values in column order; ValueError/TypeError/DecodingError on a malformed log."""
+        if len(topics) != self.n_topics:
+            raise ValueError(f"{self.event}: expected {self.n_topics} topics, got {len(topics)}")
+        values: list[Any] = [None] * len(self.columns)
+        for i, (slot, parse) in enumerate(self._topic_slots, 1):
+            values[slot] = parse(topics[i])
+        if self._sliceable:
+            if len(data) < self._min_data:
+                raise ValueError(f"{self.event}: data too short")
+            for slot, parse, offset in self._data_words:
+                values[slot] = parse(data[offset : offset + 64])
+        elif self._data_types:
+            decoded = abi_decode(self._data_types, bytes.fromhex(data[2:]))
+            for slot, param, value in zip(self._data_slots, self._data_params, decoded, strict=True):
+                values[slot] = _to_json(param, value)
+        return values
+
+
+def event_tables(contract: str, abi: list[dict[str, Any]], only: list[str] | None = None) -> list[EventTable]:
+    """The tables of ``contract``'s events (all, or those named in ``only``); anonymous events are skipped."""
+    if not isinstance(abi, list):
+        raise ConfigError(f"{contract}: the ABI must be a JSON list")
+    tables: dict[str, EventTable] = {}
+    for item in abi:
+        if not isinstance(item, dict) or item.get("type") != "event" or item.get("anonymous"):
+            continue
+        if only is not None and item.get("name") not in only:
+            continue
+        table = EventTable(contract, item)
+        if table.table in tables:
+            raise ConfigError(
+                f"{contract}: event {table.event!r} is overloaded (or differs only in case); "
+                "list the events to index with `events = [...]`"
+            )
+        tables[table.table] = table
+    if only is not None and (missing := set(only) - {t.event for t in tables.values()}):
+        raise ConfigError(f"{contract}: no such events in the ABI: {sorted(missing)}")
+    return list(tables.values())

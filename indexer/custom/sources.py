@@ -1,0 +1,136 @@
+"""The configured contracts at run time: which addresses to ask ``eth_getLogs`` for, how each
+log becomes a row of its event table, and which factory events announce new children."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from eth_abi.exceptions import DecodingError
+from prometheus_client import Counter
+
+from indexer.custom.abi import EventTable
+from indexer.custom.config import CustomContract
+
+log = logging.getLogger("indexer.custom")
+UNDECODABLE = Counter(
+    "indexer_custom_undecodable_logs_total", "Logs of configured contracts that failed to decode", ["table"]
+)
+CHILDREN = Counter("indexer_custom_children_total", "Factory children discovered", ["contract"])
+
+
+class Child(NamedTuple):
+    contract: str
+    address: str
+    factory: str
+    block_number: int
+    log_index: int
+
+
+@dataclass
+class CustomBatch:
+    """Rows of one fetched range: per table, COPY-ready records; and the children discovered in it."""
+
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    children: list[Child] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+
+class CustomSources:
+    def __init__(self, contracts: list[CustomContract], chain_id: int) -> None:
+        self.contracts = {c.name: c for c in contracts}
+        self.chain_id = chain_id
+        self.tables: dict[str, EventTable] = {t.table: t for c in contracts for t in c.tables}
+        self._topics = {c.name: {t.topic0: t for t in c.tables} for c in contracts}
+        self._by_address: dict[str, tuple[CustomContract, dict[str, EventTable]]] = {
+            a: (c, self._topics[c.name]) for c in contracts for a in c.addresses
+        }
+        self._static = frozenset(self._by_address)
+        # (factory address, topic0) -> the child contracts its event announces
+        self._factories: dict[tuple[str, str], list[CustomContract]] = {}
+        for c in contracts:
+            if c.factory is not None:
+                for address in c.factory.address_set:
+                    self._factories.setdefault((address, c.factory.event.topic0), []).append(c)
+
+    @property
+    def start_block(self) -> int | None:
+        return min((c.start_block for c in self.contracts.values()), default=None)
+
+    @property
+    def has_factories(self) -> bool:
+        return bool(self._factories)
+
+    def addresses(self) -> list[str]:
+        return list(self._by_address)
+
+    def add_children(self, children: Iterable[Child]) -> None:
+        for child in children:
+            contract = self.contracts.get(child.contract)
+            if contract is None or child.address in self._static:
+                continue  # a child of a contract no longer configured, or an address configured statically
+            self._by_address.setdefault(child.address, (contract, self._topics[contract.name]))
+
+    def forget_children(self) -> None:
+        """Drop every discovered child (before reloading them from the database after a rollback)."""
+        self._by_address = {a: v for a, v in self._by_address.items() if a in self._static}
+
+    def discover(self, logs: list[dict[str, Any]]) -> list[Child]:
+        """The children announced by factory events among ``logs``, in log order."""
+        found: list[Child] = []
+        for item in logs:
+            topics = item["topics"]
+            if not topics:
+                continue
+            address = item["address"].lower()
+            targets = self._factories.get((address, topics[0].lower()))
+            if not targets:
+                continue
+            for contract in targets:
+                assert contract.factory is not None
+                try:
+                    values = contract.factory.event.decode(topics, item["data"])
+                except (ValueError, TypeError, DecodingError) as exc:
+                    log.warning("cannot decode factory event of %s: %s", contract.name, exc)
+                    continue
+                child = values[contract.factory.argument]
+                if child in self._static:
+                    log.warning("%s: factory announced %s, configured statically; ignored", contract.name, child)
+                    continue
+                found.append(
+                    Child(contract.name, child, address, int(item["blockNumber"], 16), int(item["logIndex"], 16))
+                )
+                CHILDREN.labels(contract.name).inc()
+        return found
+
+    def decode(self, logs: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
+        """COPY records per table for the logs of configured contracts; other logs are ignored."""
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        chain_id, by_address = self.chain_id, self._by_address
+        for item in logs:
+            entry = by_address.get(item["address"].lower())
+            topics = item["topics"]
+            if entry is None or not topics:
+                continue
+            contract, events = entry
+            table = events.get(topics[0].lower())
+            if table is None:
+                continue
+            block = int(item["blockNumber"], 16)
+            if block < contract.start_block:
+                continue
+            try:
+                values = table.decode(topics, item["data"])
+            except (ValueError, TypeError, DecodingError) as exc:
+                UNDECODABLE.labels(table.table).inc()
+                log.warning("cannot decode %s in tx %s: %s", table.table, item.get("transactionHash"), exc)
+                continue
+            record = (chain_id, block, int(item["logIndex"], 16), item["transactionHash"].lower(),
+                      item["address"].lower(), *values)  # fmt: skip
+            rows.setdefault(table.table, []).append(record)
+        return rows

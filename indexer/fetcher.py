@@ -1,0 +1,116 @@
+"""Backfill's fetch side in a second process, so that the second core works.
+
+``eth_getLogs`` + JSON parsing + decoding + header batches cost about as much CPU as the
+database writes; in one process they share one core. :class:`FetchWorker` forks a child that
+runs the same ``Indexer._fetch`` over ``start..target`` (adaptive ranges, factory children
+included) and checks each range's logs against its headers, then hands the decoded batches
+(without the raw logs) to the writer through a bounded queue. The writer still checks every
+batch against its checkpoint's hash and commits exactly as before: the child never touches
+the database, so killing either process at any moment loses and duplicates nothing.
+
+The child dies with its parent (PR_SET_PDEATHSIG), ignores the parent's signal wiring, and
+leaves with ``os._exit`` (it must not run the parent's cleanup on inherited connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from core.chain.rpc import RpcClient
+from core.errors import RetryableError
+
+if TYPE_CHECKING:
+    from indexer.app import Batch, Indexer
+
+log = logging.getLogger("indexer.fetcher")
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
+    code = 0
+    try:
+        _die_with_parent()
+        signal.set_wakeup_fd(-1)  # the parent's event loop owns that fd
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop (3.11)
+        asyncio.run(_produce(indexer, start, target, out))
+    except BaseException as exc:  # noqa: BLE001 (reported to the parent, which decides)
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+        code = 1
+    finally:
+        out.close()
+        out.join_thread()
+        os._exit(code)
+
+
+async def _produce(indexer: Indexer, start: int, target: int, out: Any) -> None:
+    indexer.rpc = RpcClient(indexer.rpc.urls)  # a session of this process's own
+    try:
+        while start <= target:
+            batch = await indexer._fetch(start, min(target, start + indexer.range - 1))
+            if batch is None:
+                continue
+            if not indexer.consistent(batch):
+                continue  # the chain moved during the fetch: read the range again
+            # The raw logs stay here: the writer needs the decoded rows and the headers only.
+            out.put((replace(batch, logs=[]), indexer.range, indexer.max_range))
+            start = batch.end + 1
+        out.put(None)
+    finally:
+        await indexer.rpc.close()
+
+
+class FetchWorker:
+    """The child process and its bounded queue of decoded batches."""
+
+    def __init__(self, indexer: Indexer, start: int, target: int, depth: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.indexer = indexer
+        self.queue: Any = context.Queue(maxsize=depth)
+        self.process: BaseProcess = context.Process(
+            target=_child, args=(indexer, start, target, self.queue), name="indexer-fetch", daemon=True
+        )
+
+    def start(self) -> None:
+        self.process.start()
+
+    def _get(self) -> Any:
+        while True:
+            try:
+                return self.queue.get(timeout=0.5)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    return ("error", f"the fetch worker exited with code {self.process.exitcode}")
+
+    async def get(self) -> Batch | None:
+        item = await asyncio.to_thread(self._get)
+        if item is None:
+            return None
+        if item[0] == "error":
+            raise RetryableError(f"fetch worker: {item[1]}")
+        batch, self.indexer.range, self.indexer.max_range = item
+        return batch
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.queue.cancel_join_thread()
+        self.queue.close()
