@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from api.problems import RateLimited
+from core.errors import RateLimited
 from core.settings import ApiSettings
 
 log = logging.getLogger("api.ratelimit")
