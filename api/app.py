@@ -22,7 +22,7 @@ from api.live.listener import Listener
 from api.mail import Mailer, mailer_from
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import admin, auth, balances, feed, mints, ops, otp, transfers
+from api.routes import admin, auctions, auth, balances, feed, mints, ops, otp, passes, transfers, withdrawals
 from api.store import Store
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
@@ -87,7 +87,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
+    for module in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
