@@ -16,6 +16,7 @@ from api import errors
 from api.accounts import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
+from api.cleanup import run_cleanup
 from api.ctx import Context
 from api.live.feed import FeedHub, FeedProducer
 from api.live.listener import Listener
@@ -56,6 +57,7 @@ async def open_resources(app: Sanic) -> None:
     ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
     listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer)
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
+    ctx.tasks.append(asyncio.create_task(run_cleanup(ctx.store, settings.cleanup_interval, settings.cleanup_grace)))
 
 
 async def close_resources(app: Sanic) -> None:

@@ -167,6 +167,9 @@ class ApiSettings(_Common):
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)
     feed_maxlen: int = Field(100_000, ge=100)
+    # Expired refresh tokens and OTPs are deleted every CLEANUP_INTERVAL s, CLEANUP_GRACE s after they expire.
+    cleanup_interval: float = Field(3600, gt=0)
+    cleanup_grace: int = Field(86400, ge=0)
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod
