@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -35,9 +36,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from redis.asyncio import Redis
 
 from anvil.node import free_port
@@ -67,12 +70,12 @@ def address(i: int) -> str:
 
 def auction_rows(
     auctions: int, bids: int, accounts: int, first_block: int
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """chain_events, auctions and bids rows: auction i ends before (odd i) or after the head's time."""
     rng = random.Random(5)
-    events: list[tuple[object, ...]] = []
-    state: dict[int, list[object]] = {}
-    bid_rows: list[tuple[object, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    state: dict[int, list[Any]] = {}
+    bid_rows: list[tuple[Any, ...]] = []
     block = first_block
     for i in range(1, auctions + 1):
         seller, end = address(rng.randrange(accounts)), HEAD_TIME + (rng.randrange(1, 86_400) * (-1 if i % 2 else 1))
@@ -110,7 +113,8 @@ async def build_database(
     rng = random.Random(7)
     zero = "0x" + "0" * 40
     balances: dict[str, int] = {}
-    ev_rows, tr_rows = [], []
+    ev_rows: list[tuple[Any, ...]] = []
+    tr_rows: list[tuple[Any, ...]] = []
     for n in range(events):
         block, log_index = 1 + n // PER_BLOCK, n % PER_BLOCK
         receiver = address(rng.randrange(accounts))
@@ -235,6 +239,29 @@ def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "non2xx": float(non2xx.group(1)) if non2xx else 0.0}
 
 
+def api_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) of the API's processes (the main one and its workers) so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+async def prewarm(url: str, paths: list[str]) -> None:
+    """Each distinct path once (16 at a time), so the measured run reads the caches, not a cold database."""
+    semaphore = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def one(path: str) -> None:
+            async with semaphore:
+                (await client.get(path)).raise_for_status()
+
+        await asyncio.gather(*(one(p) for p in sorted(set(paths))))
+
+
 async def flush_redis() -> None:
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
@@ -294,10 +321,17 @@ def main() -> None:
                 try:
                     url = f"http://127.0.0.1:{port}"
                     for label, paths in cases:
-                        wrk(url, paths, 3, args.connections)  # warm-up (fills the caches, opens pools)
+                        if "cached" in label:
+                            asyncio.run(prewarm(url, paths))  # the Redis tier
+                        wrk(url, paths, 3, args.connections)  # warm-up (each worker's memory tier, pools)
+                        cpu = api_cpu_seconds(process)
                         result = wrk(url, paths, args.duration, args.connections)
+                        cpu = api_cpu_seconds(process) - cpu
+                        # CPU per request, and the rate two idle cores would allow the API alone at that cost.
+                        per_request = cpu / max(1.0, result["rps"] * args.duration)
                         print(f"{label:55s} {result['rps']:9,.0f} req/s   p50 {result['p50']:6.2f} ms"
                               f"   p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']:.0f}"
+                              f"   API CPU {per_request * 1e6:5.0f} us/req (2 cores: {2 / per_request:7,.0f} req/s)"
                               f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip
                 finally:
                     process.terminate()
