@@ -8,10 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from api.problems import Unauthenticated
 from api.store import QUERIES
 from core.db import translate_errors
-from core.errors import Conflict
+from core.errors import Conflict, Unauthenticated
 
 
 def user_dict(row: asyncpg.Record, wallets: list[str]) -> dict[str, Any]:

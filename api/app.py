@@ -17,6 +17,7 @@ from api import errors
 from api.accounts import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
+from api.cleanup import run_cleanup
 from api.creators import Creators
 from api.ctx import Context
 from api.live.feed import FeedHub, FeedProducer
@@ -29,6 +30,7 @@ from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
 from api.routes import (
     admin,
+    auctions,
     auth,
     balances,
     creators,
@@ -39,8 +41,10 @@ from api.routes import (
     notifications,
     ops,
     otp,
+    passes,
     tips,
     transfers,
+    withdrawals,
 )
 from api.store import Store
 from api.tips import Tips
@@ -88,6 +92,7 @@ async def open_resources(app: Sanic) -> None:
     )
     listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer, after_step=_materialize(ctx))
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
+    ctx.tasks.append(asyncio.create_task(run_cleanup(ctx.store, settings.cleanup_interval, settings.cleanup_grace)))
 
 
 def _materialize(ctx: Context) -> Callable[[Any, list[tuple[int, str]]], Awaitable[None]]:
@@ -132,7 +137,9 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    for module in (ops, balances, mints, transfers, auth, otp, admin, feed, meetings, notifications, custom_events):
+    for module in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed):
+        app.blueprint(module.bp)
+    for module in (meetings, notifications, custom_events):
         app.blueprint(module.bp)
     app.blueprint(feed.ws_bp)
     for blueprint in (tips.bp, creators.bp, creators.admin_bp):

@@ -11,8 +11,17 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
-from api.problems import Forbidden, NotIndexedYet, RateLimited, Unauthenticated
-from core.errors import AppError, Conflict, InvalidInput, NotFound, RetryableError
+from core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotIndexedYet,
+    RateLimited,
+    RetryableError,
+    Unauthenticated,
+)
 
 log = logging.getLogger("api")
 

@@ -1,45 +1,10 @@
-"""The API's domain errors, raised by domain code; ``api/errors.py`` alone maps them to HTTP.
+"""Compatibility re-export: the API's domain errors now live in :mod:`core.errors`.
 
-They extend the roots in :mod:`core.errors` (retryable or not) so every handler treats them
-like any other project error.
+Import them from ``core.errors``; this module only keeps older imports working.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from core.errors import Forbidden, InvalidCode, NotIndexedYet, RateLimited, Unauthenticated
 
-from core.errors import InvalidInput, NonRetryableError, RetryableError
-
-
-class Unauthenticated(NonRetryableError):
-    """Missing, invalid or expired credentials."""
-
-    code = "unauthenticated"
-
-
-class Forbidden(NonRetryableError):
-    """The credentials are valid but do not allow this."""
-
-    code = "forbidden"
-
-
-class RateLimited(RetryableError):
-    """Too many requests; retry after ``retry_after`` seconds."""
-
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details={"retry_after": retry_after, **(details or {})})
-        self.retry_after = retry_after
-
-
-class NotIndexedYet(RetryableError):
-    """The indexer has not reached the block the read asked for (``min_block``)."""
-
-    code = "not_indexed_yet"
-
-
-class InvalidCode(InvalidInput):
-    """The one-time code is wrong, used or expired."""
-
-    code = "invalid_otp"
+__all__ = ["Forbidden", "InvalidCode", "NotIndexedYet", "RateLimited", "Unauthenticated"]

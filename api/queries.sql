@@ -48,6 +48,89 @@ SELECT b.token, b.account, b.balance::text AS balance, b.updated_block
 FROM unnest($2::text[], $3::text[]) AS k(token, account)
 LEFT JOIN token_balances b ON b.chain_id = $1 AND b.token = k.token AND b.account = k.account;
 
+-- ------------------------------------------------------------- auctions, passes, withdrawals
+-- name: indexed_time
+-- The chain time of the indexed block: an auction is open while its end_time is after it.
+SELECT b.timestamp FROM indexer_checkpoints c
+JOIN indexed_blocks b ON b.chain_id = c.chain_id AND b.number = c.block_number
+WHERE c.chain_id = $1;
+
+-- name: open_auctions_page
+-- Open auctions, soonest ending first, after the cursor (end_time, auction_id).
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+       highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
+       created_block, updated_block
+FROM auctions
+WHERE chain_id = $1 AND status = 'active' AND end_time > $2 AND (end_time, auction_id) > ($3, $4::numeric)
+ORDER BY end_time, auction_id
+LIMIT $5;
+
+-- name: auction_by_id
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+       highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
+       created_block, updated_block
+FROM auctions WHERE chain_id = $1 AND auction_id = $2::numeric;
+
+-- name: bids_of_auction
+-- An auction's bids, newest first (at most $3).
+SELECT block_number, log_index, bidder, amount::text AS amount, previous_bidder,
+       previous_amount::text AS previous_amount, tx_hash
+FROM bids WHERE chain_id = $1 AND auction_id = $2::numeric
+ORDER BY block_number DESC, log_index DESC
+LIMIT $3;
+
+-- name: auctions_by_seller_page
+-- Auctions created by any of the wallets, newest first, before the cursor auction_id.
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+       highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
+       created_block, updated_block
+FROM auctions
+WHERE chain_id = $1 AND seller = ANY($2::text[]) AND auction_id < $3::numeric
+ORDER BY auction_id DESC
+LIMIT $4;
+
+-- name: auctions_won_page
+-- Ended auctions won by any of the wallets, newest first, before the cursor auction_id.
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+       highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
+       created_block, updated_block
+FROM auctions
+WHERE chain_id = $1 AND winner = ANY($2::text[]) AND status = 'ended' AND auction_id < $3::numeric
+ORDER BY auction_id DESC
+LIMIT $4;
+
+-- name: passes_page
+-- Meeting passes held by any of the wallets, by token id, after the cursor token_id.
+SELECT token_id::text AS token_id, auction_id::text AS auction_id, owner, redeemed, minted_block, updated_block
+FROM meeting_passes
+WHERE chain_id = $1 AND owner = ANY($2::text[]) AND token_id > $3::numeric
+ORDER BY token_id
+LIMIT $4;
+
+-- name: withdrawals_page
+-- A creator's TipRouter withdrawals, newest first, before the cursor (block, log index).
+SELECT block_number, log_index, creator, token, amount::text AS amount, tx_hash
+FROM withdrawals
+WHERE chain_id = $1 AND creator = $2 AND (block_number, log_index) < ($3, $4)
+ORDER BY block_number DESC, log_index DESC
+LIMIT $5;
+
+-- name: earnings_of_many
+-- What the TipRouter owes each wallet (net tips received minus withdrawals), per token.
+SELECT account, token, amount::text AS amount FROM router_earnings
+WHERE chain_id = $1 AND account = ANY($2::text[]);
+
+-- name: contract_events_between
+-- What the live feed announces from the auction and tipping contracts for blocks (after, upto].
+SELECT block_number, log_index, tx_hash, contract, event, args FROM chain_events
+WHERE chain_id = $1 AND block_number > $2 AND block_number <= $3 AND contract = ANY($4::text[])
+  AND event = ANY($5::text[])
+ORDER BY block_number, log_index
+LIMIT $6;
+
+-- name: sellers_of
+SELECT auction_id::text AS auction_id, seller FROM auctions WHERE chain_id = $1 AND auction_id = ANY($2::numeric[]);
+
 -- ------------------------------------------------------------- accounts
 -- name: create_user
 INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
@@ -124,3 +207,20 @@ SELECT contract, event, table_name, signature, columns FROM custom_event_tables 
 -- name: custom_event_table
 SELECT contract, event, table_name, signature, columns FROM custom_event_tables
 WHERE contract = $1 AND lower(event) = lower($2);
+
+-- ------------------------------------------------------------- cleanup
+-- name: try_cleanup_lock
+-- One cleaner at a time across API processes (held until the transaction ends).
+SELECT pg_try_advisory_xact_lock(hashtext('api.cleanup'));
+
+-- name: delete_expired_refresh_tokens
+-- Refresh tokens expired more than $1 seconds ago (a presented expired token is refused either way).
+DELETE FROM refresh_tokens WHERE id IN (
+    SELECT id FROM refresh_tokens WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2
+);
+
+-- name: delete_expired_otps
+-- One-time codes expired more than $1 seconds ago (used or not).
+DELETE FROM email_otps WHERE id IN (
+    SELECT id FROM email_otps WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2
+);

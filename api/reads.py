@@ -8,14 +8,40 @@ and return ``page(...)``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+import json
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+from sanic.response import HTTPResponse, raw
 
 from api.ctx import Context
 from api.schemas import PageQuery, ReadQuery
 from core.errors import InvalidInput
 
 FAR = 2**62  # a block above any real one: "no cursor yet"
+_UINT = re.compile(r"^[0-9]{1,78}$")
+
+
+def bounded(limit: int) -> Callable[[str], int]:
+    """A cursor part parser: a decimal integer in [0, limit), else ValueError (-> 400)."""
+
+    def parse(text: str) -> int:
+        if not _UINT.match(text) or int(text) >= limit:
+            raise ValueError(text)
+        return int(text)
+
+    return parse
+
+
+BIGINT, UINT256 = bounded(2**63), bounded(2**256)
+
+
+def parse_uint256(value: str, name: str) -> int:
+    try:
+        return UINT256(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a decimal uint256", details={name: value[:80]}) from None
 
 
 async def settle(ctx: Context, query: ReadQuery) -> None:
@@ -29,7 +55,10 @@ def encode_cursor(*parts: object) -> str:
     return base64.urlsafe_b64encode("|".join(str(p) for p in parts).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, types: Sequence[type], default: tuple[Any, ...]) -> tuple[Any, ...]:
+Parse = Callable[[str], Any]
+
+
+def decode_cursor(cursor: str | None, types: Sequence[Parse], default: tuple[Any, ...]) -> tuple[Any, ...]:
     if cursor is None:
         return default
     try:
@@ -48,3 +77,20 @@ def page(
     """A page of at most ``query.limit`` items; ``next_cursor`` only when a full page came back."""
     next_cursor = encode_cursor(*key(items[-1])) if len(items) >= query.limit else None
     return {"items": items, "next_cursor": next_cursor, "indexed_block": indexed}
+
+
+async def cached(ctx: Context, key: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> HTTPResponse:
+    """The success envelope of ``build()``, cached per indexed block (in process, then Redis).
+
+    The key's generation is this process's view of the indexer's checkpoint, moved by its
+    NOTIFY: a new block (a new bid, an ended auction) or a reorg moves every read to new keys.
+    """
+    assert ctx.store is not None and ctx.cache is not None
+    cacheable = ctx.state.number is not None
+    generation = f"{ctx.store.chain_id}:{ctx.state.generation}"
+    body = await ctx.cache.get(generation, key) if cacheable else None
+    if body is None:
+        body = json.dumps({"success": True, "data": await build()}, separators=(",", ":")).encode()
+        if cacheable:
+            await ctx.cache.put(generation, key, body)
+    return raw(body, content_type="application/json")

@@ -45,9 +45,16 @@ class BalancesData(Model):
     indexed_block: IndexedBlock | None
 
 
+class Earning(Model):
+    token: str
+    token_name: str | None
+    amount: str = Field(description="owed by the TipRouter (net tips minus withdrawals), base units")
+
+
 class WalletBalances(Model):
     address: str
     balances: list[TokenBalance]
+    earnings: list[Earning] = Field(default_factory=list, description="creator earnings held by the TipRouter")
 
 
 class MyBalancesData(Model):
@@ -106,6 +113,85 @@ class PageQuery(ReadQuery):
 
 class AccountPageQuery(PageQuery):
     account: str = Field(pattern=ADDRESS)
+
+
+# ------------------------------------------------------------------ auctions, passes, withdrawals
+UINT = "base units, decimal string"
+
+
+class Auction(Model):
+    auction_id: str = Field(description="uint256, decimal string")
+    seller: str
+    reserve: str = Field(description=UINT)
+    end_time: int = Field(description="unix seconds (chain time); anti-sniping bids extend it")
+    fee_bps: int
+    metadata: str
+    status: Literal["active", "ended", "cancelled"]
+    highest_bidder: str | None
+    highest_bid: str = Field(description=UINT)
+    bid_count: int
+    winner: str | None
+    fee: str | None = Field(description=UINT)
+    pass_id: str | None = Field(description="the MeetingPass token id minted to the winner")
+    created_block: int
+    updated_block: int
+
+
+class Bid(Model):
+    block_number: int
+    log_index: int
+    bidder: str
+    amount: str = Field(description=UINT)
+    previous_bidder: str | None
+    previous_amount: str | None = Field(description=UINT)
+    tx_hash: str
+
+
+class AuctionsPage(Model):
+    items: list[Auction]
+    next_cursor: str | None
+    indexed_block: IndexedBlock | None
+
+
+class OpenAuctionsPage(AuctionsPage):
+    as_of: int | None = Field(description="chain time of the indexed block: auctions ending after it are open")
+
+
+class AuctionDetail(Model):
+    auction: Auction
+    bids: list[Bid] = Field(description="newest first, at most 100 (bid_count has the total)")
+    indexed_block: IndexedBlock | None
+
+
+class MeetingPass(Model):
+    token_id: str
+    auction_id: str
+    owner: str | None
+    redeemed: bool
+    minted_block: int
+    updated_block: int
+
+
+class PassesPage(Model):
+    items: list[MeetingPass]
+    next_cursor: str | None
+    indexed_block: IndexedBlock | None
+
+
+class Withdrawal(Model):
+    block_number: int
+    log_index: int
+    creator: str
+    token: str
+    token_name: str | None
+    amount: str = Field(description=UINT)
+    tx_hash: str
+
+
+class WithdrawalsPage(Model):
+    items: list[Withdrawal]
+    next_cursor: str | None
+    indexed_block: IndexedBlock | None
 
 
 # ------------------------------------------------------------------ auth

@@ -65,6 +65,65 @@ class Store:
             lambda conn: conn.fetch(self.q.transfers_page, self.chain_id, account, before[0], before[1], limit)
         )
 
+    # ------------------------------------------------------------------ auctions, passes, withdrawals
+    async def open_auctions(
+        self, after: tuple[int, int], limit: int
+    ) -> tuple[Indexed, tuple[int | None, list[asyncpg.Record]]]:
+        """Auctions open at the indexed block's chain time (its ``as_of``), soonest ending first."""
+
+        async def fetch(conn: asyncpg.Connection) -> tuple[int | None, list[asyncpg.Record]]:
+            as_of: int | None = await conn.fetchval(self.q.indexed_time, self.chain_id)
+            if as_of is None:  # nothing indexed (or its block pruned): no chain time to compare with
+                return None, []
+            rows = await conn.fetch(self.q.open_auctions_page, self.chain_id, as_of, after[0], str(after[1]), limit)
+            return as_of, rows
+
+        return await self.read(fetch)
+
+    async def auction(
+        self, auction_id: int, bids: int
+    ) -> tuple[Indexed, tuple[asyncpg.Record | None, list[asyncpg.Record]]]:
+        async def fetch(conn: asyncpg.Connection) -> tuple[asyncpg.Record | None, list[asyncpg.Record]]:
+            row = await conn.fetchrow(self.q.auction_by_id, self.chain_id, str(auction_id))
+            if row is None:
+                return None, []
+            return row, await conn.fetch(self.q.bids_of_auction, self.chain_id, str(auction_id), bids)
+
+        return await self.read(fetch)
+
+    async def auctions_by_seller(
+        self, wallets: list[str], before: int, limit: int
+    ) -> tuple[Indexed, list[asyncpg.Record]]:
+        return await self.read(
+            lambda conn: conn.fetch(self.q.auctions_by_seller_page, self.chain_id, wallets, str(before), limit)
+        )
+
+    async def auctions_won(self, wallets: list[str], before: int, limit: int) -> tuple[Indexed, list[asyncpg.Record]]:
+        return await self.read(
+            lambda conn: conn.fetch(self.q.auctions_won_page, self.chain_id, wallets, str(before), limit)
+        )
+
+    async def passes(self, wallets: list[str], after: int, limit: int) -> tuple[Indexed, list[asyncpg.Record]]:
+        return await self.read(lambda conn: conn.fetch(self.q.passes_page, self.chain_id, wallets, str(after), limit))
+
+    async def withdrawals(
+        self, creator: str, before: tuple[int, int], limit: int
+    ) -> tuple[Indexed, list[asyncpg.Record]]:
+        return await self.read(
+            lambda conn: conn.fetch(self.q.withdrawals_page, self.chain_id, creator, before[0], before[1], limit)
+        )
+
+    async def balances_and_earnings(
+        self, accounts: list[str]
+    ) -> tuple[Indexed, tuple[list[asyncpg.Record], list[asyncpg.Record]]]:
+        """ERC-20 balances and TipRouter earnings of the accounts, in one snapshot."""
+
+        async def fetch(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+            balances = await conn.fetch(self.q.balances_of_many, self.chain_id, accounts)
+            return balances, await conn.fetch(self.q.earnings_of_many, self.chain_id, accounts)
+
+        return await self.read(fetch)
+
     # ------------------------------------------------------------------ live feed
     async def transfers_between(self, after: int, upto: int, cap: int) -> list[asyncpg.Record]:
         async with translate_errors():
@@ -79,3 +138,28 @@ class Store:
                 self.q.balances_for_keys, self.chain_id, [k[0] for k in keys], [k[1] for k in keys]
             )
             return rows
+
+    async def contract_events_between(
+        self, after: int, upto: int, contracts: list[str], events: list[str], cap: int
+    ) -> list[asyncpg.Record]:
+        async with translate_errors():
+            rows: list[asyncpg.Record] = await self.pool.fetch(
+                self.q.contract_events_between, self.chain_id, after, upto, contracts, events, cap
+            )
+            return rows
+
+    async def sellers(self, auction_ids: list[int]) -> dict[int, str]:
+        async with translate_errors():
+            rows = await self.pool.fetch(self.q.sellers_of, self.chain_id, [str(a) for a in auction_ids])
+        return {int(r["auction_id"]): r["seller"] for r in rows}
+
+    # ------------------------------------------------------------------ cleanup
+    async def cleanup_expired(self, grace_s: float, batch: int) -> dict[str, int] | None:
+        """Delete refresh tokens and OTPs expired ``grace_s`` ago (one batch each); None when another
+        process holds the cleanup lock."""
+        async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(self.q.try_cleanup_lock):
+                return None
+            tokens = await conn.execute(self.q.delete_expired_refresh_tokens, grace_s, batch)
+            otps = await conn.execute(self.q.delete_expired_otps, grace_s, batch)
+        return {"refresh_tokens": int(tokens.split()[-1]), "otps": int(otps.split()[-1])}

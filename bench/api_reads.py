@@ -10,7 +10,12 @@ manifest for it, starts the API with ``API_WORKERS=2`` and runs wrk (Debian: ``a
 - ``GET /api/balances/{address}`` (the hot read, cached in Redis per indexed block), with the
   general rate limiter off and then on (a limit too high to trip, so each request pays its
   Redis round trip);
+- ``GET /api/auctions/active`` (first pages of the open auctions, cached per indexed block),
+  with the limiter off and on;
 - ``GET /api/transfers?account=…&limit=20`` (a cursor page straight from Postgres).
+
+Besides the transfers, the database holds ``--auctions`` auctions (half of them open at the
+indexed block's time) with ``--bids`` bids, as ``chain_events`` rows and projections.
 
 Prints req/s and latency p50/p99 per case. wrk and the API share the machine's cores.
 Needs PostgreSQL at ``BENCH_DATABASE_URL`` and Redis at ``BENCH_REDIS_URL``.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -30,12 +36,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from redis.asyncio import Redis
 
 from anvil.node import free_port
+from api.reads import encode_cursor
 from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
 from core.db import create_pool
 from core.db.migrate import migrate
@@ -46,6 +55,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 CHAIN_ID = 31337
 COIN = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 ENGAGEMENT = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
+AUCTION = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"
+HEAD_TIME = 1_800_000_000  # chain time of the indexed block
 PER_BLOCK = 10
 
 
@@ -57,7 +68,43 @@ def address(i: int) -> str:
     return "0x" + f"{i + 1:040x}"
 
 
-async def build_database(name: str, events: int, accounts: int) -> tuple[int, str]:
+def auction_rows(
+    auctions: int, bids: int, accounts: int, first_block: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """chain_events, auctions and bids rows: auction i ends before (odd i) or after the head's time."""
+    rng = random.Random(5)
+    events: list[tuple[Any, ...]] = []
+    state: dict[int, list[Any]] = {}
+    bid_rows: list[tuple[Any, ...]] = []
+    block = first_block
+    for i in range(1, auctions + 1):
+        seller, end = address(rng.randrange(accounts)), HEAD_TIME + (rng.randrange(1, 86_400) * (-1 if i % 2 else 1))
+        args = {"auction_id": i, "seller": seller, "reserve": 100, "end_time": end, "fee_bps": 500, "metadata": "m"}
+        events.append((CHAIN_ID, block, f"0x{block:064x}", f"0x{block:064x}", 0, AUCTION, "MeetingAuction",
+                       "AuctionCreated", args))  # fmt: skip
+        state[i] = [seller, end, None, 0, 0, block]
+        block += 1
+    for n in range(bids):
+        i = rng.randrange(1, auctions + 1)
+        bidder, (previous, amount) = address(rng.randrange(accounts)), (state[i][2], state[i][3])
+        new_amount = max(100, amount * 2)
+        tx = f"0x{block:064x}"
+        args = {"auction_id": i, "bidder": bidder, "amount": new_amount, "previous_bidder": previous or "0x" + "0" * 40,
+                "previous_amount": amount}  # fmt: skip
+        events.append((CHAIN_ID, block, tx, tx, n % 10, AUCTION, "MeetingAuction", "BidPlaced", args))
+        bid_rows.append((CHAIN_ID, block, n % 10, i, bidder, new_amount, previous, amount if previous else None, tx))
+        state[i][2:6] = [bidder, new_amount, state[i][4] + 1, block]
+        block += 1 if n % 10 == 9 else 0
+    auction_table = [
+        (CHAIN_ID, i, seller, 100, end, 500, "m", "active", bidder, top, count, first_block + i - 1, updated)
+        for i, (seller, end, bidder, top, count, updated) in state.items()
+    ]
+    return events, auction_table, bid_rows
+
+
+async def build_database(
+    name: str, events: int, accounts: int, auctions: int, bids: int
+) -> tuple[int, list[tuple[int, int]]]:
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -66,7 +113,8 @@ async def build_database(name: str, events: int, accounts: int) -> tuple[int, st
     rng = random.Random(7)
     zero = "0x" + "0" * 40
     balances: dict[str, int] = {}
-    ev_rows, tr_rows = [], []
+    ev_rows: list[tuple[Any, ...]] = []
+    tr_rows: list[tuple[Any, ...]] = []
     for n in range(events):
         block, log_index = 1 + n // PER_BLOCK, n % PER_BLOCK
         receiver = address(rng.randrange(accounts))
@@ -82,43 +130,62 @@ async def build_database(name: str, events: int, accounts: int) -> tuple[int, st
         ev_rows.append((CHAIN_ID, block, f"0x{block:064x}", tx, log_index, COIN, "Coin", "Transfer", args))
         tr_rows.append((CHAIN_ID, block, log_index, COIN, sender, receiver, amount, tx))
     head = 1 + (events - 1) // PER_BLOCK
+    auction_events, auction_table, bid_rows = auction_rows(auctions, bids, accounts, head + 1)
+    ev_rows += auction_events
+    head = max(int(str(r[1])) for r in ev_rows)
     pool = await create_pool(dsn_for(name), min_size=1, max_size=1)  # its binary jsonb codec serves COPY
     try:
-        conn = await pool.acquire()
-        await conn.copy_records_to_table(
-            "chain_events",
-            records=ev_rows,
-            columns=["chain_id", "block_number", "block_hash", "tx_hash", "log_index", "address", "contract", "event",
-                     "args"],
-        )  # fmt: skip
-        await conn.copy_records_to_table(
-            "token_transfers",
-            records=tr_rows,
-            columns=["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"],
-        )
-        await conn.copy_records_to_table(
-            "token_balances",
-            records=[(CHAIN_ID, COIN, a, b, head) for a, b in balances.items()],
-            columns=["chain_id", "token", "account", "balance", "updated_block"],
-        )
-        await conn.execute(
-            "INSERT INTO indexer_checkpoints (chain_id, block_number, block_hash) VALUES ($1, $2, $3)",
-            CHAIN_ID,
-            head,
-            f"0x{head:064x}",
-        )
-        await conn.execute("ANALYZE")
-        count = await conn.fetchval("SELECT count(*) FROM chain_events")
-        await pool.release(conn)
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                "chain_events",
+                records=ev_rows,
+                columns=["chain_id", "block_number", "block_hash", "tx_hash", "log_index", "address", "contract", "event",
+                         "args"],
+            )  # fmt: skip
+            await conn.copy_records_to_table(
+                "token_transfers",
+                records=tr_rows,
+                columns=["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"],
+            )
+            await conn.copy_records_to_table(
+                "token_balances",
+                records=[(CHAIN_ID, COIN, a, b, head) for a, b in balances.items()],
+                columns=["chain_id", "token", "account", "balance", "updated_block"],
+            )
+            await conn.copy_records_to_table(
+                "auctions",
+                records=auction_table,
+                columns=["chain_id", "auction_id", "seller", "reserve", "end_time", "fee_bps", "metadata", "status",
+                         "highest_bidder", "highest_bid", "bid_count", "created_block", "updated_block"],
+            )  # fmt: skip
+            await conn.copy_records_to_table(
+                "bids",
+                records=bid_rows,
+                columns=["chain_id", "block_number", "log_index", "auction_id", "bidder", "amount", "previous_bidder",
+                         "previous_amount", "tx_hash"],
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO indexed_blocks (chain_id, number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4, $5)",
+                CHAIN_ID, head, f"0x{head:064x}", f"0x{head - 1:064x}", HEAD_TIME,
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO indexer_checkpoints (chain_id, block_number, block_hash) VALUES ($1, $2, $3)",
+                CHAIN_ID,
+                head,
+                f"0x{head:064x}",
+            )
+            await conn.execute("ANALYZE")
+            count = await conn.fetchval("SELECT count(*) FROM chain_events")
     finally:
         await pool.close()
-    return int(count), f"0x{head:064x}"
+    open_auctions = sorted((int(str(r[4])), int(str(r[1]))) for r in auction_table if int(str(r[4])) > HEAD_TIME)
+    return int(count), open_auctions
 
 
 def write_bench_manifest(path: Path) -> None:
     contracts = {
         name: DeployedContract(address=addr, abi=load_artifact(name)["abi"], deploy_block=0)
-        for name, addr in (("Coin", COIN), ("Engagement", ENGAGEMENT))
+        for name, addr in (("Coin", COIN), ("Engagement", ENGAGEMENT), ("MeetingAuction", AUCTION))
     }
     write_manifest(Manifest(chain_id=CHAIN_ID, genesis_hash="0x" + "0" * 64, deploy_block=0, contracts=contracts), path)
 
@@ -172,6 +239,29 @@ def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "non2xx": float(non2xx.group(1)) if non2xx else 0.0}
 
 
+def api_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) of the API's processes (the main one and its workers) so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+async def prewarm(url: str, paths: list[str]) -> None:
+    """Each distinct path once (16 at a time), so the measured run reads the caches, not a cold database."""
+    semaphore = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def one(path: str) -> None:
+            async with semaphore:
+                (await client.get(path)).raise_for_status()
+
+        await asyncio.gather(*(one(p) for p in sorted(set(paths))))
+
+
 async def flush_redis() -> None:
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
@@ -184,41 +274,68 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--auctions", type=int, default=2_000)
+    parser.add_argument("--bids", type=int, default=10_000)
+    parser.add_argument("--only", default="", help="run only the cases whose label contains this text")
     args = parser.parse_args()
     db = f"bench_api_{os.getpid()}"
     started = time.perf_counter()
-    count, _ = asyncio.run(build_database(db, args.events, args.accounts))
+    count, open_auctions = asyncio.run(build_database(db, args.events, args.accounts, args.auctions, args.bids))
     print(
-        f"database: {count:,} chain_events, {args.accounts:,} accounts ({time.perf_counter() - started:.1f} s to build)"
+        f"database: {count:,} chain_events ({args.events:,} transfers, {args.auctions:,} auctions, {args.bids:,} bids),"
+        f" {args.accounts:,} accounts, {len(open_auctions):,} open auctions ({time.perf_counter() - started:.1f} s)"
     )
     rng = random.Random(11)
     sample = [address(rng.randrange(args.accounts)) for _ in range(2000)]
-    cases = [
-        ("GET /api/balances/{addr} (cached), limiter off", "0", [f"/api/balances/{a}" for a in sample]),
-        ("GET /api/balances/{addr} (cached), limiter on", "1000000000/60", [f"/api/balances/{a}" for a in sample]),
-        (
-            "GET /api/transfers?account=&limit=20, limiter off",
-            "0",
-            [f"/api/transfers?account={a}&limit=20" for a in sample],
-        ),
-    ]
+    balances = [f"/api/balances/{a}" for a in sample]
+    # The first page (most requests), a bigger one and the next two pages by cursor.
+    active = (
+        ["/api/auctions/active"] * 5
+        + ["/api/auctions/active?limit=50"]
+        + [
+            f"/api/auctions/active?cursor={encode_cursor(*open_auctions[n - 1])}"
+            for n in (20, 40)
+            if len(open_auctions) > n
+        ]
+    )
+    on = "1000000000/60"  # the general limiter counts every request but never trips
+    servers = {
+        "limiter off": ("0", [
+            ("GET /api/balances/{addr} (cached)", balances),
+            ("GET /api/auctions/active (cached)", active),
+            ("GET /api/transfers?account=&limit=20", [f"/api/transfers?account={a}&limit=20" for a in sample]),
+        ]),
+        "limiter on": (on, [("GET /api/balances/{addr} (cached)", balances), ("GET /api/auctions/active (cached)", active)]),
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "deployment.json"
         write_bench_manifest(manifest)
         try:
-            for label, rate, paths in cases:
+            for server, (rate, all_cases) in servers.items():
+                cases = [(f"{label}, {server}", p) for label, p in all_cases if args.only in f"{label}, {server}"]
+                if not cases:
+                    continue
                 asyncio.run(flush_redis())
                 port = free_port()
                 process = start_api(db, manifest, port, rate)
                 try:
                     url = f"http://127.0.0.1:{port}"
-                    wrk(url, paths, 3, args.connections)  # warm-up (fills the cache, JITs nothing, opens pools)
-                    result = wrk(url, paths, args.duration, args.connections)
+                    for label, paths in cases:
+                        if "cached" in label:
+                            asyncio.run(prewarm(url, paths))  # the Redis tier
+                        wrk(url, paths, 3, args.connections)  # warm-up (each worker's memory tier, pools)
+                        cpu = api_cpu_seconds(process)
+                        result = wrk(url, paths, args.duration, args.connections)
+                        cpu = api_cpu_seconds(process) - cpu
+                        # CPU per request, and the rate two idle cores would allow the API alone at that cost.
+                        per_request = cpu / max(1.0, result["rps"] * args.duration)
+                        print(f"{label:55s} {result['rps']:9,.0f} req/s   p50 {result['p50']:6.2f} ms"
+                              f"   p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']:.0f}"
+                              f"   API CPU {per_request * 1e6:5.0f} us/req (2 cores: {2 / per_request:7,.0f} req/s)"
+                              f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip
                 finally:
                     process.terminate()
                     process.wait(15)
-                print(f"{label:55s} {result['rps']:9,.0f} req/s   p50 {result['p50']:6.2f} ms   p99 {result['p99']:6.2f} ms"
-                      f"   non-2xx {result['non2xx']:.0f}")  # fmt: skip
         finally:
 
             async def drop() -> None:

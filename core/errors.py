@@ -81,3 +81,41 @@ class NonRetryableRpcError(RpcError, NonRetryableError):
 
 class RequestTooLarge(NonRetryableRpcError):
     """The node refuses the request's size (e.g. an eth_getLogs range): ask for less."""
+
+
+# ------------------------------------------------------------------ the API's domain errors
+# Raised by the API's domain code; ``api/errors.py`` alone maps them to HTTP statuses.
+
+
+class Unauthenticated(NonRetryableError):
+    """Missing, invalid or expired credentials."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(NonRetryableError):
+    """The credentials are valid but do not allow this."""
+
+    code = "forbidden"
+
+
+class RateLimited(RetryableError):
+    """Too many requests; retry after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={"retry_after": retry_after, **(details or {})})
+        self.retry_after = retry_after
+
+
+class NotIndexedYet(RetryableError):
+    """The indexer has not reached the block a read asked for (``min_block``)."""
+
+    code = "not_indexed_yet"
+
+
+class InvalidCode(InvalidInput):
+    """The one-time code is wrong, used or expired."""
+
+    code = "invalid_otp"

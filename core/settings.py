@@ -208,6 +208,9 @@ class ApiSettings(_Common):
     # How far ahead a redemption's deadline may be, and how much time it must leave the relayer.
     redemption_max_deadline: int = Field(86400, ge=300)
     redemption_min_deadline: int = Field(60, ge=0)
+    # Expired refresh tokens and OTPs are deleted every CLEANUP_INTERVAL s, CLEANUP_GRACE s after they expire.
+    cleanup_interval: float = Field(3600, gt=0)
+    cleanup_grace: int = Field(86400, ge=0)
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod

@@ -14,7 +14,7 @@ from sanic.response import HTTPResponse
 
 from api.auth.tokens import Claims
 from api.ctx import Context
-from api.problems import Forbidden, Unauthenticated
+from core.errors import Forbidden, Unauthenticated
 
 ROLES = ("user", "creator", "admin")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])

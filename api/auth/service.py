@@ -23,8 +23,7 @@ from api.auth.tokens import (
     signing_key,
 )
 from api.mail import Mailer
-from api.problems import InvalidCode, Unauthenticated
-from core.errors import Conflict, NotFound, ServiceUnavailable
+from core.errors import Conflict, InvalidCode, NotFound, ServiceUnavailable, Unauthenticated
 from core.settings import ApiSettings
 
 log = logging.getLogger("api.auth")

@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
-from api.problems import Unauthenticated
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unauthenticated
 
 with warnings.catch_warnings():
     # abnf 2.8.3 warns about siwe's grammar redefining core rules, once, at import.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from api.problems import Unauthenticated
+from core.errors import Unauthenticated
 
 ALGORITHM = "HS256"
 ISSUER = "creator-api"

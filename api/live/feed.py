@@ -7,7 +7,9 @@ Events (``data`` of each stream entry, JSON):
 ``balance`` (block, account, token, token_name, balance: the balance as of that block),
 ``block`` (block, hash: everything up to it is announced),
 ``reorg`` (block, hash: every event above ``block`` is retracted),
-``resync`` (too much changed at once, or the cursor is older than the stream: re-read).
+``resync`` (too much changed at once, or the cursor is older than the stream: re-read);
+and the auction and tipping events of :mod:`api.live.contract_events` (``bid``, ``auction_ended``,
+``intent_settled``, ``withdrawal``, …), in log order with the transfers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from api.live import contract_events
 from api.store import Indexed, Store
 
 log = logging.getLogger("api.feed")
@@ -59,7 +62,7 @@ def _entries(raw: Any) -> list[tuple[str, Event]]:
 def concerns(event: Event, account: str | None) -> bool:
     if account is None or event["type"] in {"block", "reorg", "resync"}:
         return True
-    return account in (event.get("account"), event.get("from"), event.get("to"))
+    return any(event.get(field) == account for field in contract_events.ACCOUNT_FIELDS)
 
 
 class FeedProducer:
@@ -111,7 +114,10 @@ class FeedProducer:
 
     async def _changes(self, after: int, upto: int, upto_hash: str) -> list[Event]:
         rows = await self.store.transfers_between(after, upto, MAX_EVENTS_PER_STEP + 1)
-        if len(rows) > MAX_EVENTS_PER_STEP:
+        facts = await self.store.contract_events_between(
+            after, upto, contract_events.CONTRACTS, contract_events.EVENTS, MAX_EVENTS_PER_STEP + 1
+        )
+        if len(rows) + len(facts) > MAX_EVENTS_PER_STEP:
             return [{"type": "resync", "block": upto, "hash": upto_hash, "reason": "too many changes"}]
         events: list[Event] = []
         touched: dict[tuple[str, str], int] = {}
@@ -123,6 +129,10 @@ class FeedProducer:
             for account in (r["sender"], r["receiver"]):
                 if account != "0x" + "0" * 40:
                     touched[(token, account)] = r["block_number"]
+        if facts:
+            sellers = await self.store.sellers(contract_events.auction_ids(facts))
+            events.extend(e for r in facts if (e := contract_events.contract_event(r, self.tokens, sellers)))
+            events.sort(key=lambda e: (e["block"], e["log_index"]))  # one log order across contracts
         if touched:
             for b in await self.store.balances_for(list(touched)):
                 if b["token"] is not None:

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api.problems import NotIndexedYet
+from core.errors import NotIndexedYet
 
 Indexed = dict[str, Any] | None
 

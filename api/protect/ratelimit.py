@@ -1,4 +1,4 @@
-"""Fixed-window rate limits in Redis, one counter per (tier, caller, window).
+"""Fixed-window rate limits in Redis, one counter per (tier, caller, window), spent in local grants.
 
 Tiers follow the source systems: ``general`` per IP on every /api request, ``auth`` attempts
 per IP on sign-in/up/refresh/OTP routes, ``purchase`` per user. A broken Redis lets requests
@@ -19,18 +19,25 @@ from redis.exceptions import RedisError
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from api.problems import RateLimited
+from core.errors import RateLimited
 from core.settings import ApiSettings
 
 log = logging.getLogger("api.ratelimit")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])
 
 
-_HIT = """
-local count = redis.call('incr', KEYS[1])
-if count == 1 then redis.call('expire', KEYS[1], ARGV[1]) end
-return count
+# Take up to ARGV[2] of the window's remaining ARGV[1] requests for this process, at most an
+# eighth of what is left (at least one): {granted, used}. Granted 0 means the window is spent.
+_TAKE = """
+local limit, want = tonumber(ARGV[1]), tonumber(ARGV[2])
+local used = tonumber(redis.call('get', KEYS[1]) or '0')
+if used >= limit then return {0, used} end
+local grant = math.min(want, math.max(1, math.floor((limit - used) / 8)))
+used = redis.call('incrby', KEYS[1], grant)
+if used == grant then redis.call('expire', KEYS[1], ARGV[3]) end
+return {grant, used}
 """
+MAX_GRANT = 64  # requests one process may take from Redis at once
 
 
 def parse_rate(value: str) -> tuple[int, int]:
@@ -41,6 +48,17 @@ def parse_rate(value: str) -> tuple[int, int]:
 
 
 class RateLimiter:
+    """Fixed windows counted in Redis, spent locally in small grants.
+
+    Each process takes a *grant* of requests from the window's shared counter in Redis (one
+    EVALSHA) and spends it locally without a round trip. The counter counts every granted
+    request, so all processes together never admit more than the limit. A grant is at most an
+    eighth of what the window has left (and ``MAX_GRANT``): near the limit grants shrink to one
+    request, so the total is exact there; the cost is that requests another process was granted
+    but did not use are refused here (at most a few when traffic for one caller moves between
+    processes). A spent window is remembered locally until it ends: refusals cost no round trip.
+    """
+
     def __init__(self, redis: Redis, settings: ApiSettings) -> None:
         self.redis = redis
         self.tiers = {
@@ -48,7 +66,14 @@ class RateLimiter:
             "auth": parse_rate(settings.rate_auth),
             "purchase": parse_rate(settings.rate_purchase),
         }
-        self._hit = redis.register_script(_HIT)  # one round trip (EVALSHA) per counted request
+        self._take = redis.register_script(_TAKE)
+        self._slots: dict[str, int] = {}  # tier -> its current window
+        self._granted: dict[str, dict[str, int]] = {}  # tier -> caller -> requests left in this process's grant
+
+    def _left(self, tier: str, slot: int) -> dict[str, int]:
+        if self._slots.get(tier) != slot or len(self._granted.get(tier, ())) > 100_000:
+            self._slots[tier], self._granted[tier] = slot, {}  # a new window: forget the old grants
+        return self._granted[tier]
 
     async def hit(self, tier: str, who: str) -> None:
         limit, window = self.tiers[tier]
@@ -56,17 +81,26 @@ class RateLimiter:
             return
         now = time.time()
         slot = int(now // window)
-        key = f"rl:{tier}:{who}:{slot}"
-        try:
-            count = await self._hit(keys=[key], args=[window + 1])
-        except RedisError as exc:
-            log.warning("rate limiter unavailable, letting the request through: %s", exc)
+        left = self._left(tier, slot)
+        remaining = left.get(who, 0)
+        if remaining > 0:
+            left[who] = remaining - 1
             return
-        if int(count) > limit:
-            retry_after = max(1, math.ceil((slot + 1) * window - now))
-            raise RateLimited(
-                f"too many requests ({tier}: {limit} per {window} s)", retry_after=retry_after, details={"tier": tier}
-            )
+        if remaining == 0:
+            try:
+                granted, _ = await self._take(keys=[f"rl:{tier}:{who}:{slot}"], args=[limit, MAX_GRANT, window + 1])
+            except RedisError as exc:
+                log.warning("rate limiter unavailable, letting the request through: %s", exc)
+                return
+            left = self._left(tier, slot)
+            if int(granted) > 0:
+                left[who] = max(left.get(who, 0), 0) + int(granted) - 1
+                return
+            left[who] = -1  # spent until the window ends
+        retry_after = max(1, math.ceil((slot + 1) * window - now))
+        raise RateLimited(
+            f"too many requests ({tier}: {limit} per {window} s)", retry_after=retry_after, details={"tier": tier}
+        )
 
 
 def client_ip(request: Request) -> str:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import settle
+from api.reads import cached, settle
 from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
 
 bp = Blueprint("balances", url_prefix="/api")
@@ -36,32 +35,40 @@ def _token_rows(ctx: Context, rows: dict[str, dict[str, Any]]) -> list[dict[str,
 )
 async def balances(request: Request, address: str) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
-    assert ctx.store is not None and ctx.cache is not None
+    assert ctx.store is not None
     account = parse_address(address)
     await settle(ctx, parse_query(request, ReadQuery))
-    cacheable = ctx.state.number is not None
-    generation, key = f"{ctx.store.chain_id}:{ctx.state.generation}", f"balances:{account}"
-    body = await ctx.cache.get(generation, key) if cacheable else None
-    if body is None:
+
+    async def build() -> dict[str, Any]:
+        assert ctx.store is not None
         indexed, rows = await ctx.store.balances(account)
-        data = {"address": account, "balances": _token_rows(ctx, rows), "indexed_block": indexed}
-        body = json.dumps({"success": True, "data": data}, separators=(",", ":")).encode()
-        if cacheable:
-            await ctx.cache.put(generation, key, body)
-    return raw(body, content_type="application/json")
+        return {"address": account, "balances": _token_rows(ctx, rows), "indexed_block": indexed}
+
+    return await cached(ctx, f"balances:{account}", build)
 
 
 @bp.get("/contracts/balances")
-@doc("Balances of the signed-in user's wallets", tag="reads", response=MyBalancesData, query=ReadQuery, auth=True)
+@doc(
+    "Balances (TK, TKI) and TipRouter earnings of the signed-in user's wallets",
+    tag="reads",
+    response=MyBalancesData,
+    query=ReadQuery,
+    auth=True,
+)
 @authenticated()
 async def my_balances(request: Request) -> HTTPResponse:
     ctx: Context = request.app.ctx.app
     assert ctx.store is not None and ctx.accounts is not None
     await settle(ctx, parse_query(request, ReadQuery))
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
-    indexed, rows = await ctx.store.balances_of_many(wallets)
+    indexed, (rows, owed) = await ctx.store.balances_and_earnings(wallets)
     by_wallet: dict[str, dict[str, dict[str, Any]]] = {w: {} for w in wallets}
     for r in rows:
         by_wallet[r["account"]][r["token"]] = {"balance": r["balance"], "updated_block": r["updated_block"]}
-    data = [{"address": w, "balances": _token_rows(ctx, by_wallet[w])} for w in wallets]
+    earnings: dict[str, list[dict[str, Any]]] = {w: [] for w in wallets}
+    for e in owed:
+        if e["amount"] != "0":
+            earnings[e["account"]].append({"token": e["token"], "token_name": ctx.tokens.get(e["token"]),
+                                           "amount": e["amount"]})  # fmt: skip
+    data = [{"address": w, "balances": _token_rows(ctx, by_wallet[w]), "earnings": earnings[w]} for w in wallets]
     return ok({"wallets": data, "indexed_block": indexed})
