@@ -20,9 +20,13 @@ from api.ctx import Context
 from api.live.feed import FeedHub, FeedProducer
 from api.live.listener import Listener
 from api.mail import Mailer, mailer_from
+from api.payments.discounts import Discounts
+from api.payments.gateway import StripeGateway
+from api.payments.ledger import Ledger
+from api.payments.service import Payments
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import admin, auth, balances, feed, mints, ops, otp, transfers
+from api.routes import admin, auth, balances, credits, discounts, feed, flags, mints, ops, otp, payments, transfers
 from api.store import Store
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
@@ -54,6 +58,17 @@ async def open_resources(app: Sanic) -> None:
     ctx.cache = ResponseCache(ctx.redis, settings.cache_ttl)
     ctx.hub = FeedHub(ctx.redis, ctx.manifest.chain_id)
     ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
+    ctx.gateway = StripeGateway(settings)
+    ctx.ledger = Ledger(ctx.pool, settings.credit_hold_ttl)
+    ctx.discounts = Discounts(ctx.pool)
+    ctx.payments = Payments(
+        ctx.pool,
+        gateway=ctx.gateway,
+        ledger=ctx.ledger,
+        discounts=ctx.discounts,
+        accounts=ctx.accounts,
+        settings=settings,
+    )
     listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer)
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
 
@@ -67,6 +82,8 @@ async def close_resources(app: Sanic) -> None:
     ctx.tasks = []
     if ctx.rpc is not None:
         await ctx.rpc.close()
+    if ctx.gateway is not None:
+        await ctx.gateway.close()
     if ctx.redis is not None:
         await ctx.redis.aclose()
     if ctx.pool is not None:
@@ -89,6 +106,9 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     errors.install(app)
     for module in (ops, balances, mints, transfers, auth, otp, admin, feed):
         app.blueprint(module.bp)
+    for module in (payments, discounts, credits, flags):
+        app.blueprint(module.bp)
+    app.blueprint(discounts.admin_bp)
     app.blueprint(feed.ws_bp)
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 

@@ -14,6 +14,10 @@ from api.cache import ResponseCache
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
+from api.payments.discounts import Discounts
+from api.payments.gateway import StripeGateway
+from api.payments.ledger import Ledger
+from api.payments.service import Payments
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
 from core.chain.manifest import Manifest
@@ -39,3 +43,7 @@ class Context:
     producer: FeedProducer | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # ERC-20 address -> contract name
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    gateway: StripeGateway | None = None
+    ledger: Ledger | None = None
+    discounts: Discounts | None = None
+    payments: Payments | None = None

@@ -167,6 +167,17 @@ class ApiSettings(_Common):
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)
     feed_maxlen: int = Field(100_000, ge=100)
+    # Payments (Stripe Checkout): the API base is configurable so tests drive the real library
+    # against a local fake; the webhook accepts signatures at most STRIPE_WEBHOOK_TOLERANCE s old.
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_webhook_tolerance: int = Field(300, ge=1, le=3600)
+    stripe_timeout: float = Field(10.0, gt=0, le=60)
+    checkout_success_url: str = "http://localhost:5173/payment/success?session_id={CHECKOUT_SESSION_ID}"
+    checkout_cancel_url: str = "http://localhost:5173/payment/cancelled"
+    # A credits reservation not committed or released within this many seconds is released.
+    credit_hold_ttl: int = Field(3600, ge=10, le=7 * 86400)
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod
