@@ -116,7 +116,8 @@ CREATE TABLE account_flags (
     details     jsonb NOT NULL DEFAULT '{}'::jsonb,
     created_at  timestamptz NOT NULL DEFAULT now(),
     cleared_at  timestamptz,
-    cleared_by  bigint REFERENCES users (id) ON DELETE SET NULL
+    cleared_by  bigint REFERENCES users (id) ON DELETE SET NULL,
+    cleared_note text
 );
 CREATE INDEX account_flags_open ON account_flags (user_id) WHERE cleared_at IS NULL;
 

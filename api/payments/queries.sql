@@ -120,15 +120,15 @@ ORDER BY p.id DESC
 LIMIT $4;
 
 -- name: flags_page
-SELECT f.id, f.user_id, u.email, f.payment_id, f.reason, f.details, f.created_at, f.cleared_at
+SELECT f.id, f.user_id, u.email, f.payment_id, f.reason, f.details, f.created_at, f.cleared_at, f.cleared_note
 FROM account_flags f JOIN users u ON u.id = f.user_id
 WHERE ($1::boolean OR f.cleared_at IS NULL) AND f.id < $2
 ORDER BY f.id DESC
 LIMIT $3;
 
 -- name: clear_flag
-UPDATE account_flags SET cleared_at = now(), cleared_by = $2 WHERE id = $1 AND cleared_at IS NULL
-RETURNING id, user_id, payment_id, reason, details, created_at, cleared_at;
+UPDATE account_flags SET cleared_at = now(), cleared_by = $2, cleared_note = $3 WHERE id = $1 AND cleared_at IS NULL
+RETURNING id, user_id, payment_id, reason, details, created_at, cleared_at, cleared_note;
 
 -- ------------------------------------------------------------- credits ledger
 -- name: ensure_credit_accounts

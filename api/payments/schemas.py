@@ -186,6 +186,11 @@ class Flag(Model):
     details: dict[str, Any]
     created_at: str
     cleared_at: str | None
+    cleared_note: str | None
+
+
+class ClearFlagBody(Model):
+    note: str = Field(min_length=1, max_length=500, description="why the flag is cleared (kept with it)")
 
 
 class FlagsQuery(ListQuery):

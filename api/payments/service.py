@@ -263,9 +263,9 @@ class Payments:
             rows = await self.pool.fetch(self.q.flags_page, include_cleared, before, limit)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(r).items()} for r in rows]
 
-    async def clear_flag(self, flag_id: int, admin_id: int) -> dict[str, Any]:
+    async def clear_flag(self, flag_id: int, admin_id: int, note: str) -> dict[str, Any]:
         async with translate_errors():
-            row = await self.pool.fetchrow(self.q.clear_flag, flag_id, admin_id)
+            row = await self.pool.fetchrow(self.q.clear_flag, flag_id, admin_id, note)
         if row is None:
             raise NotFound("no open flag with this id", details={"flag_id": flag_id})
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(row).items()}

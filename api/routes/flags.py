@@ -10,9 +10,9 @@ from sanic.response import HTTPResponse
 from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
-from api.inputs import parse_query
+from api.inputs import parse_body, parse_query
 from api.openapi import doc, path_parameter
-from api.payments.schemas import Flag, FlagsPage, FlagsQuery
+from api.payments.schemas import ClearFlagBody, Flag, FlagsPage, FlagsQuery
 from api.payments.service import Payments
 from api.reads import FAR, decode_cursor, encode_cursor
 from core.errors import InvalidInput
@@ -38,10 +38,11 @@ async def flags(request: Request) -> HTTPResponse:
 
 
 @bp.post("/flags/<flag_id:str>/clear")
-@doc("Clear a flag (the account may buy again)", tag="admin", response=Flag, auth=True,
+@doc("Clear a flag (the account may buy again)", tag="admin", body=ClearFlagBody, response=Flag, auth=True,
      params=[path_parameter("flag_id", r"^[0-9]{1,18}$", "the flag's id")])  # fmt: skip
 @authenticated("admin")
 async def clear(request: Request, flag_id: str) -> HTTPResponse:
     if not re.fullmatch(r"[0-9]{1,18}", flag_id):
         raise InvalidInput("flag id must be a positive integer", details={"flag_id": flag_id[:32]})
-    return ok(await _payments(request).clear_flag(int(flag_id), request.ctx.claims.user_id))
+    body = parse_body(request, ClearFlagBody)
+    return ok(await _payments(request).clear_flag(int(flag_id), request.ctx.claims.user_id, body.note))

@@ -58,7 +58,9 @@ async def test_credit_refund_takes_back_what_is_left_and_flags_the_rest(
     [flag] = flags.json["data"]["items"]
     assert flag["user_id"] == tokens["user"]["id"] and flag["reason"] == "refund"
     assert flag["details"]["credits_unrecovered"] == "30"
-    _, cleared = await pay_app.asgi_client.post(f"/api/admin/flags/{flag['id']}/clear", headers=bearer(admin))
+    _, cleared = await pay_app.asgi_client.post(
+        f"/api/admin/flags/{flag['id']}/clear", json={"note": "customer repaid by bank transfer"}, headers=bearer(admin)
+    )
     assert cleared.status == 200 and cleared.json["data"]["cleared_at"] is not None
     assert (await checkout(pay_app, tokens, "credits_100")).status == 201
 
