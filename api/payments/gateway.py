@@ -63,15 +63,17 @@ class StripeGateway:
             raise PaymentsUnavailable("the payment provider answered without a session URL")
         return session.id, session.url
 
-    async def checkout_status(self, session_id: str) -> dict[str, Any]:
-        """The session's status and payment status as Stripe has them now."""
+    async def checkout_session(self, session_id: str) -> dict[str, Any]:
+        """The Checkout Session as Stripe has it now (GET /v1/checkout/sessions/{id})."""
+        if not self.secret_key:
+            raise PaymentsUnavailable("payments are not configured (API_STRIPE_SECRET_KEY)")
         try:
             session = await self.client.v1.checkout.sessions.retrieve_async(session_id)
         except stripe.StripeError as exc:
             raise PaymentsUnavailable(
                 "the payment provider refused or did not answer", details={"provider_error": type(exc).__name__}
             ) from exc
-        return {"status": session.status, "payment_status": session.payment_status}
+        return session.to_dict(recursive=True)
 
     def verify(self, payload: bytes, header: str | None) -> dict[str, Any]:
         """The event, if ``header`` is a valid, recent Stripe signature of ``payload``; else 400."""

@@ -61,6 +61,9 @@ UPDATE payments SET session_id = $2, payment_ref = $3, checkout_url = $4, update
 -- name: fail_payment
 UPDATE payments SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'pending';
 
+-- name: pending_session_of
+SELECT session_id FROM payments WHERE id = $1 AND user_id = $2 AND status = 'pending' AND session_id IS NOT NULL;
+
 -- name: payment_by_session_for_update
 SELECT * FROM payments WHERE session_id = $1 FOR UPDATE;
 

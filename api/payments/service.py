@@ -150,14 +150,8 @@ class Payments:
     # ------------------------------------------------------------------ webhook
     async def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         event = self.gateway.verify(payload, signature)
-        event_id, kind, obj = event["id"][:255], event["type"][:255], event["data"]["object"]
-        async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(self.q.insert_event, event_id, kind) is None:
-                return {"received": True, "duplicate": True, "outcome": "duplicate"}
-            outcome, payment_id = await self._dispatch(conn, event_id, kind, obj)
-            await conn.execute(self.q.finish_event, event_id, outcome, payment_id)
-        log.info("stripe event %s %s: %s (payment %s)", event_id, kind, outcome, payment_id)
-        return {"received": True, "duplicate": False, "outcome": outcome}
+        outcome = await self._apply(event["id"][:255], event["type"][:255], event["data"]["object"])
+        return {"received": True, "duplicate": outcome == "duplicate", "outcome": outcome}
 
     async def _dispatch(
         self, conn: asyncpg.Connection, event_id: str, kind: str, obj: dict[str, Any]
@@ -171,6 +165,10 @@ class Payments:
                 return await self._end(conn, payment, ENDED[kind]), payment["id"]
             if obj.get("payment_status") not in ("paid", "no_payment_required"):
                 return "awaiting_payment", payment["id"]
+            total = obj.get("amount_total")
+            if isinstance(total, int) and total != payment["charged_cents"]:
+                log.error("session %s paid %s cents, %s expected", session_id, total, payment["charged_cents"])
+                return "amount_mismatch", payment["id"]
             return await self._fulfil(conn, payment, _text(obj, "payment_intent")), payment["id"]
         if kind in ("charge.refunded", "charge.dispute.created"):
             intent = _text(obj, "payment_intent")
@@ -251,7 +249,33 @@ class Payments:
             return f"{status}_flagged"
         return status
 
+    async def _apply(self, event_id: str, kind: str, obj: dict[str, Any]) -> str:
+        async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(self.q.insert_event, event_id, kind) is None:
+                return "duplicate"
+            outcome, payment_id = await self._dispatch(conn, event_id, kind, obj)
+            await conn.execute(self.q.finish_event, event_id, outcome, payment_id)
+        log.info("stripe event %s %s: %s (payment %s)", event_id, kind, outcome, payment_id)
+        return outcome
+
     # ------------------------------------------------------------------ reads
+    async def payment(self, user_id: int, payment_id: int, chain_id: int) -> dict[str, Any]:
+        """One payment; while it is pending, Stripe is asked about its session and a completed or
+        expired session is applied as its webhook would be (a lost webhook costs nothing)."""
+        async with translate_errors():
+            session_id = await self.pool.fetchval(self.q.pending_session_of, payment_id, user_id)
+        if session_id is not None:
+            session = await self.gateway.checkout_session(session_id)
+            if session.get("status") == "complete":
+                await self._apply(f"sync:{session_id}:complete", "checkout.session.completed", session)
+            elif session.get("status") == "expired":
+                await self._apply(f"sync:{session_id}:expired", "checkout.session.expired", session)
+        async with translate_errors(), self.pool.acquire() as conn:
+            rows = await self.history_page(conn, user_id, chain_id, payment_id + 1, 1)
+        if not rows or rows[0]["id"] != payment_id:
+            raise NotFound("no such payment", details={"payment_id": payment_id})
+        return rows[0]
+
     async def history_page(
         self, conn: asyncpg.Connection, user_id: int, chain_id: int, before: int, limit: int
     ) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext.extensions.openapi.definitions import Parameter
@@ -11,12 +13,13 @@ from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
-from api.openapi import doc
-from api.payments.schemas import Checkout, CheckoutBody, Packages, PaymentsPage, StripeEvent, WebhookReceived
+from api.openapi import doc, path_parameter
+from api.payments.schemas import Checkout, CheckoutBody, Packages, Payment, PaymentsPage, StripeEvent, WebhookReceived
 from api.payments.service import Payments
 from api.protect.ratelimit import rate_limit
 from api.reads import FAR, decode_cursor, page, settle
 from api.schemas import PageQuery
+from core.errors import InvalidInput
 
 bp = Blueprint("payments", url_prefix="/api/payment")
 SIGNATURE = Parameter(
@@ -77,3 +80,18 @@ async def history(request: Request) -> HTTPResponse:
         lambda conn: _payments(request).history_page(conn, user_id, chain_id, before, query.limit)
     )
     return ok(page(items, query, lambda p: (p["id"],), indexed))
+
+
+@bp.get("/<payment_id:str>")
+@doc(
+    "One of your payments; while it is pending, its Checkout Session is looked up at Stripe and applied",
+    tag="payments", response=Payment, auth=True,
+    params=[path_parameter("payment_id", r"^[0-9]{1,18}$", "the payment's id")],
+)  # fmt: skip
+@authenticated()
+async def payment(request: Request, payment_id: str) -> HTTPResponse:
+    ctx: Context = request.app.ctx.app
+    assert ctx.manifest is not None
+    if not re.fullmatch(r"[0-9]{1,18}", payment_id):
+        raise InvalidInput("payment id must be a positive integer", details={"payment_id": payment_id[:32]})
+    return ok(await _payments(request).payment(request.ctx.claims.user_id, int(payment_id), ctx.manifest.chain_id))

@@ -13,6 +13,7 @@ from sanic import Sanic
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from relayer.store import validate_mint
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.payments.conftest import bearer, checkout, deliver, wallet_user
 from tests.integration.helpers import make_indexer, make_relayer, relay_all, sync
@@ -79,6 +80,7 @@ async def test_checkout_webhook_mint_index_minted(
     request = await pool.fetchrow("SELECT idempotency_key, payload, status FROM tx_requests WHERE kind = 'mint'")
     assert request["idempotency_key"] == f"mint:{expected_ref}" and request["status"] == "pending"
     assert request["payload"] == {"to": wallet, "amount": str(COINS_100), "payment_ref": expected_ref}
+    assert validate_mint(request["payload"]) == request["payload"]  # the relayer's own validator agrees
     [paid] = await history(pay_app, tokens)
     assert paid["status"] == "paid" and paid["mint_request_status"] == "pending" and paid["mint_tx_hash"] is None
 
@@ -123,3 +125,39 @@ async def test_checkout_refused_when_stripe_is_down_or_input_is_wrong(
     assert (await checkout(pay_app, tokens, "coins_100", wallet=other)).status == 400
     _, anonymous = await pay_app.asgi_client.post("/api/payment/checkout", json={"package_id": "coins_100"})
     assert anonymous.status == 401
+
+
+async def test_a_lost_webhook_is_made_up_by_reading_the_payment(
+    pay_app: Sanic, fake_stripe: FakeStripe, pool: asyncpg.Pool
+) -> None:
+    tokens, _ = await wallet_user(pay_app)
+    started = (await checkout(pay_app, tokens, "credits_100")).json["data"]
+    _, pending = await pay_app.asgi_client.get(f"/api/payment/{started['payment_id']}", headers=bearer(tokens))
+    assert pending.status == 200 and pending.json["data"]["status"] == "pending"
+    assert fake_stripe.requests[-1][:2] == ("GET", f"/v1/checkout/sessions/{started['session_id']}")
+
+    event = fake_stripe.complete(started["session_id"])  # Stripe sent it; it never arrived
+    _, paid = await pay_app.asgi_client.get(f"/api/payment/{started['payment_id']}", headers=bearer(tokens))
+    assert paid.status == 200 and paid.json["data"]["status"] == "paid"
+    late = await deliver(pay_app, event)
+    assert late.json["data"]["outcome"] == "already_paid"
+    _, balance = await pay_app.asgi_client.get("/api/credits/balance", headers=bearer(tokens))
+    assert balance.json["data"] == {"available": 100, "held": 0}
+
+    stranger, _ = await wallet_user(pay_app)
+    _, hidden = await pay_app.asgi_client.get(f"/api/payment/{started['payment_id']}", headers=bearer(stranger))
+    assert hidden.status == 404
+    _, bad = await pay_app.asgi_client.get("/api/payment/12ab", headers=bearer(tokens))
+    assert bad.status == 400
+
+
+async def test_a_session_paid_for_another_amount_is_not_fulfilled(
+    pay_app: Sanic, fake_stripe: FakeStripe, pool: asyncpg.Pool
+) -> None:
+    tokens, _ = await wallet_user(pay_app)
+    started = (await checkout(pay_app, tokens, "credits_100")).json["data"]
+    event = fake_stripe.complete(started["session_id"])
+    event["data"]["object"]["amount_total"] = 1
+    assert (await deliver(pay_app, event)).json["data"]["outcome"] == "amount_mismatch"
+    assert await pool.fetchval("SELECT status FROM payments") == "pending"
+    assert await pool.fetchval("SELECT count(*) FROM credit_transactions") == 0

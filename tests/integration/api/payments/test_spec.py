@@ -6,7 +6,8 @@ from sanic import Sanic
 
 ROUTES = {
     ("get", "/api/payment/packages"), ("post", "/api/payment/checkout"), ("post", "/api/payment/webhook"),
-    ("get", "/api/payment/history"), ("post", "/api/discount/validate"), ("get", "/api/discount/my-codes"),
+    ("get", "/api/payment/history"), ("get", "/api/payment/{payment_id}"),
+    ("post", "/api/discount/validate"), ("get", "/api/discount/my-codes"),
     ("post", "/api/admin/discount-codes"), ("get", "/api/admin/flags"), ("post", "/api/admin/flags/{flag_id}/clear"),
     ("get", "/api/credits/balance"), ("get", "/api/credits/history"), ("get", "/api/credits/usage"),
     ("post", "/api/credits/spend"), ("post", "/api/credits/reserve"), ("post", "/api/credits/commit"),
