@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -131,14 +131,18 @@ class Ledger:
         """Lock the user's accounts; a known key answers its first result; expired holds are released."""
         if not self._system:
             self._system = {r["kind"]: r["id"] for r in await conn.fetch(self.q.system_accounts)}
-        await conn.execute(self.q.ensure_credit_accounts, op.user_id)
-        acc = _Locked(await conn.fetch(self.q.lock_credit_accounts, op.user_id), self._system)
+        rows = await conn.fetch(self.q.lock_credit_accounts, op.user_id)
+        if len(rows) < 2:  # the user's first mutation
+            await conn.execute(self.q.ensure_credit_accounts, op.user_id)
+            rows = await conn.fetch(self.q.lock_credit_accounts, op.user_id)
+        acc = _Locked(rows, self._system)
         seen = await conn.fetchrow(self.q.transaction_by_key, op.user_id, op.key)
         if seen is not None:
             if seen["kind"] != op.kind or seen["fingerprint"] != op.fingerprint:
                 raise Conflict("this idempotency key was used for another request", details={"idempotency_key": op.key})
             return acc, {**seen["result"], "replayed": True}
-        for row in await conn.fetch(self.q.expired_holds, op.user_id):
+        expired = await conn.fetch(self.q.expired_holds, op.user_id) if acc.balance[acc.id("held")] else []
+        for row in expired:
             expiry = _Op(op.user_id, f"expire:{row['id']}", "release", {"usage_id": row["id"]}, memo="hold expired")
             await self._settle(conn, acc, expiry)
         return acc, None
@@ -158,18 +162,19 @@ class Ledger:
                 after.append(acc.balance[account])
             else:
                 after.append(None)
-        result = {"kind": op.kind, "amount": amount, "balance": acc.balances(), "usage": usage, "replayed": False}
-        row = await conn.fetchrow(
+        created_at = datetime.now(UTC)
+        result = {
+            "kind": op.kind, "amount": amount, "balance": acc.balances(), "usage": usage, "replayed": False,
+            "created_at": created_at.isoformat(),
+        }  # fmt: skip
+        stored = await conn.fetchval(
             self.q.insert_transaction, op.user_id, op.key, op.kind, amount, op.fingerprint,
-            usage["id"] if usage else None, op.payment_id, op.memo, result,
+            usage["id"] if usage else None, op.payment_id, op.memo, result, created_at,
         )  # fmt: skip
-        result = {**result, "transaction_id": row["id"], "created_at": row["created_at"].isoformat()}
-        await conn.execute(self.q.set_transaction_result, row["id"], result)
-        for (account, delta), balance in zip(moves, after, strict=True):
-            if balance is not None:
-                await conn.execute(self.q.move_balance, account, delta)
-        await conn.execute(self.q.insert_entries, row["id"], [a for a, _ in moves], [x for _, x in moves], after)
-        return result
+        await conn.execute(
+            self.q.post_entries, stored["transaction_id"], [a for a, _ in moves], [x for _, x in moves], after
+        )
+        return dict(stored)
 
     async def _spend(self, conn: asyncpg.Connection, acc: _Locked, op: _Op) -> dict[str, Any]:
         amount, feature, reference = op.params["amount"], op.params["feature"], op.params["reference"]

@@ -152,19 +152,23 @@ SELECT kind, balance FROM credit_accounts WHERE user_id = $1;
 SELECT kind, fingerprint, result FROM credit_transactions WHERE user_id = $1 AND idempotency_key = $2;
 
 -- name: insert_transaction
-INSERT INTO credit_transactions (user_id, idempotency_key, kind, amount, fingerprint, usage_id, payment_id, memo, result)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, created_at;
+-- The result (what a retry with the same key gets back) carries the transaction's own id.
+WITH t AS (SELECT nextval(pg_get_serial_sequence('credit_transactions', 'id')) AS id)
+INSERT INTO credit_transactions (id, user_id, idempotency_key, kind, amount, fingerprint, usage_id, payment_id, memo,
+                                 result, created_at)
+SELECT t.id, $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('transaction_id', t.id), $10
+FROM t
+RETURNING result;
 
--- name: set_transaction_result
-UPDATE credit_transactions SET result = $2 WHERE id = $1;
-
--- name: insert_entries
+-- name: post_entries
+-- The entries of one transaction, and the user balances they move (CHECK balance >= 0), in one statement.
+WITH moved AS (
+    UPDATE credit_accounts AS a SET balance = a.balance + m.x
+    FROM unnest($2::bigint[], $3::bigint[]) AS m(id, x)
+    WHERE a.id = m.id AND a.balance IS NOT NULL
+)
 INSERT INTO credit_entries (transaction_id, account_id, amount, balance_after)
-SELECT $1, a, x, b FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS e(a, x, b);
-
--- name: move_balance
-UPDATE credit_accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance;
+SELECT $1, e.id, e.x, e.b FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS e(id, x, b);
 
 -- name: insert_usage
 INSERT INTO credit_usage (user_id, feature, reference, reserved, charged, status, expires_at)

@@ -15,8 +15,7 @@ from sanic import Sanic
 
 from api.payments.ledger import Ledger
 from core.settings import ApiSettings
-from tests.integration.api.conftest import start_api
-from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user
+from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user, start_workers
 
 
 async def grant(pool: asyncpg.Pool, user_id: int, amount: int) -> None:
@@ -58,7 +57,7 @@ async def test_200_concurrent_spends_of_1_against_100(
     settings: ApiSettings, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     """Through a real API with 2 worker processes: exactly 100 spends succeed, the books balance."""
-    process, url = start_api(settings, {"API_WORKERS": "2", "API_OUTBOX_DIR": str(tmp_path)}, tmp_path / "api.log")
+    process, url = start_workers(settings, {"API_WORKERS": "2", "API_OUTBOX_DIR": str(tmp_path)}, tmp_path / "api.log")
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=200)) as client:
             signup = await client.post("/api/auth/signup", json={"email": "racer@example.com", "password": PASSWORD})

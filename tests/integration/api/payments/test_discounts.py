@@ -13,7 +13,6 @@ from sanic import Sanic
 
 from core.settings import ApiSettings
 from tests.fake_stripe import FakeStripe
-from tests.integration.api.conftest import start_api
 from tests.integration.api.payments.conftest import (
     PASSWORD,
     STRIPE_KEY,
@@ -23,6 +22,7 @@ from tests.integration.api.payments.conftest import (
     checkout,
     deliver,
     email_user,
+    start_workers,
 )
 
 
@@ -105,7 +105,7 @@ async def test_redemption_limits_hold_under_concurrent_checkouts(
         "INSERT INTO discount_codes (code, kind, percent, max_redemptions) VALUES ('FIVE', 'bonus', 10, 5)"
     )
     await pool.execute("INSERT INTO discount_codes (code, kind, percent, max_per_user) VALUES ('ONCE', 'bonus', 10, 1)")
-    process, url = start_api(settings, extra, tmp_path / "api.log")
+    process, url = start_workers(settings, extra, tmp_path / "api.log")
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             users = []
