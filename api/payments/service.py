@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from typing import Any
 
 import asyncpg
@@ -124,7 +125,9 @@ class Payments:
         if user["email"]:
             params["customer_email"] = user["email"]
         try:
-            session_id, url = await self.gateway.create_checkout(params, f"checkout:{payment_id}")
+            # Unique per attempt (payment ids restart with a new database); the library retries with it.
+            key = f"checkout:{payment_id}:{secrets.token_hex(8)}"
+            session_id, url = await self.gateway.create_checkout(params, key)
         except Exception:
             async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(self.q.fail_payment, payment_id)
