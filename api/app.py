@@ -82,12 +82,12 @@ async def close_resources(app: Sanic) -> None:
     ctx.tasks = []
     if ctx.rpc is not None:
         await ctx.rpc.close()
-    if ctx.gateway is not None:
-        await ctx.gateway.close()
     if ctx.redis is not None:
         await ctx.redis.aclose()
     if ctx.pool is not None:
         await ctx.pool.close()
+    if ctx.gateway is not None:
+        await ctx.gateway.close()
 
 
 def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mailer | None = None) -> Sanic:
