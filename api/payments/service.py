@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from api.accounts import Accounts
 from api.payments import QUERIES
@@ -25,9 +26,11 @@ from core.errors import InvalidInput, NotFound
 from core.settings import ApiSettings
 
 log = logging.getLogger("api.payments")
+EVENTS = Counter("api_stripe_events_total", "Verified Stripe events handled", ["type", "outcome"])
 COMPLETED = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 ENDED = {"checkout.session.expired": "expired", "checkout.session.async_payment_failed": "failed"}
 REVERSIBLE = ("paid", "partially_refunded", "refunded", "disputed")
+KNOWN = {*COMPLETED, *ENDED, "charge.refunded", "charge.dispute.created"}
 
 
 def payment_ref(session_id: str) -> str:
@@ -259,6 +262,7 @@ class Payments:
             outcome, payment_id = await self._dispatch(conn, event_id, kind, obj)
             await conn.execute(self.q.finish_event, event_id, outcome, payment_id)
         log.info("stripe event %s %s: %s (payment %s)", event_id, kind, outcome, payment_id)
+        EVENTS.labels(kind if kind in KNOWN else "other", outcome).inc()  # outcomes are a small fixed set
         return outcome
 
     # ------------------------------------------------------------------ reads

@@ -127,10 +127,21 @@ async def test_redemption_limits_hold_under_concurrent_checkouts(
 
             same_user = await asyncio.gather(*(buy(users[0], "ONCE") for _ in range(6)))
             assert sorted(r.status_code for r in same_user) == [201] + [400] * 5
+
+            # One completed session's webhook delivered 5 times at once (2 workers): one effect.
+            paid = next(r.json()["data"] for r in results if r.status_code == 201)
+            body, header = FakeStripe.signed(fake_stripe.complete(paid["session_id"]), WEBHOOK_SECRET)
+            deliveries = await asyncio.gather(*(
+                client.post("/api/payment/webhook", content=body, headers={"Stripe-Signature": header})
+                for _ in range(5)
+            ))  # fmt: skip
+            outcomes = sorted(r.json()["data"]["outcome"] for r in deliveries)
+            assert outcomes == ["duplicate"] * 4 + ["paid"], [r.text for r in deliveries]
     finally:
         process.terminate()
         process.wait(10)
     assert await pool.fetchval("SELECT redemptions FROM discount_codes WHERE code = 'FIVE'") == 5
+    assert await pool.fetchval("SELECT count(*) FROM credit_transactions WHERE kind = 'purchase'") == 1
     assert (
         await pool.fetchval(
             "SELECT count(*) FROM discount_redemptions r JOIN discount_codes c ON c.id = r.code_id "
