@@ -26,6 +26,10 @@ from api.mail import Mailer, mailer_from
 from api.meetings.notifications import Notifications
 from api.meetings.service import QUERIES as MEETING_QUERIES
 from api.meetings.service import Meetings
+from api.payments.discounts import Discounts
+from api.payments.gateway import StripeGateway
+from api.payments.ledger import Ledger
+from api.payments.service import Payments
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
 from api.routes import (
@@ -34,14 +38,18 @@ from api.routes import (
     auth,
     balances,
     creators,
+    credits,
     custom_events,
+    discounts,
     feed,
+    flags,
     meetings,
     mints,
     notifications,
     ops,
     otp,
     passes,
+    payments,
     tips,
     transfers,
     withdrawals,
@@ -90,6 +98,17 @@ async def open_resources(app: Sanic) -> None:
         rpc=ctx.rpc,
         pass_address=ctx.manifest.contract("MeetingPass").address,
     )
+    ctx.gateway = StripeGateway(settings)
+    ctx.ledger = Ledger(ctx.pool, settings.credit_hold_ttl)
+    ctx.discounts = Discounts(ctx.pool)
+    ctx.payments = Payments(
+        ctx.pool,
+        gateway=ctx.gateway,
+        ledger=ctx.ledger,
+        discounts=ctx.discounts,
+        accounts=ctx.accounts,
+        settings=settings,
+    )
     listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer, after_step=_materialize(ctx))
     ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
     ctx.tasks.append(asyncio.create_task(run_cleanup(ctx.store, settings.cleanup_interval, settings.cleanup_grace)))
@@ -121,6 +140,8 @@ async def close_resources(app: Sanic) -> None:
         await ctx.redis.aclose()
     if ctx.pool is not None:
         await ctx.pool.close()
+    if ctx.gateway is not None:
+        await ctx.gateway.close()
 
 
 def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mailer | None = None) -> Sanic:
@@ -141,6 +162,9 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
         app.blueprint(module.bp)
     for module in (meetings, notifications, custom_events):
         app.blueprint(module.bp)
+    for module in (payments, discounts, credits, flags):
+        app.blueprint(module.bp)
+    app.blueprint(discounts.admin_bp)
     app.blueprint(feed.ws_bp)
     for blueprint in (tips.bp, creators.bp, creators.admin_bp):
         app.blueprint(blueprint)

@@ -17,6 +17,10 @@ from api.live.state import IndexedState
 from api.mail import Mailer
 from api.meetings.notifications import Notifications
 from api.meetings.service import Meetings
+from api.payments.discounts import Discounts
+from api.payments.gateway import StripeGateway
+from api.payments.ledger import Ledger
+from api.payments.service import Payments
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
 from api.tips import Tips
@@ -47,3 +51,7 @@ class Context:
     creators: Creators | None = None
     meetings: Meetings | None = None
     notifications: Notifications | None = None
+    gateway: StripeGateway | None = None
+    ledger: Ledger | None = None
+    discounts: Discounts | None = None
+    payments: Payments | None = None

@@ -211,6 +211,17 @@ class ApiSettings(_Common):
     # Expired refresh tokens and OTPs are deleted every CLEANUP_INTERVAL s, CLEANUP_GRACE s after they expire.
     cleanup_interval: float = Field(3600, gt=0)
     cleanup_grace: int = Field(86400, ge=0)
+    # Payments (Stripe Checkout): the API base is configurable so tests drive the real library
+    # against a local fake; the webhook accepts signatures at most STRIPE_WEBHOOK_TOLERANCE s old.
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_webhook_tolerance: int = Field(300, ge=1, le=3600)
+    stripe_timeout: float = Field(10.0, gt=0, le=60)
+    checkout_success_url: str = "http://localhost:5173/payment/success?session_id={CHECKOUT_SESSION_ID}"
+    checkout_cancel_url: str = "http://localhost:5173/payment/cancelled"
+    # A credits reservation not committed or released within this many seconds is released.
+    credit_hold_ttl: int = Field(3600, ge=10, le=7 * 86400)
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 
 from core.settings import ApiSettings
+from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
 
 CHECKS = ",".join(
@@ -26,9 +27,15 @@ CHECKS = ",".join(
 
 
 async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path: Path) -> None:
+    stripe = FakeStripe("sk_test_schemathesis").start()  # checkout talks to it; webhooks get fuzzed signatures
+    payments = {
+        "API_STRIPE_API_BASE": stripe.url,
+        "API_STRIPE_SECRET_KEY": stripe.api_key,
+        "API_STRIPE_WEBHOOK_SECRET": "whsec_schemathesis",
+    }
     process, url = start_api(
         settings.model_copy(update={"min_block_timeout": 0.2}),
-        {"API_OUTBOX_DIR": str(tmp_path / "outbox")},
+        {"API_OUTBOX_DIR": str(tmp_path / "outbox"), **payments},
         tmp_path / "api.log",
     )
     try:
@@ -66,3 +73,4 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
     finally:
         process.terminate()
         process.wait(10)
+        stripe.stop()

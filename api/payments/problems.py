@@ -1,0 +1,36 @@
+"""Domain errors of payments and credits (mapped to HTTP by ``api/errors.py`` through their roots)."""
+
+from __future__ import annotations
+
+from api.problems import Forbidden
+from core.errors import Conflict, InvalidInput, ServiceUnavailable
+
+
+class InsufficientCredits(Conflict):
+    """The available credits do not cover the amount."""
+
+    code = "insufficient_credits"
+
+
+class AccountFlagged(Forbidden):
+    """The account has an open flag (refund or dispute): purchases are blocked until an admin clears it."""
+
+    code = "account_flagged"
+
+
+class InvalidSignature(InvalidInput):
+    """The webhook's Stripe-Signature is missing, forged or too old."""
+
+    code = "invalid_signature"
+
+
+class InvalidDiscount(InvalidInput):
+    """The discount code cannot be used for this purchase."""
+
+    code = "invalid_discount"
+
+
+class PaymentsUnavailable(ServiceUnavailable):
+    """The payment provider cannot be reached or refused the call."""
+
+    code = "payments_unavailable"

@@ -1,0 +1,204 @@
+-- ------------------------------------------------------------- packages
+-- name: packages
+SELECT id, kind, name, amount::text AS amount, price_cents, currency FROM payment_packages
+WHERE active ORDER BY position, id;
+
+-- name: package
+SELECT id, kind, name, amount, price_cents, currency FROM payment_packages WHERE id = $1 AND active;
+
+-- ------------------------------------------------------------- discount codes
+-- name: code_for_update
+SELECT * FROM discount_codes WHERE code = $1 FOR UPDATE;
+
+-- name: code_by_name
+SELECT * FROM discount_codes WHERE code = $1;
+
+-- name: user_redemptions
+SELECT count(*) FROM discount_redemptions WHERE code_id = $1 AND user_id = $2 AND status <> 'released';
+
+-- name: add_redemption
+UPDATE discount_codes SET redemptions = redemptions + 1 WHERE id = $1;
+
+-- name: insert_redemption
+INSERT INTO discount_redemptions (code_id, user_id, payment_id) VALUES ($1, $2, $3);
+
+-- name: complete_redemption
+UPDATE discount_redemptions SET status = 'completed', updated_at = now()
+WHERE payment_id = $1 AND status = 'pending';
+
+-- name: release_redemption
+-- A redemption whose checkout never completed frees its slot.
+WITH released AS (
+    UPDATE discount_redemptions SET status = 'released', updated_at = now()
+    WHERE payment_id = $1 AND status = 'pending'
+    RETURNING code_id
+)
+UPDATE discount_codes SET redemptions = redemptions - 1 WHERE id IN (SELECT code_id FROM released);
+
+-- name: insert_code
+INSERT INTO discount_codes (code, kind, percent, package_kind, valid_from, valid_until, max_redemptions,
+                            max_per_user, owner_user_id, source_payment_id, created_by)
+VALUES ($1, $2, $3, $4, coalesce($5, now()), $6, $7, $8, $9, $10, $11)
+ON CONFLICT (source_payment_id) DO NOTHING
+RETURNING *;
+
+-- name: codes_of_owner
+SELECT * FROM discount_codes WHERE owner_user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3;
+
+-- ------------------------------------------------------------- payments
+-- name: open_flags
+SELECT count(*) FROM account_flags WHERE user_id = $1 AND cleared_at IS NULL;
+
+-- name: insert_payment
+INSERT INTO payments (user_id, package_id, kind, wallet, amount, bonus, price_cents, discount_cents, charged_cents,
+                      currency, discount_code_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id;
+
+-- name: attach_session
+UPDATE payments SET session_id = $2, payment_ref = $3, checkout_url = $4, updated_at = now() WHERE id = $1;
+
+-- name: fail_payment
+UPDATE payments SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'pending';
+
+-- name: pending_session_of
+SELECT session_id FROM payments WHERE id = $1 AND user_id = $2 AND status = 'pending' AND session_id IS NOT NULL;
+
+-- name: payment_by_session_for_update
+SELECT * FROM payments WHERE session_id = $1 FOR UPDATE;
+
+-- name: payment_by_intent_for_update
+SELECT * FROM payments WHERE payment_intent = $1 FOR UPDATE;
+
+-- name: mark_paid
+UPDATE payments SET status = 'paid', payment_intent = $2, paid_at = now(), updated_at = now() WHERE id = $1;
+
+-- name: mark_expired
+UPDATE payments SET status = 'expired', updated_at = now() WHERE id = $1;
+
+-- name: mark_reversed
+UPDATE payments
+SET status = $2, refunded_cents = greatest(refunded_cents, $3), credits_reversed = credits_reversed + $4,
+    credits_unrecovered = $5, updated_at = now()
+WHERE id = $1;
+
+-- name: insert_event
+INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id;
+
+-- name: finish_event
+UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1;
+
+-- name: enqueue_mint
+-- The relayer's queue (relayer/store.py validate_mint shape); once per idempotency key.
+INSERT INTO tx_requests (kind, idempotency_key, payload, history)
+VALUES ('mint', $1, $2, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id;
+
+-- name: cancel_pending_mint
+-- A mint the relayer has not claimed yet; one it is sending stays locked, so this waits and misses it.
+UPDATE tx_requests
+SET status = 'cancelled', updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object('status', 'cancelled', 'at', now(), 'error', $2::text))
+WHERE idempotency_key = $1 AND status = 'pending'
+RETURNING id;
+
+-- name: insert_flag
+INSERT INTO account_flags (user_id, payment_id, reason, details) VALUES ($1, $2, $3, $4) RETURNING id;
+
+-- name: payments_page
+-- A user's payments, newest first; 'minted' when the indexer has the Minted event of its payment_ref.
+SELECT p.id, p.package_id, p.kind,
+       CASE WHEN p.status = 'paid' AND m.tx_hash IS NOT NULL THEN 'minted' ELSE p.status END AS status,
+       p.amount::text AS amount, p.bonus::text AS bonus, p.price_cents, p.discount_cents, p.charged_cents,
+       p.currency, p.wallet, p.payment_ref, p.session_id, p.checkout_url, p.refunded_cents,
+       d.code AS discount_code, r.status AS mint_request_status, m.tx_hash AS mint_tx_hash,
+       m.block_number AS mint_block, p.created_at, p.paid_at
+FROM payments p
+LEFT JOIN discount_codes d ON d.id = p.discount_code_id
+LEFT JOIN tx_requests r ON r.idempotency_key = 'mint:' || p.payment_ref
+LEFT JOIN token_mints m ON m.chain_id = $2 AND m.payment_ref = p.payment_ref
+WHERE p.user_id = $1 AND p.id < $3
+ORDER BY p.id DESC
+LIMIT $4;
+
+-- name: flags_page
+SELECT f.id, f.user_id, u.email, f.payment_id, f.reason, f.details, f.created_at, f.cleared_at, f.cleared_note
+FROM account_flags f JOIN users u ON u.id = f.user_id
+WHERE ($1::boolean OR f.cleared_at IS NULL) AND f.id < $2
+ORDER BY f.id DESC
+LIMIT $3;
+
+-- name: clear_flag
+UPDATE account_flags SET cleared_at = now(), cleared_by = $2, cleared_note = $3 WHERE id = $1 AND cleared_at IS NULL
+RETURNING id, user_id, payment_id, reason, details, created_at, cleared_at, cleared_note;
+
+-- ------------------------------------------------------------- credits ledger
+-- name: ensure_credit_accounts
+INSERT INTO credit_accounts (user_id, kind, balance) VALUES ($1, 'available', 0), ($1, 'held', 0)
+ON CONFLICT (user_id, kind) DO NOTHING;
+
+-- name: lock_credit_accounts
+-- Every mutation of a user's credits starts here: one lock order (by id), so no deadlock.
+SELECT id, kind, balance FROM credit_accounts WHERE user_id = $1 ORDER BY id FOR UPDATE;
+
+-- name: system_accounts
+SELECT id, kind FROM credit_accounts WHERE user_id IS NULL;
+
+-- name: credit_balances
+SELECT kind, balance FROM credit_accounts WHERE user_id = $1;
+
+-- name: transaction_by_key
+SELECT kind, fingerprint, result FROM credit_transactions WHERE user_id = $1 AND idempotency_key = $2;
+
+-- name: insert_transaction
+-- The result (what a retry with the same key gets back) carries the transaction's own id.
+WITH t AS (SELECT nextval(pg_get_serial_sequence('credit_transactions', 'id')) AS id)
+INSERT INTO credit_transactions (id, user_id, idempotency_key, kind, amount, fingerprint, usage_id, payment_id, memo,
+                                 result, created_at)
+SELECT t.id, $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('transaction_id', t.id), $10
+FROM t
+RETURNING result;
+
+-- name: post_entries
+-- The entries of one transaction, and the user balances they move (CHECK balance >= 0), in one statement.
+WITH moved AS (
+    UPDATE credit_accounts AS a SET balance = a.balance + m.x
+    FROM unnest($2::bigint[], $3::bigint[]) AS m(id, x)
+    WHERE a.id = m.id AND a.balance IS NOT NULL
+)
+INSERT INTO credit_entries (transaction_id, account_id, amount, balance_after)
+SELECT $1, e.id, e.x, e.b FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS e(id, x, b);
+
+-- name: insert_usage
+INSERT INTO credit_usage (user_id, feature, reference, reserved, charged, status, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7) END)
+RETURNING id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at;
+
+-- name: usage_for_update
+SELECT id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at,
+       expires_at IS NOT NULL AND expires_at <= now() AS expired
+FROM credit_usage WHERE id = $1 AND user_id = $2 FOR UPDATE;
+
+-- name: expired_holds
+SELECT id FROM credit_usage WHERE user_id = $1 AND status = 'held' AND expires_at <= now() ORDER BY id;
+
+-- name: settle_usage
+UPDATE credit_usage SET status = $2, charged = $3, updated_at = now() WHERE id = $1
+RETURNING id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at;
+
+-- name: credit_history_page
+SELECT t.id, t.kind, t.amount, t.usage_id, t.payment_id, t.memo, t.created_at,
+       coalesce(sum(e.amount) FILTER (WHERE a.kind = 'available'), 0)::bigint AS available_change,
+       coalesce(sum(e.amount) FILTER (WHERE a.kind = 'held'), 0)::bigint AS held_change
+FROM credit_transactions t
+JOIN credit_entries e ON e.transaction_id = t.id
+JOIN credit_accounts a ON a.id = e.account_id
+WHERE t.user_id = $1 AND t.id < $2
+GROUP BY t.id
+ORDER BY t.id DESC
+LIMIT $3;
+
+-- name: usage_page
+SELECT id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at
+FROM credit_usage WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3;
