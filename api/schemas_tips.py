@@ -92,7 +92,7 @@ class WithdrawalRequest(Model):
     created_at: str
 
 
-class WithdrawalsPage(Model):
+class WithdrawRequestsPage(Model):
     items: list[WithdrawalRequest]
     next_cursor: str | None
 
@@ -142,7 +142,7 @@ class Received(Model):
     fee: str
 
 
-class Earning(Model):
+class CreatorEarning(Model):
     token: str
     token_name: str | None
     amount: str = Field(description="withdrawable from the TipRouter now (as indexed)")
@@ -158,7 +158,7 @@ class CreatorProfile(Model):
     following: int
     followed_by_me: bool | None = Field(description="null when not signed in")
     received: list[Received]
-    earnings: list[Earning]
+    earnings: list[CreatorEarning]
     approved_at: str
     indexed_block: IndexedBlock | None
 

@@ -18,8 +18,8 @@ from api.schemas_tips import (
     IntentsPage,
     IntentsQuery,
     WithdrawalRequest,
-    WithdrawalsPage,
     WithdrawBody,
+    WithdrawRequestsPage,
 )
 from api.tips import intent_view
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT
@@ -103,7 +103,7 @@ async def withdraw(request: Request) -> HTTPResponse:
 
 @bp.get("/withdrawals")
 @doc("Your wallets' withdrawal requests, newest first, with their relayer status and tx hash", tag="tips",
-     response=WithdrawalsPage, query=PageQuery, auth=True)  # fmt: skip
+     response=WithdrawRequestsPage, query=PageQuery, auth=True)  # fmt: skip
 @authenticated()
 async def withdrawals(request: Request) -> HTTPResponse:
     ctx: Context = request.app.ctx.app

@@ -165,5 +165,5 @@ async def test_sigkill_at_random_moments_and_restarts(
     _stop(final, log, since)
     await _exactly_once(chain, manifest, pool, fans, start)
     assert chain_nonce(chain, address, "latest") == start + len(fans)
-    assert sum(bool(c.get("submitted")) for c in seen) >= 2, seen  # killed with transactions in flight
+    assert any(c.get("submitted") for c in seen), seen  # killed with transactions in flight
     print(f"{kills} SIGKILLs, statuses after each: {seen}; {REQUESTS} mints confirmed once each")  # noqa: T201 (figure)

@@ -138,7 +138,7 @@ async def test_one_leader_runs_each_period_and_a_standby_takes_over(
     other_pool = await create_pool(db_url, max_size=3)
     try:
         async with RpcClient([chain]) as one, RpcClient([chain]) as two:
-            intervals = {"accrue": 0.5, "end_auctions": 0.5}
+            intervals = {"accrue": 0.5, "end_auctions": 0.5, "approve_pending": 0, "settle_approved": 0}
             first = Scheduler(_ctx(pool, one, manifest, schedule_intervals=intervals), db_url, poll_interval=0.05)
             second = Scheduler(
                 _ctx(other_pool, two, manifest, schedule_intervals=intervals), db_url, poll_interval=0.05
