@@ -136,15 +136,19 @@ class Indexer:
         checkpoint = await self._start_checkpoint()
         if checkpoint.number >= target or await self._hash_at(checkpoint.number) != checkpoint.hash:
             return 0
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=depth)
+        queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=depth)
 
         async def fetcher() -> None:
             start = checkpoint.number + 1
-            while start <= target:
-                batch = await self._fetch(start, min(target, start + self.range - 1))
-                if batch is not None:
-                    await queue.put(batch)
-                    start = batch.end + 1
+            try:
+                while start <= target:
+                    batch = await self._fetch(start, min(target, start + self.range - 1))
+                    if batch is not None:
+                        await queue.put(batch)
+                        start = batch.end + 1
+            except Exception as exc:  # noqa: BLE001 (handed to the writer, which raises it)
+                await queue.put(exc)  # else the writer would wait for the queue forever
+                return
             await queue.put(None)
 
         task = asyncio.create_task(fetcher())
@@ -152,6 +156,8 @@ class Indexer:
         parent = checkpoint.hash
         try:
             while (batch := await queue.get()) is not None:
+                if isinstance(batch, Exception):
+                    raise batch
                 if not await self._apply(batch, parent, head):
                     break
                 parent = batch.headers[batch.end].hash
