@@ -47,7 +47,7 @@ from redis.asyncio import Redis
 
 from anvil.deploy import deploy
 from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
-from bench.chaos_flows import Flows, api_env, start_api
+from bench.chaos_flows import CHAIN_LOCK, Flows, api_env, start_api
 from core.chain.manifest import Manifest
 from core.db.migrate import migrate
 from core.settings import ROOT
@@ -97,6 +97,14 @@ class Stack:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
 
+    def pause(self, name: str) -> None:
+        if self.children[name].poll() is None:
+            self.children[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        if self.children[name].poll() is None:
+            self.children[name].send_signal(signal.SIGCONT)
+
     def ensure_running(self) -> list[str]:
         """Restart any child that died on its own (a crash is a finding, reported by the caller)."""
         died = [n for n, c in self.children.items() if c.poll() is not None]
@@ -118,7 +126,8 @@ class Stack:
 
 
 def _send(url: str, sender: str, call: Any) -> None:
-    rpc(url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data}])
+    with CHAIN_LOCK:
+        rpc(url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data}])
 
 
 async def _load(
@@ -158,7 +167,9 @@ def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None
         if rng.random() < 0.4:
             call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
             replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
-    rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
+    with CHAIN_LOCK:
+        rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
+        rpc(url, "anvil_dropAllTransactions")  # no stale copy of a re-included tx may be mined again
 
 
 async def _chaos(
@@ -188,7 +199,14 @@ async def _chaos(
             depth = rng.randint(1, 5)
             head = int(str(rpc(url, "eth_blockNumber")), 16)
             if head > depth + 20:  # never reorg the deployment
-                await asyncio.to_thread(_reorg, url, manifest, depth, rng)
+                # anvil 1.7.1 corrupts its chain (a tx mined twice, canonical blocks gone) when a transaction
+                # arrives during anvil_reorg: the relayer is paused (SIGSTOP, as a stalled VM would be) meanwhile.
+                stack.pause("relayer")
+                try:
+                    await asyncio.sleep(0.2)  # its requests already sent are answered
+                    await asyncio.to_thread(_reorg, url, manifest, depth, rng)
+                finally:
+                    stack.resume("relayer")
                 out.reorgs.append(depth)
                 reorgs_left -= 1
         print(
@@ -264,6 +282,14 @@ async def _check(url: str, manifest: Manifest, pool: asyncpg.Pool, env: dict[str
     duplicated = {ref: n for ref, n in minted_per_ref.items() if n > 1}
     if duplicated:
         out.fail(f"{len(duplicated)} payment_refs minted more than once")
+        for log in logs:  # the post-mortem: which blocks and txs, and are those blocks canonical?
+            if log["topics"][0] == minted_topic and log["topics"][2].lower() in duplicated:
+                block = rpc(url, "eth_getBlockByNumber", [log["blockNumber"], False])
+                canonical = isinstance(block, dict) and block["hash"].lower() == log["blockHash"].lower()
+                out.fail(
+                    f"  {log['topics'][2][:18]} in block {int(log['blockNumber'], 16)} tx {log['transactionHash']}"
+                    f" ({'canonical' if canonical else 'NOT canonical'})"
+                )
 
     signer = await pool.fetchval("SELECT DISTINCT signer FROM tx_requests WHERE signer IS NOT NULL LIMIT 1")
     if signer:
@@ -362,7 +388,9 @@ async def main(args: argparse.Namespace) -> int:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
         flows = Flows(api_url, url, manifest, pool, random.Random(rng.random()), fans=args.fans, creators=args.creators)
         try:
+            setup_started = time.monotonic()
             await flows.setup()
+            out.figures["setup_seconds"] = round(time.monotonic() - setup_started, 1)
             print(f"chaos: {len(flows.fans)} fans and {len(flows.creators)} creators signed up", flush=True)
             stop = asyncio.Event()
             load = asyncio.create_task(_load(url, manifest, pool, stop, out, rng))
@@ -371,7 +399,9 @@ async def main(args: argparse.Namespace) -> int:
             await load
             await traffic
             print("chaos: load stopped; draining", flush=True)
+            drain_started = time.monotonic()
             await _drain(url, pool, stack, out, args.drain_timeout, flows)
+            out.figures["drain_seconds"] = round(time.monotonic() - drain_started, 1)
             await _check(url, manifest, pool, env, out)
             out.figures["flows"] = await flows.check(logs=await asyncio.to_thread(_logs, url, manifest))
             for failure in flows.failures:
@@ -409,6 +439,7 @@ async def main(args: argparse.Namespace) -> int:
         "direct_txs": out.direct_txs,
         "flows": asdict(out.flows) if out.flows is not None else None,
         "figures": out.figures,
+        "failure_count": len(out.failures),
         "failures": out.failures[:50],
         "logs": str(workdir),
     }

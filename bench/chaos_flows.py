@@ -26,6 +26,7 @@ import json
 import random
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +64,10 @@ REDEMPTION_TYPES = [
     {"name": "holder", "type": "address"},
     {"name": "deadline", "type": "uint256"},
 ]
+# anvil 1.7.1 can mine one transaction twice (same sender and nonce, in two canonical blocks) when it
+# arrives while anvil_reorg runs: the run's own sends, time jumps and reorgs take turns on this lock,
+# and the reorg empties the pool afterwards (the relayer rebroadcasts what the node forgot).
+CHAIN_LOCK = threading.Lock()
 AUCTION_SECONDS = 300  # MeetingAuction.MIN_DURATION
 EXTENDED_SECONDS = 600  # a bid in the last 5 minutes moves the end to 10 minutes after it (anvil/deploy.py)
 
@@ -187,14 +192,15 @@ class Flows:
     def _send(self, sender: str, contract: str, fn: str, args: list[Any], value: int = 0) -> None:
         """A transaction as ``sender`` (impersonated, gas funded); a reorg may drop it later."""
         call = encode_call(self.manifest, contract, fn, args)
-        try:
-            rpc(self.url, "anvil_setBalance", [sender, hex(10**22)])
-            rpc(self.url, "anvil_impersonateAccount", [sender])
-            rpc(self.url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data,
-                                                   "value": hex(value), "gas": hex(1_000_000)}])  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 (refused mid-reorg: not a finding)
-            self.counts.chain_errors += 1
-            self.counts.last_chain_error = f"{fn}: {str(exc)[:160]}"
+        with CHAIN_LOCK:
+            try:
+                rpc(self.url, "anvil_setBalance", [sender, hex(10**22)])
+                rpc(self.url, "anvil_impersonateAccount", [sender])
+                rpc(self.url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data,
+                                                       "value": hex(value), "gas": hex(1_000_000)}])  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 (refused mid-reorg: not a finding)
+                self.counts.chain_errors += 1
+                self.counts.last_chain_error = f"{fn}: {str(exc)[:160]}"
 
     def _call(self, contract: str, fn: str, args: list[Any]) -> int:
         call = encode_call(self.manifest, contract, fn, args)
@@ -312,8 +318,9 @@ class Flows:
 
     def jump_time(self, seconds: int) -> None:
         """Chain time past the auctions' end (anvil: evm_increaseTime, then a block)."""
-        rpc(self.url, "evm_increaseTime", [seconds])
-        rpc(self.url, "evm_mine")
+        with CHAIN_LOCK:
+            rpc(self.url, "evm_increaseTime", [seconds])
+            rpc(self.url, "evm_mine")
         self.counts.time_jumps += 1
 
     async def auction(self) -> None:
