@@ -97,14 +97,6 @@ class Stack:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
 
-    def pause(self, name: str) -> None:
-        if self.children[name].poll() is None:
-            self.children[name].send_signal(signal.SIGSTOP)
-
-    def resume(self, name: str) -> None:
-        if self.children[name].poll() is None:
-            self.children[name].send_signal(signal.SIGCONT)
-
     def ensure_running(self) -> list[str]:
         """Restart any child that died on its own (a crash is a finding, reported by the caller)."""
         died = [n for n, c in self.children.items() if c.poll() is not None]
@@ -169,7 +161,6 @@ def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None
             replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
     with CHAIN_LOCK:
         rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
-        rpc(url, "anvil_dropAllTransactions")  # no stale copy of a re-included tx may be mined again
 
 
 async def _chaos(
@@ -199,14 +190,7 @@ async def _chaos(
             depth = rng.randint(1, 5)
             head = int(str(rpc(url, "eth_blockNumber")), 16)
             if head > depth + 20:  # never reorg the deployment
-                # anvil 1.7.1 corrupts its chain (a tx mined twice, canonical blocks gone) when a transaction
-                # arrives during anvil_reorg: the relayer is paused (SIGSTOP, as a stalled VM would be) meanwhile.
-                stack.pause("relayer")
-                try:
-                    await asyncio.sleep(0.2)  # its requests already sent are answered
-                    await asyncio.to_thread(_reorg, url, manifest, depth, rng)
-                finally:
-                    stack.resume("relayer")
+                await asyncio.to_thread(_reorg, url, manifest, depth, rng)
                 out.reorgs.append(depth)
                 reorgs_left -= 1
         print(
@@ -223,11 +207,13 @@ async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, withi
     while time.monotonic() < deadline:
         for name in stack.ensure_running():
             out.fail(f"{name} exited on its own while draining")
-        rpc(url, "evm_mine")
         inflight = await pool.fetchval("SELECT count(*) FROM tx_requests WHERE status IN ('pending', 'submitted')")
+        if inflight or not await flows.settled():
+            rpc(url, "evm_mine")  # confirmations for what is in flight
+            await asyncio.sleep(0.5)
+            continue
         head = int(str(rpc(url, "eth_blockNumber")), 16)
-        indexed = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
-        if inflight == 0 and indexed == head and await flows.settled():
+        if await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head:
             await asyncio.sleep(1.0)  # one more poll: nothing new may appear
             if (
                 int(str(rpc(url, "eth_blockNumber")), 16) == head
@@ -237,7 +223,7 @@ async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, withi
                 and await flows.settled()
             ):
                 return
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)  # the indexer reaches the head without new blocks
     out.fail("the queue or the indexer did not settle before the drain timeout")
 
 

@@ -65,8 +65,7 @@ REDEMPTION_TYPES = [
     {"name": "deadline", "type": "uint256"},
 ]
 # anvil 1.7.1 can mine one transaction twice (same sender and nonce, in two canonical blocks) when it
-# arrives while anvil_reorg runs: the run's own sends, time jumps and reorgs take turns on this lock,
-# and the reorg empties the pool afterwards (the relayer rebroadcasts what the node forgot).
+# arrives while anvil_reorg runs: the run's own sends, time jumps and reorgs take turns on this lock.
 CHAIN_LOCK = threading.Lock()
 AUCTION_SECONDS = 300  # MeetingAuction.MIN_DURATION
 EXTENDED_SECONDS = 600  # a bid in the last 5 minutes moves the end to 10 minutes after it (anvil/deploy.py)
