@@ -146,7 +146,7 @@ class Indexer:
                     if batch is not None:
                         await queue.put(batch)
                         start = batch.end + 1
-            except Exception as exc:  # noqa: BLE001 (handed to the writer, which raises it)
+            except Exception as exc:  # noqa: BLE001 (handed to the writer, which stops the pipeline)
                 await queue.put(exc)  # else the writer would wait for the queue forever
                 return
             await queue.put(None)
@@ -156,8 +156,9 @@ class Indexer:
         parent = checkpoint.hash
         try:
             while (batch := await queue.get()) is not None:
-                if isinstance(batch, Exception):
-                    raise batch
+                if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
+                    log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
+                    break
                 if not await self._apply(batch, parent, head):
                     break
                 parent = batch.headers[batch.end].hash
