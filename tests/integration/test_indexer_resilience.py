@@ -132,7 +132,7 @@ async def test_reorgs_that_change_drop_and_add_events_leave_no_mismatch(
         assert [tuple(r) for r in await pool.fetch("SELECT * FROM token_balances ORDER BY token, account")] == live
 
 
-async def test_a_fetch_failure_during_backfill_is_raised_not_a_hang(
+async def test_a_fetch_failure_during_backfill_stops_the_pipeline_instead_of_hanging(
     chain: str, manifest: Manifest, pool: asyncpg.Pool
 ) -> None:
     """Found by the chaos run: a reorg under the backfill's fetcher ("a block vanished while fetching
