@@ -225,6 +225,10 @@ async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, withi
                 return
         await asyncio.sleep(0.2)  # the indexer reaches the head without new blocks
     out.fail("the queue or the indexer did not settle before the drain timeout")
+    head = int(str(rpc(url, "eth_blockNumber")), 16)
+    holes = [n for n in range(head + 1) if rpc(url, "eth_getBlockByNumber", [hex(n), False]) is None]
+    if holes:  # seen with anvil 1.7.1 after anvil_reorg: the indexer cannot pass a block the node lost
+        out.fail(f"the node (anvil) answers null for canonical blocks {holes} below its head {head}")
 
 
 def _logs(url: str, manifest: Manifest) -> list[dict[str, Any]]:
