@@ -7,6 +7,7 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,31 +163,26 @@ class Indexer:
         checkpoint = await self._start_checkpoint()
         if checkpoint.number >= target or await self._hash_at(checkpoint.number) != checkpoint.hash:
             return 0
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=depth)
-
-        async def fetcher() -> None:
-            start = checkpoint.number + 1
-            while start <= target:
-                batch = await self._fetch(start, min(target, start + self.range - 1))
-                if batch is not None:
-                    await queue.put(batch)
-                    start = batch.end + 1
-            await queue.put(None)
+        queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=depth)
 
         # A worker process pays off on long ranges only; following the head stays in-process.
         far = target - checkpoint.number > self.worker_min_blocks
         worker = FetchWorker(self, checkpoint.number + 1, target, depth) if self.fetch_worker and far else None
+        next_batch: Callable[[], Awaitable[Batch | Exception | None]]
         if worker is not None:
             worker.start()
             task = None
             next_batch = worker.get
         else:
-            task = asyncio.create_task(fetcher())
+            task = asyncio.create_task(self._fetch_ahead(queue, checkpoint.number + 1, target))
             next_batch = queue.get
         written, events, started = 0, 0, time.monotonic()
         parent = checkpoint.hash
         try:
             while (batch := await next_batch()) is not None:
+                if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
+                    log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
+                    break
                 if not await self._apply(batch, parent, head):
                     break
                 parent = batch.headers[batch.end].hash
@@ -205,6 +201,19 @@ class Indexer:
             if self.custom is not None and self.custom.has_factories:
                 await self.store.reload_children()  # forget children found in ranges fetched but not written
         return written
+
+    async def _fetch_ahead(self, queue: asyncio.Queue[Batch | Exception | None], start: int, target: int) -> None:
+        """The in-process fetcher: ranges from ``start`` to ``target`` into ``queue``, then None (or the error)."""
+        try:
+            while start <= target:
+                batch = await self._fetch(start, min(target, start + self.range - 1))
+                if batch is not None:
+                    await queue.put(batch)
+                    start = batch.end + 1
+        except Exception as exc:  # noqa: BLE001 (handed to the writer, which stops the pipeline)
+            await queue.put(exc)  # else the writer would wait for the queue forever
+            return
+        await queue.put(None)
 
     async def _fetch(self, start: int, end: int) -> Batch | None:
         """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""

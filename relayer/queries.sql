@@ -197,3 +197,10 @@ SET status = 'submitted', block_number = NULL, updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object(
         'status', 'submitted', 'at', now(), 'error', 'reorged out after ' || $2::text))
 WHERE id = $1 AND status = $2;
+
+-- name: end_auction_attempts
+-- Requests made to end one auction (key, then key:1, key:2, ...) and how many may still end it.
+SELECT count(*) AS attempts,
+       count(*) FILTER (WHERE status NOT IN ('failed', 'dead', 'cancelled')) AS live
+FROM tx_requests
+WHERE kind = 'end_auction' AND (idempotency_key = $1 OR idempotency_key LIKE $1 || ':%');

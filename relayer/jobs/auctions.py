@@ -3,7 +3,9 @@
 An auction is expired when it is still ``active`` and its end time is at or before the chain's
 latest block time (``end_auction`` checks ``block.timestamp >= end_time``). Each one is queued
 once: the idempotency key is the auction id; anyone else ending it first makes our request fail
-its pre-flight without spending gas.
+its pre-flight without spending gas. An auction still active in the index after its request
+failed or went dead (e.g. a reorg changed it: "not over", "not active") is queued again under
+``<key>:<attempt>``; the chaos run found auctions left active forever without that.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ async def end_auctions(ctx: JobContext) -> str:
     created = 0
     for row in rows:
         auction_id = int(row["auction_id"])
-        _, new = await ctx.store.enqueue_once(
-            "end_auction", f"end_auction:{ctx.chain_id}:{auction_id}", {"auction_id": auction_id}
-        )
+        key = f"end_auction:{ctx.chain_id}:{auction_id}"
+        tried = await ctx.pool.fetchrow(ctx.store.q.end_auction_attempts, key)
+        if tried["attempts"] and not tried["live"]:  # every earlier request failed: try again
+            key = f"{key}:{tried['attempts']}"
+        _, new = await ctx.store.enqueue_once("end_auction", key, {"auction_id": auction_id})
         created += new
     return f"{len(rows)} expired auction(s) at chain time {now}, {created} newly queued"

@@ -130,3 +130,48 @@ async def test_reorgs_that_change_drop_and_add_events_leave_no_mismatch(
         async with pool.acquire() as conn, conn.transaction():
             await indexer.store.projections.rebuild(conn, manifest.chain_id)
         assert [tuple(r) for r in await pool.fetch("SELECT * FROM token_balances ORDER BY token, account")] == live
+
+
+async def test_a_fetch_failure_during_backfill_stops_the_pipeline_instead_of_hanging(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool
+) -> None:
+    """Found by the chaos run: a reorg under the backfill's fetcher ("a block vanished while fetching
+    headers", or eth_getLogs past a head that got lower) killed the fetcher task while the writer
+    waited on its queue forever (the indexer hung, alive but indexing nothing). The pipeline must
+    stop (block-by-block handling takes over, as on a reorg) and the next passes catch up."""
+    vanished: list[int] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json()
+        async with aiohttp.ClientSession() as session, session.post(chain, json=body) as upstream:
+            answer = await upstream.json()
+        if isinstance(body, list) and body[0].get("method") == "eth_getBlockByNumber" and not vanished:
+            vanished.append(len(answer))
+            answer[-1]["result"] = None  # the block is gone (a reorg shortened the chain meanwhile)
+        return web.json_response(answer)
+
+    app = web.Application()
+    app.router.add_post("/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        for _ in range(3):
+            mint_directly(chain, manifest, "0x" + os.urandom(20).hex(), 5)
+        async with RpcClient([f"http://127.0.0.1:{port}/"]) as client:
+            indexer = make_indexer(manifest, pool, client)
+            await indexer.prepare()
+            backfill = asyncio.create_task(indexer.backfill())
+            done, _ = await asyncio.wait({backfill}, timeout=15)
+            if not done:
+                backfill.cancel()
+            assert done, "the backfill hung after its fetcher failed"
+            assert backfill.result() == 0  # nothing written: the first range's headers failed
+            assert vanished
+            await sync(indexer)
+    finally:
+        await runner.cleanup()
+    head = int(str(rpc(chain, "eth_blockNumber")), 16)
+    assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
+    assert await pool.fetchval("SELECT count(*) FROM token_mints") == 3

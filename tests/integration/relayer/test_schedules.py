@@ -226,3 +226,35 @@ async def test_a_trigger_starts_an_extra_run_at_once(
     assert [(int(now // 3600), "periodic"), (None, "trigger")] == SEEN
     keys = [r["period_key"] for r in await pool.fetch("SELECT period_key FROM schedule_runs ORDER BY id")]
     assert keys[1].startswith("trigger:")
+
+
+async def test_end_auctions_tries_again_when_the_earlier_request_failed(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, db_url: str, relayer_key: str
+) -> None:
+    """Found by the chaos run: an end_auction request that failed its pre-flight (a reorg made the auction
+    "not over" or "not active" for a moment) used the auction's only idempotency key, so the auction stayed
+    active forever. While it is still active and expired in the index, a new attempt is queued."""
+    send(chain, manifest, SELLER, "MeetingAuction", "create_auction", [1000, 300, "retried"])
+    send(chain, manifest, ALICE, "MeetingAuction", "bid", [1], value=1500)
+    rpc(chain, "evm_increaseTime", [400])
+    rpc(chain, "evm_mine")
+    await pool.execute(
+        "INSERT INTO tx_requests (kind, idempotency_key, payload, status, last_error)"
+        " VALUES ('end_auction', $1, '{\"auction_id\": \"1\"}'::jsonb, 'failed', 'pre-flight: auction: not over')",
+        f"end_auction:{manifest.chain_id}:1",
+    )
+    async with RpcClient([chain]) as client:
+        indexer = make_indexer(manifest, pool, client)
+        await sync(indexer)
+        scheduler = Scheduler(_ctx(pool, client, manifest), db_url, schedules=(END_AUCTIONS,))
+        now = time.time()
+        assert await scheduler.tick(now) == 1
+        assert await scheduler.tick(now + 60) == 1  # the new attempt is live: not queued a third time
+        keys = [r["idempotency_key"] for r in await pool.fetch("SELECT idempotency_key FROM tx_requests ORDER BY id")]
+        assert keys == [f"end_auction:{manifest.chain_id}:1", f"end_auction:{manifest.chain_id}:1:1"]
+        relayer, store = make_relayer(manifest, pool, client, relayer_key)
+        await relayer.prepare()
+        await relay_all(relayer, store)
+        await sync(indexer)
+    assert await pool.fetchval("SELECT status FROM auctions WHERE auction_id = 1") == "ended"
+    assert await pool.fetchval("SELECT owner FROM meeting_passes WHERE auction_id = 1") == ALICE.lower()
