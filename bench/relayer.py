@@ -86,7 +86,7 @@ async def _run(
     url: str, dsn: str, manifest_path: Path, count: int, processes: int, extra: dict[str, str], anvil_pid: int
 ) -> dict[str, float]:
     conn = await asyncpg.connect(dsn)
-    await conn.execute("TRUNCATE tx_requests")
+    await conn.execute("TRUNCATE tx_requests CASCADE")  # tip_intents, payments… refer to it
     await _insert(conn, count, secrets.token_hex(4))
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RELAYER_")},
