@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse, json
 
 from core.errors import (
     AppError,
+    ConfigError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -34,6 +35,7 @@ _STATUS: list[tuple[type[AppError], int]] = [
     (RateLimited, 429),
     (NotIndexedYet, 409),  # the client asked for a state the indexer has not reached: retry after 1 s
     (RetryableError, 503),
+    (ConfigError, 503),  # a feature whose contract the deployment lacks
 ]
 
 

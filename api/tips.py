@@ -36,7 +36,7 @@ from core.chain.eip712 import (
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
 QUERIES = Queries(Path(__file__).with_name("tips.sql"))
 FAILED_REQUEST = ("failed", "dead", "cancelled")
@@ -128,7 +128,12 @@ class Tips:
         self.manifest = manifest
         self.chain_id = manifest.chain_id
         self.q = QUERIES
-        self.kind_tokens = {0: manifest.contract("Engagement").address, 1: manifest.contract("Coin").address}
+        # A token missing from the deployment leaves its kind refused (503 config_error), not the API down.
+        self.kind_tokens = {
+            kind: address
+            for kind, name in ((0, "Engagement"), (1, "Coin"))
+            if (address := manifest.address_of(name)) is not None
+        }
         self.tokens = {c.address: name for name, c in manifest.erc20_tokens().items()}
         self._domain: Domain | None = None
         self._domain_lock = asyncio.Lock()
@@ -152,6 +157,8 @@ class Tips:
             "nonce": _uint(body.nonce, "nonce"),
             "deadline": deadline,
         }
+        if kind not in self.kind_tokens:
+            raise ConfigError(f"{KIND_NAMES[kind]}s are off: the deployment manifest lacks their token")
         if intent["token"] != self.kind_tokens[kind]:
             raise WrongToken(
                 f"a {KIND_NAMES[kind]} is paid in {self.tokens.get(self.kind_tokens[kind])}",

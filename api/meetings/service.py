@@ -29,7 +29,7 @@ from api.meetings.redemption import Domain, load_domain, recover_holder
 from api.problems import Forbidden
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
-from core.errors import AppError, Conflict, InvalidInput, NotFound
+from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound
 from core.settings import ApiSettings
 
 QUERIES = Queries(Path(__file__).resolve().parent.parent / "meetings.sql")
@@ -209,6 +209,8 @@ class Meetings:
 
     async def domain(self) -> Domain:
         if self._domain is None:
+            if not self.pass_address:
+                raise ConfigError("meetings are off: the deployment manifest has no MeetingPass")
             self._domain = await load_domain(self.rpc, self.pass_address, self.chain_id)
         return self._domain
 

@@ -51,6 +51,11 @@ class Manifest(BaseModel):
         except KeyError:
             raise ConfigError(f"contract {name!r} is not in the deployment manifest") from None
 
+    def address_of(self, name: str) -> str | None:
+        """The address of ``name`` if the deployment has it (optional contracts: a feature is off without it)."""
+        deployed = self.contracts.get(name)
+        return deployed.address if deployed is not None else None
+
     def name_of(self, address: str) -> str | None:
         address = address.lower()
         for name, contract in self.contracts.items():
