@@ -7,6 +7,7 @@ import secrets
 import asyncpg
 from eth_account import Account
 
+from anvil.deploy import EXTENSION_S
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
@@ -17,6 +18,10 @@ from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
 from relayer.calls import encode_call
 from relayer.store import Store as RelayerStore
+
+# A bid in the last EXTENSION_WINDOW_S of an auction moves its end to EXTENSION_S after the bid: a test auction
+# (duration 300) that got a bid a second or more after its creation ends 600 s after that bid, not at 300.
+PAST_AUCTION_END_S = EXTENSION_S + 300
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account #0: unlocked, a Coin minter since deploy
 

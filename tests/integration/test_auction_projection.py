@@ -11,7 +11,7 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from indexer.verify import verify
 from relayer.calls import encode_call
-from tests.integration.helpers import make_indexer, sync
+from tests.integration.helpers import PAST_AUCTION_END_S, make_indexer, sync
 
 SELLER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil accounts #3..#5 (unlocked)
 ALICE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
@@ -45,7 +45,7 @@ async def test_auction_lifecycle_reorg_and_replay(chain: str, manifest: Manifest
     send(chain, manifest, SELLER, "MeetingAuction", "create_auction", [1000, 300, "meet the creator"])
     send(chain, manifest, ALICE, "MeetingAuction", "bid", [1], value=1000)
     send(chain, manifest, BOB, "MeetingAuction", "bid", [1], value=2000)
-    rpc(chain, "evm_increaseTime", [400])
+    rpc(chain, "evm_increaseTime", [PAST_AUCTION_END_S])
     rpc(chain, "evm_mine")
     async with RpcClient([chain]) as client:
         indexer = make_indexer(manifest, pool, client)

@@ -32,7 +32,7 @@ from tests.integration.api.chain import index
 from tests.integration.api.conftest import start_api
 from tests.integration.api.test_feed import _read_sse, _until
 from tests.integration.api.test_schemathesis import CHECKS
-from tests.integration.helpers import make_relayer, relay_all
+from tests.integration.helpers import PAST_AUCTION_END_S, make_relayer, relay_all
 
 SECRET = "jitsi-test-app-secret-0123456789abcdef"
 APP_ID = "meetings-test-app"
@@ -114,7 +114,7 @@ async def auction_won(chain: str, manifest: Manifest, pool: asyncpg.Pool, key: s
     send(chain, manifest, seller.address, "MeetingAuction", "create_auction", [1000, 300, "a call with me"])
     send(chain, manifest, loser.address, "MeetingAuction", "bid", [1], value=1000)
     send(chain, manifest, winner.address, "MeetingAuction", "bid", [1], value=2000)
-    rpc(chain, "evm_increaseTime", [400])
+    rpc(chain, "evm_increaseTime", [PAST_AUCTION_END_S])
     rpc(chain, "evm_mine")
     async with RpcClient([chain]) as client:
         relayer, store = make_relayer(manifest, pool, client, key)
@@ -428,7 +428,7 @@ async def test_a_reorg_that_changes_the_winner_rebinds_the_meeting_to_a_new_room
 
         # The winning bid, the block after it and the end are replaced: on the new branch the loser's bid wins.
         rpc(chain, "anvil_reorg", [3, []])
-        rpc(chain, "evm_increaseTime", [400])  # the new branch's blocks are not past the auction's end yet
+        rpc(chain, "evm_increaseTime", [PAST_AUCTION_END_S])  # the new branch is not past the end yet
         rpc(chain, "evm_mine")
         send(chain, manifest, loser.address, "MeetingAuction", "end_auction", [1])
         await index(manifest, pool, chain)

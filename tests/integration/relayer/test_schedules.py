@@ -21,7 +21,7 @@ from relayer.jobs.accrue import accrue, epoch_of
 from relayer.scheduler import Scheduler
 from relayer.schedules import Schedule
 from relayer.store import Store
-from tests.integration.helpers import balance_of, make_indexer, make_relayer, relay_all, sync
+from tests.integration.helpers import PAST_AUCTION_END_S, balance_of, make_indexer, make_relayer, relay_all, sync
 from tests.integration.test_auction_projection import ALICE, SELLER, send
 
 ACCRUE = Schedule("accrue", "relayer.jobs.accrue:accrue", 3600, catch_up=True)
@@ -100,7 +100,7 @@ async def test_end_auctions_enqueues_once_per_expired_auction_and_it_is_ended_on
     send(chain, manifest, SELLER, "MeetingAuction", "create_auction", [1000, 300, "expires"])
     send(chain, manifest, SELLER, "MeetingAuction", "create_auction", [1000, 7200, "still open"])
     send(chain, manifest, ALICE, "MeetingAuction", "bid", [1], value=1500)
-    rpc(chain, "evm_increaseTime", [400])
+    rpc(chain, "evm_increaseTime", [PAST_AUCTION_END_S])
     rpc(chain, "evm_mine")
     async with RpcClient([chain]) as client:
         indexer = make_indexer(manifest, pool, client)
@@ -236,7 +236,7 @@ async def test_end_auctions_tries_again_when_the_earlier_request_failed(
     active forever. While it is still active and expired in the index, a new attempt is queued."""
     send(chain, manifest, SELLER, "MeetingAuction", "create_auction", [1000, 300, "retried"])
     send(chain, manifest, ALICE, "MeetingAuction", "bid", [1], value=1500)
-    rpc(chain, "evm_increaseTime", [400])
+    rpc(chain, "evm_increaseTime", [PAST_AUCTION_END_S])
     rpc(chain, "evm_mine")
     await pool.execute(
         "INSERT INTO tx_requests (kind, idempotency_key, payload, status, last_error)"
