@@ -163,6 +163,36 @@ def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None
         rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
 
 
+async def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
+    """A reorg as a node sees one when another branch wins: snapshot the head, let the traffic build ``depth``
+    blocks on it (empty ones mined if it is slow), then revert to the snapshot and mine a longer branch of
+    ``depth + 1`` blocks, some with direct mints the old branch did not have. What the old branch held is gone
+    (transactions included, as when a reorg drops them): the relayer must send its own again, the indexer must
+    roll back to the fork. Anvil's ``evm_revert`` is what every test's fixture uses; unlike ``anvil_reorg``
+    (anvil 1.7.1) it has not corrupted the chain here. Returns the depth actually replaced."""
+    with CHAIN_LOCK:
+        snapshot = rpc(url, "evm_snapshot")
+        fork = int(str(rpc(url, "eth_blockNumber")), 16)
+    deadline = time.monotonic() + 3.0
+    while int(str(rpc(url, "eth_blockNumber")), 16) < fork + depth:
+        if time.monotonic() > deadline:
+            with CHAIN_LOCK:
+                rpc(url, "evm_mine")
+        else:
+            await asyncio.sleep(0.05)
+    with CHAIN_LOCK:
+        replaced = int(str(rpc(url, "eth_blockNumber")), 16) - fork
+        if rpc(url, "evm_revert", [snapshot]) is not True:
+            raise RuntimeError(f"evm_revert {snapshot} refused")
+        for _ in range(replaced + 1):
+            if rng.random() < 0.4:
+                call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
+                rpc(url, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
+            else:
+                rpc(url, "evm_mine")
+    return replaced
+
+
 async def _chaos(
     url: str,
     manifest: Manifest,
@@ -190,7 +220,10 @@ async def _chaos(
             depth = rng.randint(1, 5)
             head = int(str(rpc(url, "eth_blockNumber")), 16)
             if head > depth + 20:  # never reorg the deployment
-                await asyncio.to_thread(_reorg, url, manifest, depth, rng)
+                if args.reorg_method == "revert":
+                    depth = await _reorg_by_revert(url, manifest, depth, rng)
+                else:
+                    await asyncio.to_thread(_reorg, url, manifest, depth, rng)
                 out.reorgs.append(depth)
                 reorgs_left -= 1
         print(
@@ -422,6 +455,7 @@ async def main(args: argparse.Namespace) -> int:
     summary = {
         "ok": not out.failures,
         "seed": args.seed,
+        "reorg_method": args.reorg_method,
         "kills": out.kills,
         "reorgs": len(out.reorgs),
         "reorg_depths": sorted(out.reorgs),
@@ -443,6 +477,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--reorgs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument(
+        "--reorg-method",
+        choices=["revert", "anvil_reorg"],
+        default="revert",
+        help="revert: snapshot, let blocks build, evm_revert and mine a longer branch (default); anvil_reorg: "
+        "rewrite the last blocks in place (corrupts anvil 1.7.1's chain in long runs)",
+    )
     parser.add_argument("--confirmations", type=int, default=2)
     parser.add_argument("--min-pause", type=float, default=0.3)
     parser.add_argument("--max-pause", type=float, default=2.0)

@@ -41,6 +41,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from anvil.node import free_port, rpc
+from core.chain.eip712 import INTENT_TYPES, KIND_CLAP, KIND_GIFT, REDEMPTION_TYPES
 from core.chain.manifest import Manifest
 from core.settings import ROOT
 from relayer.calls import encode_call
@@ -49,21 +50,6 @@ from relayer.store import validate_accrue
 SIWE_DOMAIN = "chaos.example:443"
 PASSWORD = "chaos-password-123"  # noqa: S105 (the run's throwaway accounts)
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-CLAP, GIFT = 0, 1
-INTENT_TYPES = [
-    {"name": "from", "type": "address"},
-    {"name": "to", "type": "address"},
-    {"name": "token", "type": "address"},
-    {"name": "amount", "type": "uint256"},
-    {"name": "kind", "type": "uint8"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-REDEMPTION_TYPES = [
-    {"name": "tokenId", "type": "uint256"},
-    {"name": "holder", "type": "address"},
-    {"name": "deadline", "type": "uint256"},
-]
 # anvil 1.7.1 can mine one transaction twice (same sender and nonce, in two canonical blocks) when it
 # arrives while anvil_reorg runs: the run's own sends, time jumps and reorgs take turns on this lock.
 CHAIN_LOCK = threading.Lock()
@@ -275,8 +261,8 @@ class Flows:
 
     async def tip(self) -> None:
         fan, star = self.rng.choice(self.fans), self.rng.choice(self.creators)
-        kind = self.rng.choice([CLAP, GIFT])
-        token = self.manifest.contract("Engagement" if kind == CLAP else "Coin").address
+        kind = self.rng.choice([KIND_CLAP, KIND_GIFT])
+        token = self.manifest.contract("Engagement" if kind == KIND_CLAP else "Coin").address
         nonce, fan.next_nonce = fan.next_nonce, fan.next_nonce + 1
         message = {"from": fan.address, "to": star.address, "token": token, "amount": self.rng.randint(1, 1000),
                    "kind": kind, "nonce": nonce, "deadline": int(time.time()) + 30 * 86400}  # fmt: skip
@@ -285,7 +271,7 @@ class Flows:
         signable = encode_typed_data(domain_data=domain, message_types={"Intent": INTENT_TYPES}, message_data=message)
         signature = "0x" + bytes(fan.account.sign_message(signable).signature).hex()
         body = {k: str(v) for k, v in message.items() if k != "kind"} | {"signature": signature}
-        route = "clap" if kind == CLAP else "gift"
+        route = "clap" if kind == KIND_CLAP else "gift"
         response = await self.http.post(f"/api/contracts/{route}", json=body, headers=fan.headers)
         if response.status_code == 201:
             self.intents[response.json()["data"]["intent"]["digest"]] = fan

@@ -32,7 +32,7 @@ from indexer.app import Indexer, run_as_leader
 from indexer.custom import custom_store
 from indexer.projections import Projections
 from indexer.realtime import ws_url_for
-from indexer.store import QUERIES, LeaderLock, Store
+from indexer.store import QUERIES, Store, indexer_lock
 from indexer.verify import verify
 
 log = logging.getLogger("indexer")
@@ -59,7 +59,7 @@ class Runtime:
             finality_depth=self.settings.finality_depth,
             fetch_worker=self.settings.fetch_worker,
         )
-        self.lock = LeaderLock(self.settings.database_url, self.manifest.chain_id)
+        self.lock = indexer_lock(self.settings.database_url, self.manifest.chain_id)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -15,13 +15,14 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from core.db.leader import LeaderLock
 from core.errors import RequestTooLarge, RetryableError
 from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
 from indexer.decode import DecodedLog, LogDecoder
 from indexer.fetcher import FetchWorker
 from indexer.realtime import HeadWatcher
-from indexer.store import Checkpoint, Header, LeaderLock, Store
+from indexer.store import Checkpoint, Header, Store
 
 log = logging.getLogger("indexer")
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from core.db import Queries
 from core.db.chains import register_chain
-from core.errors import ServiceUnavailable
+from core.db.leader import LeaderLock
 from indexer.custom.sources import CustomBatch
 from indexer.custom.store import CustomStore
 from indexer.decode import DecodedLog
@@ -154,29 +154,9 @@ class Store:
         await self.pool.execute(self.q.prune_blocks, self.chain_id, below)
 
 
-class LeaderLock:
-    """A session advisory lock so only one indexer per chain writes; others wait as standbys."""
+INDEXER_LOCK_KEY = 0x696E6478  # "indx": with the chain id, the advisory lock only one indexer per chain holds
 
-    KEY = 0x696E6478  # "indx"
 
-    def __init__(self, dsn: str, chain_id: int) -> None:
-        self.dsn = dsn
-        self.chain_id = chain_id
-        self.conn: asyncpg.Connection | None = None
-
-    async def try_acquire(self) -> bool:
-        if self.conn is None or self.conn.is_closed():
-            self.conn = await asyncpg.connect(self.dsn)
-        got: bool = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.KEY, self.chain_id)
-        return got
-
-    async def check(self) -> None:
-        """Raise if the lock's session is gone (the lock went with it)."""
-        if self.conn is None or self.conn.is_closed():
-            raise ServiceUnavailable("lost the indexer leader lock connection")
-        await self.conn.execute("SELECT 1")
-
-    async def release(self) -> None:
-        if self.conn is not None and not self.conn.is_closed():
-            await self.conn.close()
-        self.conn = None
+def indexer_lock(dsn: str, chain_id: int) -> LeaderLock:
+    """The lock that makes one indexer per chain the writer; the others wait as standbys."""
+    return LeaderLock(dsn, chain_id, key=INDEXER_LOCK_KEY, role="indexer")

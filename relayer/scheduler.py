@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from core.errors import RetryableError, ServiceUnavailable
+from core.db.leader import LeaderLock
+from core.errors import RetryableError
 from relayer.jobs import Job, JobContext
 from relayer.metrics import SCHEDULE_LAST_SUCCESS, SCHEDULE_LEADER, SCHEDULE_RUNS, SCHEDULE_SECONDS
 from relayer.schedules import SCHEDULES, Schedule, resolve
@@ -34,32 +35,7 @@ log = logging.getLogger("relayer.scheduler")
 MAX_CATCH_UP = 366  # periods run after a long outage (older ones are logged as skipped)
 
 
-class LeaderLock:
-    """A session advisory lock per chain: only its holder runs schedules."""
-
-    KEY = 0x72736368  # "rsch"
-
-    def __init__(self, dsn: str, chain_id: int) -> None:
-        self.dsn = dsn
-        self.chain_id = chain_id
-        self.conn: asyncpg.Connection | None = None
-
-    async def try_acquire(self) -> bool:
-        if self.conn is None or self.conn.is_closed():
-            self.conn = await asyncpg.connect(self.dsn)
-        got: bool = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.KEY, self.chain_id)
-        return got
-
-    async def check(self) -> None:
-        """Raise if the lock's session is gone (the lock went with it)."""
-        if self.conn is None or self.conn.is_closed():
-            raise ServiceUnavailable("lost the schedule leader lock connection")
-        await self.conn.execute("SELECT 1")
-
-    async def release(self) -> None:
-        if self.conn is not None and not self.conn.is_closed():
-            await self.conn.close()
-        self.conn = None
+SCHEDULER_LOCK_KEY = 0x72736368  # "rsch": with the chain id, the advisory lock the schedules' leader holds
 
 
 class Scheduler:
@@ -74,7 +50,7 @@ class Scheduler:
         self.ctx = ctx
         self.q = ctx.store.q
         self.pool = ctx.pool
-        self.lock = LeaderLock(dsn, ctx.chain_id)
+        self.lock = LeaderLock(dsn, ctx.chain_id, key=SCHEDULER_LOCK_KEY, role="schedule")
         self.poll_interval = poll_interval
         self.max_attempts = ctx.settings.max_attempts
         self.runner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"

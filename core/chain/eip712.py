@@ -1,7 +1,8 @@
-"""The TipRouter's EIP-712 messages: fans' tipping ``Intent`` and creators' ``Withdrawal``.
+"""Our contracts' EIP-712 messages: the TipRouter's ``Intent`` (fans' tips) and ``Withdrawal`` (creators'),
+and the MeetingPass's ``Redemption`` (a winner's consent to burn the pass for meeting access).
 
 The domain is read from the deployed contract (``eip712Domain()``, EIP-5267) and checked against
-the manifest, so the digests computed here are the contract's own (``intent_digest``, and the
+the manifest, so the digests computed here are the contracts' own (``intent_digest``, and the
 ``digest`` of ``IntentSettled`` / ``IntentRejected``). Signatures are checked as the contract
 checks them (65 bytes, v in {27, 28}, s in the lower half order), so an intent accepted here is
 not one the contract would reject as badly signed.
@@ -51,6 +52,11 @@ INTENT_TYPES = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
+REDEMPTION_TYPES = [  # MeetingPass.burn_for_access: the holder's consent to burn the pass
+    {"name": "tokenId", "type": "uint256"},
+    {"name": "holder", "type": "address"},
+    {"name": "deadline", "type": "uint256"},
+]
 WITHDRAWAL_TYPES = [
     {"name": "creator", "type": "address"},
     {"name": "token", "type": "address"},
@@ -82,14 +88,20 @@ def decode_domain(result: str) -> Domain:
     return Domain(str(name), str(version), int(chain_id), str(contract).lower())
 
 
-async def fetch_domain(rpc: RpcClient, manifest: Manifest) -> Domain:
-    """The deployed TipRouter's domain; it must name the manifest's chain and router address."""
-    router = manifest.contract("TipRouter").address
-    result = await rpc.call("eth_call", [{"to": router, "data": _EIP712_DOMAIN_SELECTOR}, "latest"])
+async def fetch_domain(rpc: RpcClient, manifest: Manifest, contract: str = "TipRouter") -> Domain:
+    """The deployed ``contract``'s domain (EIP-5267); it must name the manifest's chain and that address."""
+    return await fetch_domain_at(rpc, manifest.contract(contract).address, manifest.chain_id, contract)
+
+
+async def fetch_domain_at(rpc: RpcClient, address: str, chain_id: int, contract: str) -> Domain:
+    """The domain of the contract at ``address`` (``contract`` names it in errors); it must name that chain
+    and address, or the digests computed here would not be the contract's."""
+    address = address.lower()
+    result = await rpc.call("eth_call", [{"to": address, "data": _EIP712_DOMAIN_SELECTOR}, "latest"])
     domain = decode_domain(str(result))
-    if domain.chain_id != manifest.chain_id or domain.verifying_contract != router:
+    if domain.chain_id != chain_id or domain.verifying_contract != address:
         raise ConfigError(
-            "the TipRouter's EIP-712 domain does not match the manifest",
+            f"the {contract}'s EIP-712 domain does not match the deployment manifest",
             details={"chain_id": domain.chain_id, "verifying_contract": domain.verifying_contract},
         )
     return domain
@@ -103,6 +115,7 @@ def _type_hash(primary: str, types: list[dict[str, str]]) -> bytes:
 _DOMAIN_TYPE_HASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 _INTENT_TYPE_HASH = _type_hash("Intent", INTENT_TYPES)
 _WITHDRAWAL_TYPE_HASH = _type_hash("Withdrawal", WITHDRAWAL_TYPES)
+_REDEMPTION_TYPE_HASH = _type_hash("Redemption", REDEMPTION_TYPES)
 
 
 def domain_separator(domain: Domain) -> bytes:
@@ -150,6 +163,12 @@ def withdrawal_digest(domain: Domain, withdrawal: dict[str, Any]) -> bytes:
         int(withdrawal["deadline"]),
     ]
     return _digest(domain, ["bytes32", "address", "address", "uint256", "uint256", "uint256"], values)
+
+
+def redemption_digest(domain: Domain, token_id: int, holder: str, deadline: int) -> bytes:
+    """``MeetingPass``'s digest of ``Redemption(tokenId, holder, deadline)`` (``domain``: the pass's)."""
+    values = [_REDEMPTION_TYPE_HASH, token_id, holder, deadline]
+    return _digest(domain, ["bytes32", "uint256", "address", "uint256"], values)
 
 
 def recover(digest: bytes, signature: str) -> str | None:

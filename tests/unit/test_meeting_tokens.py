@@ -10,7 +10,8 @@ import pytest
 from eth_account import Account
 
 from api.meetings.jitsi import room_token
-from api.meetings.redemption import REDEMPTION_TYPES, Domain, recover_holder
+from api.meetings.redemption import recover_holder
+from core.chain.eip712 import REDEMPTION_TYPES, Domain
 from core.errors import RetryableError
 from core.settings import ApiSettings
 
@@ -48,7 +49,7 @@ def test_a_placeholder_secret_issues_no_token_in_production(monkeypatch: pytest.
 def test_only_the_holders_canonical_signature_recovers_to_the_holder() -> None:
     holder = Account.create()
     message = {"tokenId": 3, "holder": holder.address, "deadline": 99}
-    signed = holder.sign_typed_data(DOMAIN.as_dict(), REDEMPTION_TYPES, message).signature
+    signed = holder.sign_typed_data(DOMAIN.as_dict(), {"Redemption": REDEMPTION_TYPES}, message).signature
     signature = "0x" + bytes(signed).hex()
     assert recover_holder(DOMAIN, 3, holder.address.lower(), 99, signature) == holder.address.lower()
     assert recover_holder(DOMAIN, 4, holder.address.lower(), 99, signature) != holder.address.lower()
