@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,11 +43,11 @@ import psutil
 from redis.asyncio import Redis
 
 from anvil.node import free_port
+from api.launch import spawn_api
 from api.reads import encode_cursor
 from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
 from core.db import create_pool
 from core.db.migrate import migrate
-from core.settings import ROOT
 
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -197,17 +196,12 @@ def start_api(db: str, manifest: Path, port: int, rate_general: str) -> subproce
         "API_PORT": str(port), "API_WORKERS": "2", "API_RATE_GENERAL": rate_general, "API_RPC_URLS": "http://127.0.0.1:1",
         "LOG_LEVEL": "WARNING",
     })  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=env)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                time.sleep(1.0)  # both workers up
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the API did not start")
+    try:
+        process, _ = spawn_api(env, Path(tempfile.mkstemp(prefix=f"api-{port}-", suffix=".log")[1]), timeout=30)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
+    time.sleep(1.0)  # both workers up
+    return process
 
 
 def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str, float]:

@@ -25,7 +25,6 @@ import asyncio
 import json
 import random
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,9 +40,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from anvil.node import free_port, rpc
+from api.launch import spawn_api
 from core.chain.eip712 import INTENT_TYPES, KIND_CLAP, KIND_GIFT, REDEMPTION_TYPES
 from core.chain.manifest import Manifest
-from core.settings import ROOT
 from relayer.calls import encode_call
 from relayer.store import validate_accrue
 
@@ -119,23 +118,7 @@ def siwe_message(address: str, nonce: str, chain_id: int) -> str:
 
 def start_api(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m api`` on a free port (one worker), rate limits off; waits for /health."""
-    port = free_port()
-    env = {**env, "API_HOST": "127.0.0.1", "API_PORT": str(port), "API_WORKERS": "1"}
-    with log.open("ab") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=env, stderr=sink, stdout=sink)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the API did not start")
+    return spawn_api({**env, "API_HOST": "127.0.0.1", "API_PORT": str(free_port()), "API_WORKERS": "1"}, log)
 
 
 def api_env(

@@ -6,21 +6,19 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sanic import Sanic
 
 from anvil.node import free_port
 from api.app import create_app
+from api.launch import spawn_api
 from api.mail import SmtpMailer
-from core.settings import ROOT, ApiSettings
+from core.settings import ApiSettings
 from tests.conftest import REDIS_URL
 from tests.fakes import FakeSmtpServer
 
@@ -94,26 +92,9 @@ def _env(settings: ApiSettings, port: int, extra: dict[str, str]) -> dict[str, s
 def start_api(
     settings: ApiSettings, extra: dict[str, str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m api`` on a free port; its stderr goes to ``log`` (a pipe nobody reads could fill up)."""
-    port = free_port()
+    """``python -m api`` on a free port; its output goes to ``log``."""
     log = log or Path(tempfile.mkstemp(prefix="api-", suffix=".log")[1])
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=ROOT, env=_env(settings, port, extra or {}), stderr=sink
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the API exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the API did not start")
+    return spawn_api(_env(settings, free_port(), extra or {}), log, timeout=30)
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from eth_account import Account
 from pydantic import SecretStr
 from sanic import Sanic
 
 from anvil.node import free_port
-from core.settings import ROOT, ApiSettings
+from api.launch import spawn_api
+from core.settings import ApiSettings
 from tests.fake_stripe import FakeStripe
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import _env, make_app
@@ -102,21 +100,4 @@ def start_workers(
     settings: ApiSettings, extra: dict[str, str], log: Path, timeout: float = 120.0
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m api`` with its own environment (e.g. 2 workers), given longer to start on a loaded machine."""
-    port = free_port()
-    with log.open("wb") as sink:
-        command = [sys.executable, "-m", "api"]
-        process = subprocess.Popen(command, cwd=ROOT, env=_env(settings, port, extra), stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the API exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    process.wait(10)
-    raise AssertionError("the API did not start")
+    return spawn_api(_env(settings, free_port(), extra), log, timeout=timeout)
