@@ -158,15 +158,12 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
     errors.install(app)
-    for module in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed):
-        app.blueprint(module.bp)
-    for module in (meetings, notifications, custom_events):
-        app.blueprint(module.bp)
-    for module in (payments, discounts, credits, flags):
-        app.blueprint(module.bp)
-    app.blueprint(discounts.admin_bp)
-    app.blueprint(feed.ws_bp)
-    for blueprint in (tips.bp, creators.bp, creators.admin_bp):
+    blueprints = (
+        *(m.bp for m in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed)),
+        *(m.bp for m in (meetings, notifications, custom_events, payments, discounts, credits, flags)),
+        discounts.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp,
+    )  # fmt: skip
+    for blueprint in blueprints:
         app.blueprint(blueprint)
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 
