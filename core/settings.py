@@ -1,7 +1,9 @@
 """One validated, env-prefixed Settings object per process, composed from shared parts.
 
 Shared values (``DATABASE_URL``, ``REDIS_URL``, ``RPC_URLS``, ``MANIFEST_PATH``, ``ENVIRONMENT``)
-may be given once for all processes or per process with its prefix (``INDEXER_DATABASE_URL``...).
+may be given once for all processes or per process with its prefix (``INDEXER_DATABASE_URL``...), in the
+environment or in a ``.env`` file in the working directory. Precedence: prefixed environment, prefixed
+``.env``, unprefixed environment, unprefixed ``.env``, defaults.
 Settings are built in each ``__main__`` and passed down, never read at import time.
 """
 
@@ -13,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
@@ -47,6 +50,14 @@ class _SharedEnvSource(EnvSettingsSource):
         return {name: value for name, value in values.items() if name in SHARED_FIELDS}
 
 
+class _SharedDotEnvSource(DotEnvSettingsSource):
+    """The shared fields from unprefixed names in the ``.env`` file; below every other source but secrets."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        return {name: value for name, value in values.items() if name in SHARED_FIELDS}
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -68,7 +79,8 @@ class _Common(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         shared = _SharedEnvSource(settings_cls, env_prefix="")
-        return init_settings, env_settings, dotenv_settings, shared, file_secret_settings
+        shared_dotenv = _SharedDotEnvSource(settings_cls, env_prefix="")
+        return init_settings, env_settings, dotenv_settings, shared, shared_dotenv, file_secret_settings
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/creator"

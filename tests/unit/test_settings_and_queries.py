@@ -27,6 +27,22 @@ def test_prefixed_value_beats_shared_value(monkeypatch: pytest.MonkeyPatch) -> N
     assert indexer.rpc_urls == ["http://a:1", "http://b:2"]
 
 
+def test_dotenv_shared_values_apply_to_every_process_below_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A .env copied from .env.example with ENVIRONMENT=production must not be silently ignored."""
+    (tmp_path / ".env").write_text(
+        "ENVIRONMENT=test\nDATABASE_URL=postgresql://h/dotenv\nPORT=1234\nAPI_DATABASE_URL=postgresql://h/api-dotenv\n"
+    )
+    indexer = IndexerSettings()
+    assert (indexer.environment, indexer.database_url) == ("test", "postgresql://h/dotenv")
+    api = ApiSettings()
+    assert (api.environment, api.database_url, api.port) == ("test", "postgresql://h/api-dotenv", 8000)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://h/env")
+    assert IndexerSettings().database_url == "postgresql://h/env"  # the environment beats the file
+    assert ApiSettings().database_url == "postgresql://h/api-dotenv"  # and a prefixed name beats both
+
+
 def test_unprefixed_process_fields_are_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "1234")
     assert ApiSettings().port == 8000
