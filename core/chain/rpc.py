@@ -26,7 +26,17 @@ RPC_ERRORS = Counter("rpc_errors_total", "JSON-RPC failures", ["method", "kind"]
 
 # JSON-RPC error codes that a later attempt may not see again.
 _RETRYABLE_CODES = {-32005, -32603, 429}
-_RETRYABLE_WORDS = ("timeout", "rate limit", "too many requests", "header not found", "try again")
+# "block height is N but requested was M" (anvil) / "unknown block": a block above the node's head, e.g. for
+# a moment while a reorg replaces the tip with a branch that is not yet as long; it exists again soon.
+_RETRYABLE_WORDS = (
+    "timeout",
+    "rate limit",
+    "too many requests",
+    "header not found",
+    "try again",
+    "block height is",
+    "unknown block",
+)
 # Errors about the size of the request: the same call can never succeed, the caller must
 # ask for less (e.g. a narrower eth_getLogs range). Checked before the retryable codes.
 _TOO_LARGE_WORDS = ("block range", "max range", "more than", "too many results", "response size", "query exceeds")
