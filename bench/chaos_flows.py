@@ -95,6 +95,7 @@ class Counts:
     siwe_logins: int = 0
     creators_approved: int = 0
     fundings: int = 0
+    allowance_revocations: int = 0
     intents_accepted: dict[str, int] = field(default_factory=lambda: {"clap": 0, "gift": 0})
     intents_refused_by_api: int = 0
     auctions_created: int = 0
@@ -151,6 +152,7 @@ class Flows:
         self.auction_ids: set[int] = set()
         self.redeemed: set[int] = set()  # meeting ids a redemption was accepted for
         self.failures: list[str] = []
+        self.revocations: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -269,6 +271,20 @@ class Flows:
                 self.failures.append(f"a replayed intent answered {replay.status_code}: {replay.text[:200]}")
         if self.rng.random() < 0.05:  # a top-up (a reorg may have dropped the first funding)
             await asyncio.to_thread(self._fund_tk, self.rng.choice(self.fans))
+        if self.rng.random() < 0.03:
+            task = asyncio.create_task(self._revoke_for_a_while(self.rng.choice(self.fans)))
+            self.revocations.add(task)
+            task.add_done_callback(self.revocations.discard)
+
+    async def _revoke_for_a_while(self, fan: User) -> None:
+        """The fan withdraws the router's Coin allowance for 1-4 s: gifts approved by the policy before it and
+        settled during it are rejected on chain (IntentRejected, insufficient_allowance), ones decided during
+        it are refused by the policy; both must be reported as such, exactly once."""
+        router = self.manifest.contract("TipRouter").address
+        await asyncio.to_thread(self._send, fan.address, "Coin", "approve", [router, 0])
+        self.counts.allowance_revocations += 1
+        await asyncio.sleep(self.rng.uniform(1.0, 4.0))
+        await asyncio.to_thread(self._send, fan.address, "Coin", "approve", [router, 2**255])
 
     def _auction_round(self) -> None:
         seller = self.rng.choice(self.creators)
@@ -338,6 +354,7 @@ class Flows:
             except Exception as exc:  # noqa: BLE001 (recorded: the run fails on it)
                 self.failures.append(f"flow error: {type(exc).__name__}: {str(exc)[:300]}")
             await asyncio.sleep(self.rng.uniform(0.02, 0.15))
+        await asyncio.gather(*self.revocations)  # allowances restored before the drain
 
     # -- the end -----------------------------------------------------------------------------------
 
