@@ -8,8 +8,10 @@ path for a paid checkout) and sends direct chain traffic (mints and transfers by
 accounts), and the product flows of ``bench/chaos_flows.py`` run through the public API and the
 chain (signups and SIWE logins, creators approved, claps and gifts settled by the relayer's
 schedules, auctions with competing bidders ended by the relayer, meeting redemptions), a chaos
-loop SIGKILLs and restarts the indexer and the relayer at random moments and rewrites the last 1-5 blocks with ``anvil_reorg`` (sometimes with different mints in the
-new branch). At the end it drains the queue and asserts:
+loop SIGKILLs and restarts the indexer and the relayer at random moments and reorganizes the chain
+1-5 blocks deep: by default it snapshots the head, mines 1-5 blocks of the traffic, reverts to the
+snapshot and mines a longer branch, sometimes with different mints (``--reorg-method anvil_reorg``
+rewrites the last blocks in place instead). At the end it drains the queue and asserts:
 
 - every queued mint is ``confirmed`` and its payment_ref has exactly one ``Minted`` log on the
   chain and exactly one indexed ``token_mints`` row (exactly once, despite kills and reorgs);
@@ -152,45 +154,67 @@ async def _load(
         await asyncio.sleep(rng.uniform(0.05, 0.3))
 
 
-def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None:
-    """Replace the last ``depth`` blocks; the new branch sometimes carries different direct mints."""
+def _stop_mining(url: str) -> None:
+    """Automine off, then wait for the head to stand still (call it under CHAIN_LOCK). Anvil answers
+    ``eth_sendTransaction`` and ``eth_sendRawTransaction`` before it mines them: a block still being built when
+    ``evm_revert`` or ``anvil_reorg`` runs is put on the old head's number afterwards, which left holes
+    (canonical blocks answered as null) and one transaction mined twice. What arrives while mining is off
+    waits in the pool for the next ``evm_mine``."""
+    rpc(url, "evm_setAutomine", [False])
+    last, still_since = rpc(url, "eth_blockNumber"), time.monotonic()
+    while time.monotonic() - still_since < 0.15:
+        time.sleep(0.03)
+        if (now := rpc(url, "eth_blockNumber")) != last:
+            last, still_since = now, time.monotonic()
+
+
+def _resume_mining(url: str) -> None:
+    with CHAIN_LOCK:
+        rpc(url, "evm_setAutomine", [True])
+        rpc(url, "evm_mine")  # what waited in the pool
+
+
+def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
+    """Replace the last ``depth`` blocks in place; the new branch sometimes carries different direct mints."""
     replacements = []
     for offset in range(depth):
         if rng.random() < 0.4:
             call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
             replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
-    with CHAIN_LOCK:
-        rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
+    try:
+        with CHAIN_LOCK:
+            _stop_mining(url)
+            rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
+    finally:
+        _resume_mining(url)
+    return depth
 
 
-async def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
-    """A reorg as a node sees one when another branch wins: snapshot the head, let the traffic build ``depth``
-    blocks on it (empty ones mined if it is slow), then revert to the snapshot and mine a longer branch of
-    ``depth + 1`` blocks, some with direct mints the old branch did not have. What the old branch held is gone
-    (transactions included, as when a reorg drops them): the relayer must send its own again, the indexer must
-    roll back to the fork. Anvil's ``evm_revert`` is what every test's fixture uses; unlike ``anvil_reorg``
-    (anvil 1.7.1) it has not corrupted the chain here. Returns the depth actually replaced."""
-    with CHAIN_LOCK:
-        snapshot = rpc(url, "evm_snapshot")
-        fork = int(str(rpc(url, "eth_blockNumber")), 16)
-    deadline = time.monotonic() + 3.0
-    while int(str(rpc(url, "eth_blockNumber")), 16) < fork + depth:
-        if time.monotonic() > deadline:
+def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
+    """A reorg as a node sees one when another branch wins: snapshot the head, mine ``depth`` blocks of the
+    traffic that arrives meanwhile (relayer transactions, the flows' sends), then revert to the snapshot and
+    mine a longer branch of ``depth + 1`` blocks, some with direct mints the old branch did not have. What the
+    old branch held is gone (transactions included, as when a reorg drops them): the relayer must send its
+    own again, the indexer must roll back to the fork."""
+    try:
+        with CHAIN_LOCK:
+            _stop_mining(url)
+            snapshot = rpc(url, "evm_snapshot")
+        for _ in range(depth):
+            time.sleep(rng.uniform(0.05, 0.3))  # traffic gathers in the pool (the lock is free meanwhile)
             with CHAIN_LOCK:
                 rpc(url, "evm_mine")
-        else:
-            await asyncio.sleep(0.05)
-    with CHAIN_LOCK:
-        replaced = int(str(rpc(url, "eth_blockNumber")), 16) - fork
-        if rpc(url, "evm_revert", [snapshot]) is not True:
-            raise RuntimeError(f"evm_revert {snapshot} refused")
-        for _ in range(replaced + 1):
-            if rng.random() < 0.4:
-                call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
-                rpc(url, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
-            else:
+        with CHAIN_LOCK:
+            if rpc(url, "evm_revert", [snapshot]) is not True:
+                raise RuntimeError(f"evm_revert {snapshot} refused")
+            for _ in range(depth + 1):
+                if rng.random() < 0.4:
+                    call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
+                    rpc(url, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
                 rpc(url, "evm_mine")
-    return replaced
+    finally:
+        _resume_mining(url)
+    return depth
 
 
 async def _chaos(
@@ -220,10 +244,8 @@ async def _chaos(
             depth = rng.randint(1, 5)
             head = int(str(rpc(url, "eth_blockNumber")), 16)
             if head > depth + 20:  # never reorg the deployment
-                if args.reorg_method == "revert":
-                    depth = await _reorg_by_revert(url, manifest, depth, rng)
-                else:
-                    await asyncio.to_thread(_reorg, url, manifest, depth, rng)
+                reorg = _reorg_by_revert if args.reorg_method == "revert" else _reorg
+                depth = await asyncio.to_thread(reorg, url, manifest, depth, rng)
                 out.reorgs.append(depth)
                 reorgs_left -= 1
         print(
@@ -481,8 +503,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--reorg-method",
         choices=["revert", "anvil_reorg"],
         default="revert",
-        help="revert: snapshot, let blocks build, evm_revert and mine a longer branch (default); anvil_reorg: "
-        "rewrite the last blocks in place (corrupts anvil 1.7.1's chain in long runs)",
+        help="revert: snapshot, mine 1-5 blocks of the traffic, evm_revert and mine a longer branch (default); "
+        "anvil_reorg: rewrite the last 1-5 blocks in place. Both with automine off around the rewrite",
     )
     parser.add_argument("--confirmations", type=int, default=2)
     parser.add_argument("--min-pause", type=float, default=0.3)
