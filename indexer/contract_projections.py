@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from core.db import Queries
+from core.db.copy import copy_rows
 from indexer.decode import ZERO_ADDRESS, DecodedLog
 
 AUCTION, PASS, ROUTER, ENGAGEMENT = "MeetingAuction", "MeetingPass", "TipRouter", "Engagement"
@@ -63,7 +64,7 @@ class ContractProjections:
                 stateful.append(g)
         for table, records in rows.items():
             if records:
-                await conn.copy_records_to_table(table, records=records)
+                await copy_rows(conn, table, records)
         await self._apply_states(conn, chain_id, stateful)
 
     async def _apply_states(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:

@@ -16,6 +16,7 @@ import asyncpg
 
 from core.chain.manifest import Manifest, erc20_transfer_fields
 from core.db import Queries
+from core.db.copy import copy_rows
 from core.errors import NonRetryableError
 from indexer.contract_projections import ContractProjections
 from indexer.decode import ZERO_ADDRESS, DecodedLog
@@ -59,7 +60,7 @@ class Projections:
                 src, dst, value = (g.args[f] for f in fields)
                 transfers.append((chain_id, g.block_number, g.log_index, g.address, src, dst, value, g.tx_hash))
         if transfers:
-            await conn.copy_records_to_table("token_transfers", columns=TRANSFER_COLUMNS, records=transfers)
+            await copy_rows(conn, "token_transfers", transfers, TRANSFER_COLUMNS)
             deltas, last_block = _deltas((t[3], t[4], t[5], t[6], t[1]) for t in transfers)
             await self._add(conn, chain_id, deltas, last_block)
         mints = [g for g in logs if g.event == MINTED and "payment_ref" in g.args]
