@@ -183,7 +183,9 @@ class Indexer:
                 if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
                     log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
                     break
-                if not await self._apply(batch, parent, head):
+                # Far below the head, commits need not wait for the WAL flush (see Store.write_batch).
+                durable = head - batch.end <= self.worker_min_blocks
+                if not await self._apply(batch, parent, head, durable=durable):
                     break
                 parent = batch.headers[batch.end].hash
                 written += batch.end - batch.start + 1
@@ -240,15 +242,18 @@ class Indexer:
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
         return Batch(start, end, logs, headers, decoded, custom)
 
-    async def _apply(self, batch: Batch, parent_hash: str, head: int) -> bool:
-        """Verify a fetched range against its parent and commit it; False if the read was inconsistent."""
+    async def _apply(self, batch: Batch, parent_hash: str, head: int, *, durable: bool = True) -> bool:
+        """Verify a fetched range against its parent and commit it; False if the read was inconsistent.
+
+        ``durable=False`` for backfill ranges far below the head (see ``Store.write_batch``).
+        """
         if batch.headers[batch.start].parent_hash != parent_hash:
             log.info("block %d no longer builds on our checkpoint: reorg", batch.start)
             raise ReorgDetected(batch.start)
         if not self.consistent(batch):
             return False
         await self.store.write_batch(
-            batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom
+            batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
         )
         self._count(batch.decoded, batch.custom)
         INDEXED.set(batch.end)

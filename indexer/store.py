@@ -96,11 +96,28 @@ class Store:
         return [Checkpoint(r["number"], r["hash"]) for r in rows]
 
     async def write_batch(
-        self, logs: list[DecodedLog], headers: list[Header], checkpoint: Header, custom: CustomBatch | None = None
+        self,
+        logs: list[DecodedLog],
+        headers: list[Header],
+        checkpoint: Header,
+        custom: CustomBatch | None = None,
+        *,
+        durable: bool = True,
     ) -> None:
-        """Raw events, projections, configured contracts' rows, block hashes and the checkpoint, in one transaction."""
+        """Raw events, projections, configured contracts' rows, block hashes and the checkpoint, in one transaction.
+
+        ``durable=False`` (a backfill far behind the head) commits without waiting for the WAL
+        flush. That is safe here: the checkpoint moves in the same transaction as its rows, so a
+        database crash can only lose a tail of whole, most recent transactions, rows and
+        checkpoint together, and the indexer fetches those blocks again from the older checkpoint
+        it then reads. Readers may have seen the lost rows meanwhile; the re-fetch writes the same
+        rows again (or, if the chain reorganized in between, the parent-hash check handles it as
+        any other reorg).
+        """
         chain_id = self.chain_id
         async with self.pool.acquire() as conn, conn.transaction():
+            if not durable:
+                await conn.execute(self.q.commit_without_flush)
             if custom is not None and self.custom is not None:
                 await self.custom.write(conn, chain_id, custom)
             if logs:
