@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import time
@@ -18,10 +17,10 @@ from core.chain.rpc import RpcClient
 from core.errors import RequestTooLarge, RetryableError
 from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
-from indexer.decode import DecodedLog, LogDecoder
+from indexer.decode import LogDecoder
 from indexer.fetcher import FetchWorker
 from indexer.realtime import HeadWatcher
-from indexer.store import Checkpoint, Header, LeaderLock, Store
+from indexer.store import BatchRows, Checkpoint, Header, LeaderLock, Store
 
 log = logging.getLogger("indexer")
 
@@ -49,7 +48,7 @@ class Batch:
     end: int
     logs: list[dict[str, Any]]
     headers: dict[int, Header]
-    decoded: list[DecodedLog]
+    rows: BatchRows  # decoded and prepared for writing
     custom: CustomBatch | None = None
 
 
@@ -189,7 +188,7 @@ class Indexer:
                     break
                 parent = batch.headers[batch.end].hash
                 written += batch.end - batch.start + 1
-                events += len(batch.decoded) + (batch.custom.count if batch.custom else 0)
+                events += len(batch.rows.events) + (batch.custom.count if batch.custom else 0)
                 self._progress(batch.end, target, written, events, started)
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")
@@ -240,7 +239,7 @@ class Indexer:
         needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
         headers = {h.number: h for h in await self._headers(needed)}
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
-        return Batch(start, end, logs, headers, decoded, custom)
+        return Batch(start, end, logs, headers, self.store.rows_for(decoded), custom)
 
     async def _apply(self, batch: Batch, parent_hash: str, head: int, *, durable: bool = True) -> bool:
         """Verify a fetched range against its parent and commit it; False if the read was inconsistent.
@@ -253,9 +252,9 @@ class Indexer:
         if not self.consistent(batch):
             return False
         await self.store.write_batch(
-            batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
+            batch.rows, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
         )
-        self._count(batch.decoded, batch.custom)
+        self._count(batch.rows.counts, batch.custom)
         INDEXED.set(batch.end)
         LAG.set(max(0, head - batch.end))
         if batch.end // 1000 != (batch.start - 1) // 1000:
@@ -344,8 +343,8 @@ class Indexer:
         INDEXED.set(ancestor.number)
         log.warning("reorg: rolled back %d blocks to %d (%s)", depth, ancestor.number, ancestor.hash[:10])
 
-    def _count(self, decoded: list[DecodedLog], custom: CustomBatch | None) -> None:
-        for (contract, event), n in collections.Counter((g.contract, g.event) for g in decoded).items():
+    def _count(self, counts: dict[tuple[str, str], int], custom: CustomBatch | None) -> None:
+        for (contract, event), n in counts.items():
             EVENTS.labels(contract, event).inc(n)
         if custom is not None and self.custom is not None:
             for table, rows in custom.rows.items():
