@@ -18,13 +18,14 @@ from typing import Any
 
 import asyncpg
 
+_NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 Value = str | int | Decimal | bool | None
 
 
 def _field(value: Value) -> str:
     if value is None:
-        return "\\N"
+        return _NULL
     if isinstance(value, str):
         return value.translate(_ESCAPES)
     return str(value)
@@ -40,11 +41,11 @@ def copy_text(rows: Iterable[Sequence[Value]], width: int) -> bytes:
     tabs = width - 1
     lines = []
     for row in rows:
-        if None in row:
-            lines.append(_escaped_line(row))
-            continue
-        line = template % tuple(row)
-        if line.count("\t") != tabs or "\\" in line or "\r" in line or line.count("\n") != 1:
+        nulls = row.count(None)
+        values = tuple(_NULL if v is None else v for v in row) if nulls else tuple(row)
+        line = template % values
+        # Each NULL adds one backslash; any other delimiter character means a value holds it.
+        if line.count("\t") != tabs or line.count("\\") != nulls or "\r" in line or line.count("\n") != 1:
             line = _escaped_line(row)
         lines.append(line)
     return "".join(lines).encode()
