@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import time
@@ -19,10 +18,10 @@ from core.db.leader import LeaderLock
 from core.errors import RequestTooLarge, RetryableError
 from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
-from indexer.decode import DecodedLog, LogDecoder
+from indexer.decode import LogDecoder
 from indexer.fetcher import FetchWorker
 from indexer.realtime import HeadWatcher
-from indexer.store import Checkpoint, Header, Store
+from indexer.store import BatchRows, Checkpoint, Header, Store
 
 log = logging.getLogger("indexer")
 
@@ -50,7 +49,7 @@ class Batch:
     end: int
     logs: list[dict[str, Any]]
     headers: dict[int, Header]
-    decoded: list[DecodedLog]
+    rows: BatchRows  # decoded and prepared for writing
     custom: CustomBatch | None = None
 
 
@@ -184,11 +183,13 @@ class Indexer:
                 if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
                     log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
                     break
-                if not await self._apply(batch, parent, head):
+                # Far below the head, commits need not wait for the WAL flush (see Store.write_batch).
+                durable = head - batch.end <= self.worker_min_blocks
+                if not await self._apply(batch, parent, head, durable=durable):
                     break
                 parent = batch.headers[batch.end].hash
                 written += batch.end - batch.start + 1
-                events += len(batch.decoded) + (batch.custom.count if batch.custom else 0)
+                events += len(batch.rows.events) + (batch.custom.count if batch.custom else 0)
                 self._progress(batch.end, target, written, events, started)
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")
@@ -239,19 +240,22 @@ class Indexer:
         needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
         headers = {h.number: h for h in await self._headers(needed)}
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
-        return Batch(start, end, logs, headers, decoded, custom)
+        return Batch(start, end, logs, headers, self.store.rows_for(decoded), custom)
 
-    async def _apply(self, batch: Batch, parent_hash: str, head: int) -> bool:
-        """Verify a fetched range against its parent and commit it; False if the read was inconsistent."""
+    async def _apply(self, batch: Batch, parent_hash: str, head: int, *, durable: bool = True) -> bool:
+        """Verify a fetched range against its parent and commit it; False if the read was inconsistent.
+
+        ``durable=False`` for backfill ranges far below the head (see ``Store.write_batch``).
+        """
         if batch.headers[batch.start].parent_hash != parent_hash:
             log.info("block %d no longer builds on our checkpoint: reorg", batch.start)
             raise ReorgDetected(batch.start)
         if not self.consistent(batch):
             return False
         await self.store.write_batch(
-            batch.decoded, list(batch.headers.values()), batch.headers[batch.end], batch.custom
+            batch.rows, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
         )
-        self._count(batch.decoded, batch.custom)
+        self._count(batch.rows.counts, batch.custom)
         INDEXED.set(batch.end)
         LAG.set(max(0, head - batch.end))
         if batch.end // 1000 != (batch.start - 1) // 1000:
@@ -340,8 +344,8 @@ class Indexer:
         INDEXED.set(ancestor.number)
         log.warning("reorg: rolled back %d blocks to %d (%s)", depth, ancestor.number, ancestor.hash[:10])
 
-    def _count(self, decoded: list[DecodedLog], custom: CustomBatch | None) -> None:
-        for (contract, event), n in collections.Counter((g.contract, g.event) for g in decoded).items():
+    def _count(self, counts: dict[tuple[str, str], int], custom: CustomBatch | None) -> None:
+        for (contract, event), n in counts.items():
             EVENTS.labels(contract, event).inc(n)
         if custom is not None and self.custom is not None:
             for table, rows in custom.rows.items():

@@ -9,11 +9,13 @@ projections agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from core.db import Queries
+from core.db.copy import copy_rows
 from indexer.decode import ZERO_ADDRESS, DecodedLog
 
 AUCTION, PASS, ROUTER, ENGAGEMENT = "MeetingAuction", "MeetingPass", "TipRouter", "Engagement"
@@ -28,6 +30,35 @@ def _or_none(address: str) -> str | None:
     return None if address == ZERO_ADDRESS else address
 
 
+Bids = dict[str, tuple[str, str, int, int]]  # auction -> (last bidder, last amount, block, count)
+Step = Bids | DecodedLog  # a run of bids folded into one statement, or one other state event
+
+
+@dataclass(frozen=True)
+class ContractRows:
+    rows: dict[str, list[tuple[Any, ...]]]  # append-only table -> rows
+    steps: list[Step]  # state changes, in log order
+
+
+def _state_steps(logs: list[DecodedLog]) -> list[Step]:
+    """State events in log order; a run of bids is folded (the last bid per auction wins)."""
+    steps: list[Step] = []
+    bids: Bids = {}
+    for g in logs:
+        if g.contract == AUCTION and g.event == "BidPlaced":
+            auction = str(g.args["auction_id"])
+            count = bids[auction][3] + 1 if auction in bids else 1
+            bids[auction] = (g.args["bidder"], str(g.args["amount"]), g.block_number, count)
+            continue
+        if bids:
+            steps.append(bids)
+            bids = {}
+        steps.append(g)
+    if bids:
+        steps.append(bids)
+    return steps
+
+
 class ContractProjections:
     def __init__(self, queries: Queries, contracts: set[str]) -> None:
         self.q = queries
@@ -35,6 +66,10 @@ class ContractProjections:
 
     # ------------------------------------------------------------------ apply
     async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+        await self.write(conn, chain_id, self.prepare(chain_id, logs))
+
+    def prepare(self, chain_id: int, logs: list[DecodedLog]) -> ContractRows:
+        """The batch's append-only rows and state steps, computed without the database."""
         rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in APPEND_ONLY}
         stateful: list[DecodedLog] = []
         for g in logs:
@@ -61,30 +96,21 @@ class ContractProjections:
                 stateful.append(g)
             elif g.event in STATE_EVENTS.get(g.contract, ()):
                 stateful.append(g)
-        for table, records in rows.items():
-            if records:
-                await conn.copy_records_to_table(table, records=records)
-        await self._apply_states(conn, chain_id, stateful)
+        return ContractRows({table: records for table, records in rows.items() if records}, _state_steps(stateful))
 
-    async def _apply_states(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
-        """State events in log order; a run of bids is folded into one statement (last bid per auction wins)."""
-        bids: dict[str, tuple[str, str, int, int]] = {}  # auction -> (bidder, amount, block, count)
-        for g in logs:
-            if g.contract == AUCTION and g.event == "BidPlaced":
-                auction = str(g.args["auction_id"])
-                count = bids[auction][3] + 1 if auction in bids else 1
-                bids[auction] = (g.args["bidder"], str(g.args["amount"]), g.block_number, count)
-                continue
-            if bids:
-                await self._flush_bids(conn, chain_id, bids)
-                bids = {}
-            await self._apply_state(conn, chain_id, g)
-        if bids:
-            await self._flush_bids(conn, chain_id, bids)
+    async def write(self, conn: asyncpg.Connection, chain_id: int, prepared: ContractRows) -> None:
+        for table, records in prepared.rows.items():
+            await copy_rows(conn, table, records)
+        await self._run_steps(conn, chain_id, prepared.steps)
 
-    async def _flush_bids(
-        self, conn: asyncpg.Connection, chain_id: int, bids: dict[str, tuple[str, str, int, int]]
-    ) -> None:
+    async def _run_steps(self, conn: asyncpg.Connection, chain_id: int, steps: list[Step]) -> None:
+        for step in steps:
+            if isinstance(step, dict):
+                await self._flush_bids(conn, chain_id, step)
+            else:
+                await self._apply_state(conn, chain_id, step)
+
+    async def _flush_bids(self, conn: asyncpg.Connection, chain_id: int, bids: Bids) -> None:
         keys = sorted(bids)  # a fixed lock order
         await conn.execute(
             self.q.auction_bids, chain_id, keys, [bids[k][0] for k in keys], [bids[k][1] for k in keys],
@@ -140,7 +166,7 @@ class ContractProjections:
                        r["contract"], r["event"], r["args"])
             for r in rows
         ]  # fmt: skip
-        await self._apply_states(conn, chain_id, logs)
+        await self._run_steps(conn, chain_id, _state_steps(logs))
 
     async def reset(self, conn: asyncpg.Connection, chain_id: int) -> None:
         for table in (*APPEND_ONLY, "auctions", "meeting_passes"):

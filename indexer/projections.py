@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from core.chain.manifest import Manifest, erc20_transfer_fields
 from core.db import Queries
+from core.db.copy import copy_rows
 from core.errors import NonRetryableError
-from indexer.contract_projections import ContractProjections
+from indexer.contract_projections import ContractProjections, ContractRows
 from indexer.decode import ZERO_ADDRESS, DecodedLog
 
 TRANSFER = "Transfer"
@@ -30,6 +32,18 @@ class IntegrityError(NonRetryableError):
 
 
 Key = tuple[str, str]  # (token address, account)
+BalanceRow = tuple[str, str, str, int]  # token, account, delta (decimal text), last touching block
+BalanceRows = tuple[list[BalanceRow], list[BalanceRow], list[BalanceRow]]  # decreases, increases, net-zero
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch's projection rows, ready to write."""
+
+    contracts: ContractRows
+    transfers: list[tuple[Any, ...]]  # token_transfers rows
+    balances: BalanceRows
+    mints: list[tuple[Any, ...]]  # (payment_ref, token, account, amount, tx_hash, block)
 
 
 class Projections:
@@ -51,45 +65,45 @@ class Projections:
 
     # ------------------------------------------------------------------ apply
     async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
-        await self.contracts.apply(conn, chain_id, logs)
+        await self.write(conn, chain_id, self.prepare(chain_id, logs))
+
+    def prepare(self, chain_id: int, logs: list[DecodedLog]) -> Prepared:
+        """The batch's projection rows, computed without the database.
+
+        A backfill runs this in the fetch worker's process, so the writer only sends rows.
+        """
         transfers = []
         for g in logs:
             fields = self.tokens.get(g.contract) if g.event == TRANSFER else None
             if fields:
                 src, dst, value = (g.args[f] for f in fields)
                 transfers.append((chain_id, g.block_number, g.log_index, g.address, src, dst, value, g.tx_hash))
-        if transfers:
-            await conn.copy_records_to_table("token_transfers", columns=TRANSFER_COLUMNS, records=transfers)
-            deltas, last_block = _deltas((t[3], t[4], t[5], t[6], t[1]) for t in transfers)
-            await self._add(conn, chain_id, deltas, last_block)
-        mints = [g for g in logs if g.event == MINTED and "payment_ref" in g.args]
-        if mints:
-            await conn.execute(
-                self.q.insert_mints,
-                chain_id,
-                [m.args["payment_ref"] for m in mints],
-                [m.address for m in mints],
-                [m.args["to"] for m in mints],
-                [str(m.args["amount"]) for m in mints],
-                [m.tx_hash for m in mints],
-                [m.block_number for m in mints],
-            )
+        deltas, last_block = _deltas((t[3], t[4], t[5], t[6], t[1]) for t in transfers)
+        mints = [
+            (m.args["payment_ref"], m.address, m.args["to"], str(m.args["amount"]), m.tx_hash, m.block_number)
+            for m in logs
+            if m.event == MINTED and "payment_ref" in m.args
+        ]
+        return Prepared(self.contracts.prepare(chain_id, logs), transfers, _balance_rows(deltas, last_block), mints)
 
-    async def _add(
-        self, conn: asyncpg.Connection, chain_id: int, deltas: dict[Key, int], last_block: dict[Key, int]
-    ) -> None:
-        # A fixed order of row locks: no deadlock between concurrent writers.
-        def rows(sign: int) -> list[tuple[str, str, str, int]]:
-            return sorted((t, a, str(d), last_block[(t, a)]) for (t, a), d in deltas.items() if d * sign > 0)
+    async def write(self, conn: asyncpg.Connection, chain_id: int, prepared: Prepared) -> None:
+        await self.contracts.write(conn, chain_id, prepared.contracts)
+        if prepared.transfers:
+            await copy_rows(conn, "token_transfers", prepared.transfers, TRANSFER_COLUMNS)
+            await self._add(conn, chain_id, prepared.balances)
+        if prepared.mints:
+            await conn.execute(self.q.insert_mints, chain_id, *map(list, zip(*prepared.mints, strict=True)))
 
-        if downs := rows(-1):
+    async def _add(self, conn: asyncpg.Connection, chain_id: int, balances: BalanceRows) -> None:
+        downs, ups, touched = balances
+        if downs:
             status = await conn.execute(self.q.subtract_balance_deltas, chain_id, *map(list, zip(*downs, strict=True)))
             if int(status.split()[-1]) != len(downs):
                 raise IntegrityError(f"a balance to decrease is missing ({len(downs)} expected, {status})")
-        if ups := rows(+1):
+        if ups:
             await conn.execute(self.q.add_balance_deltas, chain_id, *map(list, zip(*ups, strict=True)))
         # Net-zero changes still move updated_block (the account was touched).
-        if touched := sorted((t, a, "0", last_block[(t, a)]) for (t, a), d in deltas.items() if d == 0):
+        if touched:
             await conn.execute(self.q.add_balance_deltas, chain_id, *map(list, zip(*touched, strict=True)))
 
     # ----------------------------------------------------------------- revert
@@ -99,7 +113,7 @@ class Projections:
         if rows:
             deltas, _ = _deltas((r["token"], r["sender"], r["receiver"], r["amount"], r["block_number"]) for r in rows)
             negated = {key: -delta for key, delta in deltas.items()}
-            await self._add(conn, chain_id, negated, dict.fromkeys(negated, block))
+            await self._add(conn, chain_id, _balance_rows(negated, dict.fromkeys(negated, block)))
             await conn.execute(self.q.delete_transfers_after, chain_id, block)
             keys = sorted(negated)
             await conn.execute(self.q.refresh_balance_blocks, chain_id, [k[0] for k in keys], [k[1] for k in keys])
@@ -125,6 +139,17 @@ class Projections:
             await self.apply(conn, chain_id, logs)
             replayed += len(rows)
             after = (rows[-1]["block_number"], rows[-1]["log_index"])
+
+
+def _balance_rows(deltas: dict[Key, int], last_block: dict[Key, int]) -> BalanceRows:
+    """(decreases, increases, net-zero touches) as (token, account, delta, block) rows, sorted:
+    a fixed order of row locks, so concurrent writers cannot deadlock."""
+
+    def rows(sign: int) -> list[BalanceRow]:
+        return sorted((t, a, str(d), last_block[(t, a)]) for (t, a), d in deltas.items() if d * sign > 0)
+
+    touched = sorted((t, a, "0", last_block[(t, a)]) for (t, a), d in deltas.items() if d == 0)
+    return rows(-1), rows(+1), touched
 
 
 def _deltas(transfers: Iterable[tuple[str, str, str, Any, int]]) -> tuple[dict[Key, int], dict[Key, int]]:

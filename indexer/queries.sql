@@ -6,6 +6,9 @@ INSERT INTO indexer_checkpoints (chain_id, block_number, block_hash) VALUES ($1,
 ON CONFLICT (chain_id) DO UPDATE
 SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now();
 
+-- name: commit_without_flush
+SET LOCAL synchronous_commit = off;
+
 -- name: upsert_blocks
 INSERT INTO indexed_blocks (chain_id, number, hash, parent_hash, timestamp)
 SELECT $1, b.number, b.hash, b.parent_hash, b.ts

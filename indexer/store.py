@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from core.db.leader import LeaderLock
 from indexer.custom.sources import CustomBatch
 from indexer.custom.store import CustomStore
 from indexer.decode import DecodedLog
-from indexer.projections import Projections
+from indexer.projections import Prepared, Projections
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 EVENT_COLUMNS = [
@@ -49,6 +50,15 @@ class Header:
         return cls(
             int(block["number"], 16), block["hash"].lower(), block["parentHash"].lower(), int(block["timestamp"], 16)
         )
+
+
+@dataclass(frozen=True)
+class BatchRows:
+    """A batch's rows ready to write: prepared where it was fetched (the fetch worker, in a backfill)."""
+
+    events: list[tuple[Any, ...]]  # chain_events records (EVENT_COLUMNS)
+    projections: Prepared
+    counts: dict[tuple[str, str], int]  # events per (contract, event), for the metrics
 
 
 class Store:
@@ -95,25 +105,45 @@ class Store:
         rows = await self.pool.fetch(self.q.recent_blocks, self.chain_id, below, limit)
         return [Checkpoint(r["number"], r["hash"]) for r in rows]
 
+    def rows_for(self, logs: list[DecodedLog]) -> BatchRows:
+        """A batch's rows (raw events and projections), computed without the database."""
+        chain_id = self.chain_id
+        events = [
+            (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract, g.event,
+             g.args_json if g.args_json is not None else g.args)
+            for g in logs
+        ]  # fmt: skip
+        counts = collections.Counter((g.contract, g.event) for g in logs)
+        return BatchRows(events, self.projections.prepare(chain_id, logs), dict(counts))
+
     async def write_batch(
-        self, logs: list[DecodedLog], headers: list[Header], checkpoint: Header, custom: CustomBatch | None = None
+        self,
+        rows: BatchRows,
+        headers: list[Header],
+        checkpoint: Header,
+        custom: CustomBatch | None = None,
+        *,
+        durable: bool = True,
     ) -> None:
-        """Raw events, projections, configured contracts' rows, block hashes and the checkpoint, in one transaction."""
+        """Raw events, projections, configured contracts' rows, block hashes and the checkpoint, in one transaction.
+
+        ``durable=False`` (a backfill far behind the head) commits without waiting for the WAL
+        flush. That is safe here: the checkpoint moves in the same transaction as its rows, so a
+        database crash can only lose a tail of whole, most recent transactions, rows and
+        checkpoint together, and the indexer fetches those blocks again from the older checkpoint
+        it then reads. Readers may have seen the lost rows meanwhile; the re-fetch writes the same
+        rows again (or, if the chain reorganized in between, the parent-hash check handles it as
+        any other reorg).
+        """
         chain_id = self.chain_id
         async with self.pool.acquire() as conn, conn.transaction():
+            if not durable:
+                await conn.execute(self.q.commit_without_flush)
             if custom is not None and self.custom is not None:
                 await self.custom.write(conn, chain_id, custom)
-            if logs:
-                await conn.copy_records_to_table(
-                    "chain_events",
-                    columns=EVENT_COLUMNS,
-                    records=[
-                        (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract,
-                         g.event, g.args_json if g.args_json is not None else g.args)
-                        for g in logs
-                    ],
-                )  # fmt: skip
-                await self.projections.apply(conn, chain_id, logs)
+            if rows.events:
+                await conn.copy_records_to_table("chain_events", columns=EVENT_COLUMNS, records=rows.events)
+                await self.projections.write(conn, chain_id, rows.projections)
             await conn.execute(
                 self.q.upsert_blocks,
                 chain_id,
@@ -130,7 +160,7 @@ class Store:
                         "chain_id": chain_id,
                         "block": checkpoint.number,
                         "hash": checkpoint.hash,
-                        "events": len(logs) + (custom.count if custom else 0),
+                        "events": len(rows.events) + (custom.count if custom else 0),
                     }
                 ),
             )
