@@ -74,6 +74,7 @@ class Outcome:
     queued_mints: int = 0
     direct_txs: int = 0
     failures: list[str] = field(default_factory=list)
+    node_broken: bool = False  # the node lost canonical blocks: nothing after them can be checked
     flows: Any = None
     figures: dict[str, Any] = field(default_factory=dict)
 
@@ -245,14 +246,28 @@ async def _chaos(
             head = int(str(rpc(url, "eth_blockNumber")), 16)
             if head > depth + 20:  # never reorg the deployment
                 reorg = _reorg_by_revert if args.reorg_method == "revert" else _reorg
+                started = time.strftime("%H:%M:%S")
                 depth = await asyncio.to_thread(reorg, url, manifest, depth, rng)
                 out.reorgs.append(depth)
                 reorgs_left -= 1
+                if holes := await asyncio.to_thread(_holes, url, head - 10):
+                    out.fail(
+                        f"the node (anvil) lost canonical blocks {holes} in reorg #{len(out.reorgs)} (depth {depth}, "
+                        f"{args.reorg_method}, started {started}, head before {head})"
+                    )
+                    out.node_broken = True
+                    break  # nothing after it can be indexed; the drain would only time out
         print(
             f"chaos: kills {out.kills} reorgs {len(out.reorgs)} queued {out.queued_mints} direct {out.direct_txs}",
             flush=True,
         )
     stop.set()
+
+
+def _holes(url: str, start: int) -> list[int]:
+    """Block numbers from ``start`` to the head that the node answers as null (it should know them all)."""
+    head = int(str(rpc(url, "eth_blockNumber")), 16)
+    return [n for n in range(max(0, start), head + 1) if rpc(url, "eth_getBlockByNumber", [hex(n), False]) is None]
 
 
 async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, within: float, flows: Flows) -> None:
@@ -281,8 +296,7 @@ async def _drain(url: str, pool: asyncpg.Pool, stack: Stack, out: Outcome, withi
         await asyncio.sleep(0.2)  # the indexer reaches the head without new blocks
     out.fail("the queue or the indexer did not settle before the drain timeout")
     head = int(str(rpc(url, "eth_blockNumber")), 16)
-    holes = [n for n in range(head + 1) if rpc(url, "eth_getBlockByNumber", [hex(n), False]) is None]
-    if holes:  # seen with anvil 1.7.1 after anvil_reorg: the indexer cannot pass a block the node lost
+    if holes := _holes(url, 0):  # seen with anvil 1.7.1 after reorgs: the indexer cannot pass a lost block
         out.fail(f"the node (anvil) answers null for canonical blocks {holes} below its head {head}")
 
 
@@ -443,12 +457,13 @@ async def main(args: argparse.Namespace) -> int:
             await _chaos(url, manifest, stack, stop, out, rng, args)
             await load
             await traffic
-            print("chaos: load stopped; draining", flush=True)
-            drain_started = time.monotonic()
-            await _drain(url, pool, stack, out, args.drain_timeout, flows)
-            out.figures["drain_seconds"] = round(time.monotonic() - drain_started, 1)
-            await _check(url, manifest, pool, env, out)
-            out.figures["flows"] = await flows.check(logs=await asyncio.to_thread(_logs, url, manifest))
+            if not out.node_broken:
+                print("chaos: load stopped; draining", flush=True)
+                drain_started = time.monotonic()
+                await _drain(url, pool, stack, out, args.drain_timeout, flows)
+                out.figures["drain_seconds"] = round(time.monotonic() - drain_started, 1)
+                await _check(url, manifest, pool, env, out)
+                out.figures["flows"] = await flows.check(logs=await asyncio.to_thread(_logs, url, manifest))
             for failure in flows.failures:
                 out.fail(failure)
         finally:
@@ -476,6 +491,7 @@ async def main(args: argparse.Namespace) -> int:
     out.figures["seconds"] = round(time.monotonic() - started, 1)
     summary = {
         "ok": not out.failures,
+        "node_broken": out.node_broken,
         "seed": args.seed,
         "reorg_method": args.reorg_method,
         "kills": out.kills,
