@@ -6,14 +6,21 @@ every accepted intent settled or rejected exactly once, one pass per ended aucti
 
 from __future__ import annotations
 
+import argparse
+
 from bench import chaos
 from tests.conftest import ADMIN_DSN, REDIS_URL
 
 
 async def test_short_chaos_run_loses_and_duplicates_nothing() -> None:
     # Confirmations (2) below the deepest reorg (5): confirmed-but-not-final txs get dropped and must come back.
-    args = chaos.parse(
-        ["--short", "--seed", "7", "--confirmations", "2", "--drain-timeout", "240", "--admin-dsn", ADMIN_DSN,
-         "--redis-url", REDIS_URL]
-    )  # fmt: skip
-    assert await chaos.main(args) == 0
+    def args(seed: int) -> argparse.Namespace:
+        return chaos.parse(
+            ["--short", "--seed", str(seed), "--confirmations", "2", "--drain-timeout", "240", "--admin-dsn",
+             ADMIN_DSN, "--redis-url", REDIS_URL]
+        )  # fmt: skip
+
+    status = await chaos.main(args(7))
+    if status == chaos.NODE_BROKEN:  # anvil lost blocks around a reorg (its bug, ~1 in 500 reorgs): run again
+        status = await chaos.main(args(8))
+    assert status == 0
