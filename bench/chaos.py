@@ -178,23 +178,24 @@ def _resume_mining(url: str) -> None:
         rpc(url, "evm_mine")  # what waited in the pool
 
 
-def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
+def _stray_mint(manifest: Manifest, rng: random.Random) -> dict[str, str]:
+    """A direct mint only the new branch of a reorg carries."""
+    call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
+    return {"from": DEPLOYER, "to": call.to, "data": call.data}
+
+
+def _reorg(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None:
     """Replace the last ``depth`` blocks in place; the new branch sometimes carries different direct mints."""
-    replacements = []
-    for offset in range(depth):
-        if rng.random() < 0.4:
-            call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
-            replacements.append([{"from": DEPLOYER, "to": call.to, "data": call.data}, offset])
+    replacements = [[_stray_mint(manifest, rng), offset] for offset in range(depth) if rng.random() < 0.4]
     try:
         with CHAIN_LOCK:
             _stop_mining(url)
             rpc(url, "anvil_reorg", [depth, replacements], timeout=30)
     finally:
         _resume_mining(url)
-    return depth
 
 
-def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Random) -> int:
+def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Random) -> None:
     """A reorg as a node sees one when another branch wins: snapshot the head, mine ``depth`` blocks of the
     traffic that arrives meanwhile (relayer transactions, the flows' sends), then revert to the snapshot and
     mine a longer branch of ``depth + 1`` blocks, some with direct mints the old branch did not have. What the
@@ -213,12 +214,10 @@ def _reorg_by_revert(url: str, manifest: Manifest, depth: int, rng: random.Rando
                 raise RuntimeError(f"evm_revert {snapshot} refused")
             for _ in range(depth + 1):
                 if rng.random() < 0.4:
-                    call = encode_call(manifest, "Coin", "mint", ["0x" + rng.randbytes(20).hex(), 7, rng.randbytes(32)])
-                    rpc(url, "eth_sendTransaction", [{"from": DEPLOYER, "to": call.to, "data": call.data}])
+                    rpc(url, "eth_sendTransaction", [_stray_mint(manifest, rng)])
                 rpc(url, "evm_mine")
     finally:
         _resume_mining(url)
-    return depth
 
 
 async def _chaos(
@@ -250,7 +249,7 @@ async def _chaos(
             if head > depth + 20:  # never reorg the deployment
                 reorg = _reorg_by_revert if args.reorg_method == "revert" else _reorg
                 started = time.strftime("%H:%M:%S")
-                depth = await asyncio.to_thread(reorg, url, manifest, depth, rng)
+                await asyncio.to_thread(reorg, url, manifest, depth, rng)
                 out.reorgs.append(depth)
                 reorgs_left -= 1
                 if holes := await asyncio.to_thread(_holes, url, head - 10):

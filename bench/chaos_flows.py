@@ -49,8 +49,8 @@ from relayer.store import validate_accrue
 SIWE_DOMAIN = "chaos.example:443"
 PASSWORD = "chaos-password-123"  # noqa: S105 (the run's throwaway accounts)
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-# anvil 1.7.1 can mine one transaction twice (same sender and nonce, in two canonical blocks) when it
-# arrives while anvil_reorg runs: the run's own sends, time jumps and reorgs take turns on this lock.
+# anvil 1.7.1 corrupts its chain when a block is mined while a reorg runs (bench/chaos.py stops mining
+# around each reorg): the run's own sends, time jumps and reorgs take turns on this lock.
 CHAIN_LOCK = threading.Lock()
 AUCTION_SECONDS = 300  # MeetingAuction.MIN_DURATION
 EXTENDED_SECONDS = 600  # a bid in the last 5 minutes moves the end to 10 minutes after it (anvil/deploy.py)

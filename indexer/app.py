@@ -37,6 +37,7 @@ LEADER = Gauge("indexer_is_leader", "1 when this process holds the chain's write
 
 REORG_WINDOW = 256  # minimum blocks of hashes kept below the head for the ancestor search
 WORKER_MIN_BLOCKS = 256  # backfills shorter than this fetch in-process (no fork per new head)
+DURABLE_WITHIN = 256  # backfill commits this close to the head wait for the WAL flush (see Store.write_batch)
 
 
 class ReorgDetected(Exception):
@@ -183,8 +184,7 @@ class Indexer:
                 if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
                     log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
                     break
-                # Far below the head, commits need not wait for the WAL flush (see Store.write_batch).
-                durable = head - batch.end <= self.worker_min_blocks
+                durable = head - batch.end <= DURABLE_WITHIN
                 if not await self._apply(batch, parent, head, durable=durable):
                     break
                 parent = batch.headers[batch.end].hash

@@ -65,9 +65,6 @@ class ContractProjections:
         self.contracts = contracts & {AUCTION, PASS, ROUTER, ENGAGEMENT}
 
     # ------------------------------------------------------------------ apply
-    async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
-        await self.write(conn, chain_id, self.prepare(chain_id, logs))
-
     def prepare(self, chain_id: int, logs: list[DecodedLog]) -> ContractRows:
         """The batch's append-only rows and state steps, computed without the database."""
         rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in APPEND_ONLY}

@@ -88,9 +88,9 @@ def decode_domain(result: str) -> Domain:
     return Domain(str(name), str(version), int(chain_id), str(contract).lower())
 
 
-async def fetch_domain(rpc: RpcClient, manifest: Manifest, contract: str = "TipRouter") -> Domain:
-    """The deployed ``contract``'s domain (EIP-5267); it must name the manifest's chain and that address."""
-    return await fetch_domain_at(rpc, manifest.contract(contract).address, manifest.chain_id, contract)
+async def fetch_domain(rpc: RpcClient, manifest: Manifest) -> Domain:
+    """The deployed TipRouter's domain (EIP-5267); it must name the manifest's chain and router address."""
+    return await fetch_domain_at(rpc, manifest.contract("TipRouter").address, manifest.chain_id, "TipRouter")
 
 
 async def fetch_domain_at(rpc: RpcClient, address: str, chain_id: int, contract: str) -> Domain:
