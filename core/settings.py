@@ -36,7 +36,9 @@ ANVIL_DEV_KEYS = frozenset(
 )
 
 
-SHARED_FIELDS = ("environment", "database_url", "redis_url", "rpc_urls", "manifest_path", "log_level")
+SHARED_FIELDS = (
+    "environment", "database_url", "redis_url", "rpc_urls", "rpc_batch_size", "manifest_path", "log_level",
+)  # fmt: skip
 
 
 class _SharedEnvSource(EnvSettingsSource):
@@ -86,6 +88,8 @@ class _Common(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/creator"
     redis_url: str = "redis://127.0.0.1:6379/0"
     rpc_urls: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://127.0.0.1:8545"])
+    # Calls per JSON-RPC batch; a batch a provider refuses is split and retried (README "Providers").
+    rpc_batch_size: int = Field(1000, ge=1)
     manifest_path: Path = DEFAULT_MANIFEST
     log_level: str = "INFO"
 

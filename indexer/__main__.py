@@ -50,7 +50,7 @@ class Runtime:
 
     async def __aenter__(self) -> Runtime:
         self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4, fast_numeric=True)
-        self.rpc = RpcClient(self.settings.rpc_urls)
+        self.rpc = RpcClient(self.settings.rpc_urls, batch_size=self.settings.rpc_batch_size)
         self.store = Store(self.pool, self.manifest.chain_id, self.projections, self.custom)
         self.indexer = Indexer(
             self.manifest,

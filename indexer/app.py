@@ -12,10 +12,12 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from core.chain.genesis import check_genesis
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db.leader import LeaderLock
 from core.errors import RequestTooLarge, RetryableError
+from indexer import completeness, reorg_proof
 from indexer.custom import catchup
 from indexer.custom.sources import CustomBatch
 from indexer.decode import LogDecoder
@@ -65,6 +67,7 @@ class Indexer:
         finality_depth: int = 0,
         target_logs: int = 5000,
         fetch_worker: bool = False,
+        near_head: int = completeness.NEAR_HEAD,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -76,6 +79,7 @@ class Indexer:
         self.range = min(max_block_range, 64)
         self.target_logs = target_logs
         self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
+        self.near_head = near_head  # blocks below the head read block by block, by hash (0: none)
         self.worker_min_blocks = WORKER_MIN_BLOCKS
         # Block hashes kept below the head for the ancestor search: at least the unfinalized span.
         self.window = max(REORG_WINDOW, finality_depth + 1)
@@ -95,15 +99,8 @@ class Indexer:
         return min(starts)
 
     async def prepare(self) -> None:
-        genesis = await self.rpc.get_block(0)
-        chain_id = await self.rpc.chain_id()
-        if chain_id != self.manifest.chain_id:
-            raise RuntimeError(f"RPC chain id {chain_id} differs from the manifest's {self.manifest.chain_id}")
-        if genesis is None or genesis["hash"].lower() != self.manifest.genesis_hash.lower():
-            raise RuntimeError(
-                "the RPC node's genesis differs from the deployment manifest's; redeploy or fix RPC_URLS"
-            )
-        if await self.store.prepare(genesis["hash"].lower()):
+        genesis = await check_genesis(self.rpc, self.manifest.chain_id, self.manifest.genesis_hash)
+        if await self.store.prepare(genesis):
             log.warning("the chain was reset since the last run: dropped the rows indexed from the old chain")
         if self.store.custom is not None:
             checkpoint = await self.store.checkpoint()
@@ -124,14 +121,16 @@ class Indexer:
     async def sync_once(self, target: int | None = None) -> int:
         """Index the next range up to the head; returns 0 when caught up (or waiting), >0 after progress.
 
-        Progress is the number of blocks indexed, or 1 after a reorg rollback.
+        Progress is the number of blocks indexed, or 1 after a reorg rollback. A head below the
+        checkpoint, or a checkpoint block the node lacks, is a lagging node: wait (``reorg_proof``).
         """
         head = await self.rpc.block_number()
         HEAD.set(head)
         checkpoint = await self._start_checkpoint()
-        if checkpoint.number > head or await self._hash_at(checkpoint.number) != checkpoint.hash:
-            await self._handle_reorg(checkpoint, head)
-            return 1
+        if checkpoint.number > head:
+            return 0  # the answering node is behind us: it proves nothing
+        if (theirs := await self._hash_at(checkpoint.number)) != checkpoint.hash:
+            return int(theirs is not None and await self._handle_reorg(checkpoint))
         LAG.set(head - checkpoint.number)
         if checkpoint.number >= head:
             return 0
@@ -146,8 +145,7 @@ class Indexer:
             if not await self._apply(batch, checkpoint.hash, head):
                 return 0
         except ReorgDetected:
-            await self._handle_reorg(checkpoint, head)
-            return 1
+            return int(await self._handle_reorg(checkpoint))
         return batch.end - batch.start + 1
 
     async def backfill(self, target: int | None = None, *, depth: int = 4) -> int:
@@ -220,9 +218,11 @@ class Indexer:
     async def _fetch(self, start: int, end: int) -> Batch | None:
         """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
         addresses = self.addresses
-        logs = await self._get_logs(start, end, addresses)
-        if logs is None:
+        end = completeness.clamp(self.rpc, start, end, self.near_head)
+        read = await self._read_logs(start, end, addresses)
+        if read is None:
             return None
+        logs = read.logs
         custom = None
         if self.custom is not None:
             custom = CustomBatch()
@@ -232,13 +232,18 @@ class Indexer:
                 self.custom.add_children(children)
                 known = set(addresses)
                 if new := sorted({c.address for c in children} - known):
-                    extra = await self._get_logs(start, end, new, adapt=False)
+                    extra = await self._read_logs(start, end, new, adapt=False)
                     if extra is None:
                         return None
-                    logs = sorted(logs + extra, key=lambda g: (int(g["blockNumber"], 16), int(g["logIndex"], 16)))
+                    addresses = addresses + new
+                    read.blocks |= extra.blocks
+                    read.by_hash &= extra.by_hash
+                    logs = sorted(logs + extra.logs, key=lambda g: (int(g["blockNumber"], 16), int(g["logIndex"], 16)))
             custom.rows = self.custom.decode(logs)
         needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
-        headers = {h.number: h for h in await self._headers(needed)}
+        read.blocks |= await completeness.headers(self.rpc, [n for n in needed if n not in read.blocks])
+        await completeness.confirm_empty(self.rpc, read, completeness.suspects(read, logs, addresses), addresses)
+        headers = {n: Header.from_rpc(read.blocks[n]) for n in needed}
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
         return Batch(start, end, logs, headers, self.store.rows_for(decoded), custom)
 
@@ -280,12 +285,17 @@ class Indexer:
     async def _get_logs(
         self, start: int, end: int, addresses: list[str], *, adapt: bool = True
     ) -> list[dict[str, Any]] | None:
-        if not addresses:
-            return []  # an empty filter would match every contract's logs
+        read = await self._read_logs(start, end, addresses, adapt=adapt)
+        return None if read is None else read.logs
+
+    async def _read_logs(
+        self, start: int, end: int, addresses: list[str], *, adapt: bool = True
+    ) -> completeness.RangeRead | None:
+        """The range's logs, checked complete (``completeness``); None when the range had to shrink."""
+        if not addresses:  # an empty filter would match every contract's logs
+            return completeness.RangeRead([], {}, self.rpc.providers.pick(), set(range(start, end + 1)))
         try:
-            logs: list[dict[str, Any]] = await self.rpc.call(
-                "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}]
-            )
+            read = await completeness.read_range(self.rpc, start, end, addresses, self.near_head)
         except RequestTooLarge as exc:
             span = end - start + 1
             if span == 1:
@@ -295,6 +305,8 @@ class Indexer:
             self.range = max(1, span // 2)
             log.info("eth_getLogs %d..%d refused (%s); range now %d", start, end, exc.message, self.range)
             return None
+        except completeness.IncompleteAnswer:
+            raise  # read again later (the provider was rejected): not a reason to narrow the range
         except RetryableError as exc:
             # Timeouts on wide ranges: narrow down (the client already retried the same request).
             if self.range == 1:
@@ -303,34 +315,23 @@ class Indexer:
             log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.range)
             return None
         if not adapt:
-            return logs
+            return read
         # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
-        span = end - start + 1
-        if len(logs) > 2 * self.target_logs:
-            self.range = max(1, span * self.target_logs // len(logs))
-        elif len(logs) < self.target_logs and span >= self.range:
+        span, found = end - start + 1, len(read.logs)
+        if found > 2 * self.target_logs:
+            self.range = max(1, span * self.target_logs // found)
+        elif found < self.target_logs and span >= self.range:
             self.range = min(self.max_range, self.range * 2)
-        return logs
+        return read
 
-    async def _headers(self, numbers: list[int]) -> list[Header]:
-        headers = []
-        for offset in range(0, len(numbers), 200):
-            chunk = numbers[offset : offset + 200]
-            blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
-            if any(b is None for b in blocks):
-                raise RetryableError("a block vanished while fetching headers")
-            headers += [Header.from_rpc(b) for b in blocks]
-        return headers
-
-    async def _handle_reorg(self, checkpoint: Checkpoint, head: int) -> None:
-        """Find the common ancestor among stored blocks and roll back to it."""
-        stored = await self.store.recent_blocks(min(checkpoint.number, head), self.window)
-        chain = await self.rpc.batch([("eth_getBlockByNumber", [hex(b.number), False]) for b in stored])
-        ancestor = None
-        for mine, theirs in zip(stored, chain, strict=True):
-            if theirs is not None and theirs["hash"].lower() == mine.hash:
-                ancestor = mine
-                break
+    async def _handle_reorg(self, checkpoint: Checkpoint) -> bool:
+        """Roll back to the common ancestor among stored blocks, only on proof; True after a rollback."""
+        stored = await self.store.recent_blocks(checkpoint.number, self.window)
+        verdict = await reorg_proof.find_ancestor(self.rpc, stored)
+        if not verdict.proven:
+            log.info("no proof of a reorg below block %d (a lagging node?); reading again later", checkpoint.number)
+            return False
+        ancestor = verdict.ancestor
         if ancestor is None:
             number = max(self.base_block - 1, 0)
             block = await self.rpc.get_block(number)
@@ -343,6 +344,7 @@ class Indexer:
         REORG_DEPTH.observe(depth)
         INDEXED.set(ancestor.number)
         log.warning("reorg: rolled back %d blocks to %d (%s)", depth, ancestor.number, ancestor.hash[:10])
+        return True
 
     def _count(self, counts: dict[tuple[str, str], int], custom: CustomBatch | None) -> None:
         for (contract, event), n in counts.items():

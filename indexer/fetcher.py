@@ -61,7 +61,7 @@ def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
 
 
 async def _produce(indexer: Indexer, start: int, target: int, out: Any) -> None:
-    indexer.rpc = RpcClient(indexer.rpc.urls)  # a session of this process's own
+    indexer.rpc = RpcClient(indexer.rpc.urls, batch_size=indexer.rpc.batch_size)  # a session of this process's own
     try:
         while start <= target:
             batch = await indexer._fetch(start, min(target, start + indexer.range - 1))

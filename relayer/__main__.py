@@ -47,7 +47,7 @@ async def run(settings: RelayerSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
     pool = await create_pool(settings.database_url, max_size=4)
-    rpc = RpcClient(settings.rpc_urls)
+    rpc = RpcClient(settings.rpc_urls, batch_size=settings.rpc_batch_size)
     try:
         relayer = Relayer(
             manifest,

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import time
 
+from core.chain.genesis import check_genesis
 from core.errors import RetryableError
+from relayer import proof
 from relayer.base import FEE_HISTORY
 from relayer.confirm import Confirmer
 from relayer.metrics import KINDS, NONCE, NONCE_GAPS, QUEUE, STATUSES
@@ -25,24 +27,29 @@ FULL_PASS_SECONDS = 1.0
 
 class Relayer(Sender, Confirmer):
     async def prepare(self) -> None:
-        if await self.rpc.chain_id() != self.chain_id:
-            raise RuntimeError("the RPC node's chain id differs from the deployment manifest's")
-        genesis = await self.rpc.get_block(0)
-        assert genesis is not None
-        if await self.store.prepare(self.chain_id, genesis["hash"].lower()):
-            log.warning("the chain was reset since the last run: nonces forgotten, in-flight requests requeued")
+        genesis = await check_genesis(self.rpc, self.chain_id, self.manifest.genesis_hash)
+        if await self.store.prepare(self.chain_id, genesis):
+            log.warning(
+                "the dev chain was reset since the last run: requests finished on the old chain are kept as its"
+                " history; in-flight ones are signed afresh on the new chain with its nonces"
+            )
         # Before nonce reconciliation: a finished tx a reorg dropped while we were down holds its nonce again.
         await self.recheck_unfinal(await self.rpc.block_number())
         await self.reconcile_nonce()
 
     async def reconcile_nonce(self) -> None:
         """Close nonce gaps: a persisted next nonce above the chain's that no in-flight tx holds is freed,
-        holes below an in-flight tx are filled with zero-value self-transactions."""
+        holes below an in-flight tx are filled with zero-value self-transactions. Only a node at or above the
+        highest block that mined one of ours can prove a nonce unused: behind one, nothing is changed."""
         fillers: list[tuple[str, str]] = []
         async with self.store.pool.acquire() as conn, conn.transaction():
             await conn.execute(self.q.ensure_nonce_row, self.chain_id, self.address)
             persisted = await conn.fetchval(self.q.lock_nonce, self.chain_id, self.address)
-            pending = int(await self.rpc.call("eth_getTransactionCount", [self.address, "pending"]), 16)
+            height = await conn.fetchval(self.q.last_mined_block, self.address)
+            pending = await proof.pending_nonce_at(self.rpc, self.address, height)
+            if pending is None:
+                log.warning("no node at or above block %d answered: nonce reconciliation waits for one", height)
+                return
             if persisted <= pending:
                 return
             inflight = [r["nonce"] for r in await conn.fetch(self.q.inflight_nonces, self.address)]

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from core.errors import NonRetryableRpcError, RetryableError, RpcError
+from relayer import proof
 from relayer.base import FEE_HISTORY, RelayerBase, revert_data
 from relayer.metrics import FAILURES, FINISHED, LATENCY, REPLACEMENTS, RESUBMISSIONS
 from relayer.policy import Fees, bump_fees, decode_revert, fees_from_history, is_stuck
@@ -58,9 +59,6 @@ class Confirmer(RelayerBase):
                     return receipt
                 found = found or receipt
         return found
-
-    async def _best_receipt(self, hashes: list[str]) -> dict[str, Any] | None:
-        return self._best(hashes, await self._receipts(hashes))
 
     async def check_submitted(self, limit: int | None = None) -> int:
         """One confirmation pass over up to ``limit`` submitted requests; returns how many became final."""
@@ -124,7 +122,12 @@ class Confirmer(RelayerBase):
         if not rows:
             return 0
         receipts = await self._receipts([r["tx_hash"] for r in rows])
-        dropped = [r for r in rows if r["tx_hash"] not in receipts]
+        # A receipt missing from one answer proves nothing (a lagging node): ask for proof (``proof``).
+        dropped = [
+            r
+            for r in rows
+            if r["tx_hash"] not in receipts and await proof.dropped(self.rpc, r["tx_hash"], r["block_number"])
+        ]
         if dropped:
             await self.store.pool.executemany(self.q.reopen, [(r["id"], r["status"]) for r in dropped])
             for request in dropped:
@@ -238,9 +241,8 @@ class Confirmer(RelayerBase):
         return await self._replace(conn, request, head)
 
     async def _nonce_taken(self, request: asyncpg.Record, hashes: list[str]) -> bool:
-        """The request's nonce was mined by a transaction that is none of its own."""
-        mined = int(await self.rpc.call("eth_getTransactionCount", [self.address, "latest"]), 16)
-        return mined > request["nonce"] and await self._best_receipt(hashes) is None
+        """The request's nonce was mined by a transaction that is none of its own (one node's proof)."""
+        return await proof.nonce_taken(self.rpc, self.address, request["nonce"], hashes)
 
     async def _resign(self, conn: asyncpg.Connection, request: asyncpg.Record, refusal: str) -> None:
         if request["cancel_requested_at"] is not None:

@@ -69,6 +69,14 @@ SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before 
     history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', 'chain was reset'))
 WHERE status = 'submitted';
 
+-- name: retire_finished
+-- A dev-chain reset: what finished on the old chain is its history, never watched or replayed again.
+UPDATE tx_requests
+SET previous_chain = true, updated_at = now(),
+    history = history || jsonb_build_array(jsonb_build_object(
+        'status', status, 'at', now(), 'error', 'chain was reset: outcome of the previous chain'))
+WHERE NOT previous_chain AND status NOT IN ('pending', 'submitted');
+
 -- name: reset_nonces
 DELETE FROM signer_nonces WHERE chain_id = $1;
 
@@ -181,12 +189,14 @@ LIMIT $3;
 
 -- name: block_of_nonce
 SELECT block_number FROM tx_requests WHERE signer = $1 AND nonce = $2 AND block_number IS NOT NULL
+  AND NOT previous_chain
 ORDER BY id DESC LIMIT 1;
 
 -- name: recent_finished
 -- Finished requests whose tx was mined above the finality horizon ($1): still reorgable.
 SELECT id, kind, status, tx_hash, block_number FROM tx_requests
 WHERE block_number > $1 AND status IN ('confirmed', 'failed', 'cancelled') AND tx_hash IS NOT NULL
+  AND NOT previous_chain
 ORDER BY block_number DESC
 LIMIT $2;
 
@@ -204,3 +214,7 @@ SELECT count(*) AS attempts,
        count(*) FILTER (WHERE status NOT IN ('failed', 'dead', 'cancelled')) AS live
 FROM tx_requests
 WHERE kind = 'end_auction' AND (idempotency_key = $1 OR idempotency_key LIKE $1 || ':%');
+
+-- name: last_mined_block
+-- The highest block that mined one of the signer's transactions on this chain (0: none).
+SELECT coalesce(max(block_number), 0) FROM tx_requests WHERE signer = $1 AND NOT previous_chain;

@@ -177,10 +177,12 @@ class Store:
         return await self.pool.fetchval(self.q.retry, request_id) is not None
 
     async def prepare(self, chain_id: int, genesis_hash: str) -> bool:
-        """On a reset dev chain, forget its nonces and resend what was in flight there."""
+        """On a reset dev chain: finished requests stay as the old chain's history (never replayed), the
+        nonces are forgotten, and what was in flight is requeued to be signed afresh on the new chain."""
         async with self.pool.acquire() as conn, conn.transaction():
             reset = await register_chain(conn, "relayer", chain_id, genesis_hash)
             if reset:
                 await conn.execute(self.q.reset_nonces, chain_id)
                 await conn.execute(self.q.requeue_all_submitted)
+                await conn.execute(self.q.retire_finished)
             return reset

@@ -1,4 +1,4 @@
-"""A small async JSON-RPC client: batches, several URLs with failover, retry with backoff.
+"""A small async JSON-RPC client: batches (split when refused), several providers with failover, retry with backoff.
 
 The indexer's hot path talks raw JSON-RPC through this client instead of web3's middleware
 stack; only retryable failures (connection errors, timeouts, 429/5xx, rate limits) are retried.
@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 from prometheus_client import Counter, Histogram
 
+from core.chain.providers import Provider, Providers
 from core.errors import NonRetryableRpcError, RequestTooLarge, RetryableRpcError, RpcError
 
 log = logging.getLogger("rpc")
@@ -39,6 +40,7 @@ _RETRYABLE_WORDS = (
 )
 # Errors about the size of the request: the same call can never succeed, the caller must
 # ask for less (e.g. a narrower eth_getLogs range). Checked before the retryable codes.
+DEFAULT_BATCH_SIZE = 1000  # calls per JSON-RPC batch (RPC_BATCH_SIZE)
 _TOO_LARGE_WORDS = ("block range", "max range", "more than", "too many results", "response size", "query exceeds")
 
 
@@ -54,7 +56,7 @@ def _classify(error: dict[str, Any]) -> RpcError:
 
 
 class RpcClient:
-    """JSON-RPC over HTTP against one or more equivalent endpoints."""
+    """JSON-RPC over HTTP against one or more equivalent endpoints (``Providers``: head, health, rejects)."""
 
     def __init__(
         self,
@@ -63,11 +65,13 @@ class RpcClient:
         timeout: float = 15.0,
         retries: int = 4,
         backoff: float = 0.2,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         if not urls:
             raise ValueError("RpcClient needs at least one URL")
         self.urls = list(urls)
-        self._current = 0
+        self.providers = Providers(self.urls)
+        self.batch_size = batch_size  # lowered for good when a provider refuses a batch as too large
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._retries = retries
         self._backoff = backoff
@@ -90,60 +94,110 @@ class RpcClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
-    async def _post(self, label: str, body: Any) -> Any:
-        """POST with failover across URLs; retries transport-level failures only."""
+    def reject(self, provider: Provider, reason: str, *, behind: int | None = None) -> None:
+        """An answer of ``provider`` was incomplete or inconsistent (see ``Providers.reject``)."""
+        log.info("rpc: rejected an answer of provider %s (%s)", provider.label, reason)
+        self.providers.reject(provider, reason, behind=behind)
+
+    async def _post(self, label: str, body: Any, min_block: int | None = None) -> tuple[Any, Provider]:
+        """POST with failover across providers; retries transport-level failures only."""
         last: Exception | None = None
         for attempt in range(self._retries + 1):
-            url = self.urls[self._current]
+            provider = self.providers.pick(min_block)
             started = time.perf_counter()
             try:
-                async with self._get_session().post(url, json=body) as response:
+                async with self._get_session().post(provider.url, json=body) as response:
+                    if response.status == 413:
+                        raise RequestTooLarge(f"HTTP 413 from provider {provider.label}", rpc_code=413)
                     if response.status == 429 or response.status >= 500:
-                        raise RetryableRpcError(f"HTTP {response.status} from {url}", rpc_code=response.status)
+                        raise RetryableRpcError(
+                            f"HTTP {response.status} from {provider.label}", rpc_code=response.status
+                        )
                     payload = orjson.loads(await response.read())  # ~3x faster than json on big getLogs
                 RPC_LATENCY.labels(label).observe(time.perf_counter() - started)
-                return payload
+                return payload, provider
             except (TimeoutError, aiohttp.ClientError, RetryableRpcError, orjson.JSONDecodeError) as exc:
                 RPC_ERRORS.labels(label, "transport").inc()
                 last = exc
-                if len(self.urls) > 1:
-                    self._current = (self._current + 1) % len(self.urls)
+                following = self.providers.failed(provider)
+                if following is not provider:
                     log.warning(
-                        "rpc %s failed on %s (%s); failing over to %s", label, url, exc, self.urls[self._current]
+                        "rpc %s failed on %s (%s); failing over to %s", label, provider.label, exc, following.label
                     )
                 if attempt < self._retries:
                     await asyncio.sleep(self._backoff * 2**attempt)
         raise RetryableRpcError(f"RPC unreachable after {self._retries + 1} attempts: {last}")
 
-    async def call(self, method: str, params: list[Any] | None = None) -> Any:
-        """One call; a retryable JSON-RPC error is retried with backoff."""
+    def _result(self, provider: Provider, method: str, item: dict[str, Any]) -> Any:
+        if "error" in item:
+            error = _classify(item["error"])
+            RPC_ERRORS.labels(method, type(error).__name__).inc()
+            return error
+        result = item.get("result")
+        if method == "eth_blockNumber" and isinstance(result, str):
+            self.providers.saw_head(provider, int(result, 16))
+        return result
+
+    async def call(self, method: str, params: list[Any] | None = None, *, min_block: int | None = None) -> Any:
+        """One call (to a provider known at or above ``min_block``); a retryable JSON-RPC error is retried."""
+        result, _ = await self.call_on(method, params, min_block=min_block)
+        return result
+
+    async def call_on(
+        self, method: str, params: list[Any] | None = None, *, min_block: int | None = None
+    ) -> tuple[Any, Provider]:
+        """``call``, and which provider answered."""
         for attempt in range(self._retries + 1):
             body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params or []}
-            payload = await self._post(method, body)
-            if "error" not in payload:
-                return payload.get("result")
-            error = _classify(payload["error"])
-            RPC_ERRORS.labels(method, type(error).__name__).inc()
-            if isinstance(error, NonRetryableRpcError) or attempt == self._retries:
-                raise error
+            payload, provider = await self._post(method, body, min_block)
+            result = self._result(provider, method, payload)
+            if not isinstance(result, RpcError):
+                return result, provider
+            if isinstance(result, NonRetryableRpcError) or attempt == self._retries:
+                raise result
             await asyncio.sleep(self._backoff * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Several calls in one HTTP request; results in call order. Any error raises."""
-        results = await self.batch_settled(calls)
+    async def batch(self, calls: Sequence[tuple[str, list[Any]]], *, min_block: int | None = None) -> list[Any]:
+        """Several calls in batches of at most ``batch_size``; results in call order. Any error raises."""
+        results = await self.batch_settled(calls, min_block=min_block)
         for result in results:
             if isinstance(result, RpcError):
                 raise result
         return results
 
-    async def batch_settled(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Several calls in one HTTP request; in call order, each item's result or its ``RpcError``.
+    async def batch_settled(self, calls: Sequence[tuple[str, list[Any]]], *, min_block: int | None = None) -> list[Any]:
+        """Several calls in batches of at most ``batch_size``; in call order, each item's result or its ``RpcError``.
 
-        A transport failure (or a batch the node refuses as a whole) raises.
+        A batch the provider refuses as a whole (too large, or batches not supported) is split and retried;
+        a transport failure raises.
+        """
+        results: list[Any] = []
+        offset = 0
+        while offset < len(calls):
+            chunk = calls[offset : offset + self.batch_size]
+            answered, _ = await self.answer(chunk, min_block=min_block)
+            results += answered
+            offset += len(chunk)
+        return results
+
+    async def answer(
+        self, calls: Sequence[tuple[str, list[Any]]], *, min_block: int | None = None
+    ) -> tuple[list[Any], Provider]:
+        """Calls answered together by one provider (one HTTP request, so one node behind most balancers).
+
+        Settled results, in call order, and the provider that answered; a refused batch is split (the
+        halves may then be answered by different providers: the last one is returned).
         """
         if not calls:
-            return []
+            return [], self.providers.pick(min_block)
+        if len(calls) == 1:
+            method, params = calls[0]
+            try:
+                result, provider = await self.call_on(method, params, min_block=min_block)
+            except RpcError as exc:
+                return [exc], self.providers.pick(min_block)
+            return [result], provider
         first = next(self._ids)
         body = [
             {"jsonrpc": "2.0", "id": first + offset, "method": method, "params": params}
@@ -151,22 +205,27 @@ class RpcClient:
         ]
         for _ in range(len(calls) - 1):
             next(self._ids)
-        payload = await self._post(f"batch:{calls[0][0]}", body)
-        if not isinstance(payload, list):
-            raise _classify(payload.get("error", {"message": "batch not supported"}))
+        try:
+            payload, provider = await self._post(f"batch:{calls[0][0]}", body, min_block)
+        except RequestTooLarge:
+            payload, provider = None, None
+        if not isinstance(payload, list):  # refused as a whole, or one item's error alone: ask in halves
+            half = len(calls) // 2
+            if payload is None or "batch" in str(payload).lower():  # too large: never ask for as many again
+                self.batch_size = min(self.batch_size, half)
+                log.warning("a batch of %d calls was refused (%s); batches now %d", len(calls), payload, half)
+            left, _ = await self.answer(calls[:half], min_block=min_block)
+            right, last = await self.answer(calls[half:], min_block=min_block)
+            return left + right, last
+        assert provider is not None
         by_id = {item.get("id"): item for item in payload}
         results: list[Any] = []
         for offset, (method, _) in enumerate(calls):
             item = by_id.get(first + offset)
             if item is None:
                 raise RetryableRpcError("batch response is missing an item")
-            if "error" in item:
-                error = _classify(item["error"])
-                RPC_ERRORS.labels(method, type(error).__name__).inc()
-                results.append(error)
-            else:
-                results.append(item.get("result"))
-        return results
+            results.append(self._result(provider, method, item))
+        return results, provider
 
     async def chain_id(self) -> int:
         return int(await self.call("eth_chainId"), 16)
@@ -176,5 +235,7 @@ class RpcClient:
 
     async def get_block(self, number: int | str, *, full: bool = False) -> dict[str, Any] | None:
         tag = hex(number) if isinstance(number, int) else number
-        block: dict[str, Any] | None = await self.call("eth_getBlockByNumber", [tag, full])
+        block: dict[str, Any] | None = await self.call(
+            "eth_getBlockByNumber", [tag, full], min_block=number if isinstance(number, int) else None
+        )
         return block
