@@ -23,7 +23,7 @@ from typing import Any
 from eth_bloom import BloomFilter
 
 from core.chain.providers import Provider
-from core.chain.rpc import RpcClient
+from core.chain.rpc import RpcClient, is_behind
 from core.errors import RetryableError, RpcError
 
 NEAR_HEAD = 64  # ranges ending this close to the highest known head are read block by block, by hash
@@ -70,6 +70,8 @@ async def read_range(rpc: RpcClient, start: int, end: int, addresses: list[str],
         [("eth_getLogs", [query]), ("eth_getBlockByNumber", [hex(end), False])], min_block=end
     )
     if isinstance(logs, RpcError):
+        if is_behind(logs):  # a range entirely above the node's head
+            _reject(rpc, provider, "behind_range", f"logs of {start}..{end}: {logs}", start)
         raise logs
     if isinstance(last, RpcError) or last is None:
         _reject(rpc, provider, "lacks_range_end", f"the node that answered logs of {start}..{end} lacks {end}", end)

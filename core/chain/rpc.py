@@ -7,6 +7,7 @@ stack; only retryable failures (connection errors, timeouts, 429/5xx, rate limit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -44,10 +45,27 @@ DEFAULT_BATCH_SIZE = 1000  # calls per JSON-RPC batch (RPC_BATCH_SIZE)
 _TOO_LARGE_WORDS = ("block range", "max range", "more than", "too many results", "response size", "query exceeds")
 
 
+# The node lacks the requested blocks (its head is below them): a lagging node, retryable elsewhere or later.
+_BEHIND_WORDS = (
+    "beyond current head",
+    "beyond the current head",
+    "block height is",
+    "unknown block",
+    "header not found",
+)
+
+
+def is_behind(error: RpcError) -> bool:
+    """The answering node does not have the requested block(s) yet."""
+    return isinstance(error, RetryableRpcError) and any(word in error.message.lower() for word in _BEHIND_WORDS)
+
+
 def _classify(error: dict[str, Any]) -> RpcError:
     message = str(error.get("message", "rpc error"))
     code = error.get("code")
     lowered = message.lower()
+    if any(word in lowered for word in _BEHIND_WORDS):
+        return RetryableRpcError(message, rpc_code=code, data=error.get("data"))
     if any(word in lowered for word in _TOO_LARGE_WORDS) and "rate" not in lowered:
         return RequestTooLarge(message, rpc_code=code, data=error.get("data"))
     if code in _RETRYABLE_CODES or any(word in lowered for word in _RETRYABLE_WORDS):
@@ -99,11 +117,14 @@ class RpcClient:
         log.info("rpc: rejected an answer of provider %s (%s)", provider.label, reason)
         self.providers.reject(provider, reason, behind=behind)
 
-    async def _post(self, label: str, body: Any, min_block: int | None = None) -> tuple[Any, Provider]:
-        """POST with failover across providers; retries transport-level failures only."""
+    async def _post(
+        self, label: str, body: Any, min_block: int | None = None, only: Provider | None = None
+    ) -> tuple[Any, Provider]:
+        """POST with failover across providers (or to ``only``); retries transport-level failures only."""
         last: Exception | None = None
-        for attempt in range(self._retries + 1):
-            provider = self.providers.pick(min_block)
+        attempts = 1 if only else self._retries + 1  # one provider asked alone: its failure is an answer
+        for attempt in range(attempts):
+            provider = only or self.providers.pick(min_block)
             started = time.perf_counter()
             try:
                 async with self._get_session().post(provider.url, json=body) as response:
@@ -124,9 +145,9 @@ class RpcClient:
                     log.warning(
                         "rpc %s failed on %s (%s); failing over to %s", label, provider.label, exc, following.label
                     )
-                if attempt < self._retries:
+                if attempt < attempts - 1:
                     await asyncio.sleep(self._backoff * 2**attempt)
-        raise RetryableRpcError(f"RPC unreachable after {self._retries + 1} attempts: {last}")
+        raise RetryableRpcError(f"RPC unreachable after {attempts} attempts: {last}")
 
     def _result(self, provider: Provider, method: str, item: dict[str, Any]) -> Any:
         if "error" in item:
@@ -194,10 +215,10 @@ class RpcClient:
         if len(calls) == 1:
             method, params = calls[0]
             try:
-                result, provider = await self.call_on(method, params, min_block=min_block)
+                result, single = await self.call_on(method, params, min_block=min_block)
             except RpcError as exc:
                 return [exc], self.providers.pick(min_block)
-            return [result], provider
+            return [result], single
         first = next(self._ids)
         body = [
             {"jsonrpc": "2.0", "id": first + offset, "method": method, "params": params}
@@ -205,10 +226,10 @@ class RpcClient:
         ]
         for _ in range(len(calls) - 1):
             next(self._ids)
-        try:
+        payload: Any = None  # stays None when the provider refused the request as too large (HTTP 413)
+        provider: Provider | None = None
+        with contextlib.suppress(RequestTooLarge):
             payload, provider = await self._post(f"batch:{calls[0][0]}", body, min_block)
-        except RequestTooLarge:
-            payload, provider = None, None
         if not isinstance(payload, list):  # refused as a whole, or one item's error alone: ask in halves
             half = len(calls) // 2
             if payload is None or "batch" in str(payload).lower():  # too large: never ask for as many again
@@ -231,7 +252,24 @@ class RpcClient:
         return int(await self.call("eth_chainId"), 16)
 
     async def block_number(self) -> int:
-        return int(await self.call("eth_blockNumber"), 16)
+        """The highest head among the providers (each one asked when there are several: see ``Providers``)."""
+        if len(self.providers.all) == 1:
+            return int(await self.call("eth_blockNumber"), 16)
+        answers = await asyncio.gather(
+            *(self._head_of(p) for p in self.providers.all if p.healthy()), return_exceptions=True
+        )
+        heads = [a for a in answers if isinstance(a, int)]
+        if not heads:
+            return int(await self.call("eth_blockNumber"), 16)  # every one failed lately: the usual failover
+        return max(heads)
+
+    async def _head_of(self, provider: Provider) -> int:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_blockNumber", "params": []}
+        payload, _ = await self._post("eth_blockNumber", body, only=provider)
+        result = self._result(provider, "eth_blockNumber", payload)
+        if isinstance(result, RpcError):
+            raise result
+        return int(result, 16)
 
     async def get_block(self, number: int | str, *, full: bool = False) -> dict[str, Any] | None:
         tag = hex(number) if isinstance(number, int) else number
