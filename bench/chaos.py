@@ -52,6 +52,7 @@ from redis.asyncio import Redis
 from anvil.deploy import deploy
 from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
 from bench.chaos_flows import CHAIN_LOCK, Flows, api_env, start_api
+from bench.chaos_providers import LaggingProvider
 from core.chain.manifest import Manifest
 from core.db.migrate import migrate
 from core.settings import ROOT
@@ -410,6 +411,7 @@ async def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     stack: Stack | None = None
     api_process: subprocess.Popen[bytes] | None = None
+    providers = LaggingProvider(url, rng).start() if args.lagging_provider else None  # bench/chaos_providers.py
     try:
         await migrate(dsn)
         manifest = await asyncio.to_thread(deploy, url, workdir / "deployment.json")
@@ -417,7 +419,7 @@ async def main(args: argparse.Namespace) -> int:
             **os.environ,
             "ENVIRONMENT": "test",
             "DATABASE_URL": dsn,
-            "RPC_URLS": url,
+            "RPC_URLS": providers.url if providers else url,
             "MANIFEST_PATH": str(workdir / "deployment.json"),
             "RELAYER_PRIVATE_KEY": RELAYER_KEY,
             "RELAYER_CONFIRMATIONS": str(args.confirmations),
@@ -459,6 +461,9 @@ async def main(args: argparse.Namespace) -> int:
             await _chaos(url, manifest, stack, stop, out, rng, args)
             await load
             await traffic
+            if providers:
+                providers.catch_up()
+                out.figures["providers"] = providers.figures()
             if not out.node_broken:
                 print("chaos: load stopped; draining", flush=True)
                 drain_started = time.monotonic()
@@ -485,6 +490,8 @@ async def main(args: argparse.Namespace) -> int:
             stack.stop()
         if api_process is not None:
             _terminate(api_process)
+        if providers:
+            providers.stop()
         anvil.terminate()
         anvil.wait(10)
         if not args.keep:
@@ -525,6 +532,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="revert",
         help="revert: snapshot, mine 1-5 blocks of the traffic, evm_revert and mine a longer branch (default); "
         "anvil_reorg: rewrite the last 1-5 blocks in place. Both with automine off around the rewrite",
+    )
+    parser.add_argument(
+        "--lagging-provider", action="store_true", help="indexer and relayer behind a balancer with a lagging node"
     )
     parser.add_argument("--confirmations", type=int, default=2)
     parser.add_argument("--min-pause", type=float, default=0.3)

@@ -75,7 +75,7 @@ class Balancer:
         self.served[node] += 1
         if node == "live":
             return web.json_response(await self._up(body))
-        height = await self._height()
+        height = await self.height()
         answers = [await self._lagging(item, height) for item in items]
         return web.json_response(answers if isinstance(body, list) else answers[0])
 
@@ -86,7 +86,8 @@ class Balancer:
             return "lagging" if method == "eth_getLogs" else "live"
         return next(self._turn)
 
-    async def _height(self) -> int:
+    async def height(self) -> int:
+        """The lagging node's head now."""
         head = int(await self._call("eth_blockNumber", []), 16)
         if self.frozen_at is not None:
             return min(head, self.frozen_at)
