@@ -63,7 +63,7 @@ async def read_range(rpc: RpcClient, start: int, end: int, addresses: list[str],
     Errors of ``eth_getLogs`` itself (too large, timeouts) are raised as the client classified them.
     """
     top = rpc.providers.top()
-    if near > 0 and (top is None or end > top - near):
+    if near > 0 and top is not None and end > top - near:
         return await _read_by_hash(rpc, start, end, addresses)
     query = {"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}
     (logs, last), provider = await rpc.answer(

@@ -27,7 +27,6 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from core.chain.rpc import RpcClient
 from core.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
 
 
 async def _produce(indexer: Indexer, start: int, target: int, out: Any) -> None:
-    indexer.rpc = RpcClient(indexer.rpc.urls, batch_size=indexer.rpc.batch_size)  # a session of this process's own
+    indexer.rpc = indexer.rpc.fork()  # a session of this process's own
     try:
         while start <= target:
             batch = await indexer._fetch(start, min(target, start + indexer.range - 1))

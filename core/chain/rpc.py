@@ -96,6 +96,17 @@ class RpcClient:
         self._ids = itertools.count(1)
         self._session: aiohttp.ClientSession | None = None
 
+    def fork(self) -> RpcClient:
+        """A client of its own (e.g. for a child process) with the same providers, settings and known heads."""
+        other = RpcClient(
+            self.urls, timeout=self._timeout.total or 15.0, retries=self._retries, backoff=self._backoff,
+            batch_size=self.batch_size,
+        )  # fmt: skip
+        for mine, theirs in zip(other.providers.all, self.providers.all, strict=True):
+            mine.head = theirs.head
+        other.providers.current = self.providers.current
+        return other
+
     async def __aenter__(self) -> RpcClient:
         return self
 
