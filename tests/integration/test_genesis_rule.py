@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -13,6 +18,7 @@ from core.chain.genesis import ForeignChain
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db.chains import register_chain
+from core.settings import ROOT
 from tests.integration.helpers import make_indexer, make_relayer, new_ref, relay_all
 
 
@@ -38,6 +44,20 @@ async def test_both_processes_refuse_a_node_of_another_genesis(
             await relayer.prepare()
     # Nothing was registered for the foreign chain: the database still describes no chain.
     assert await pool.fetchval("SELECT count(*) FROM chain_identity") == 0
+
+
+@pytest.mark.parametrize("process", ["indexer", "relayer"])
+async def test_the_processes_exit_with_a_message_on_a_foreign_genesis(
+    foreign_node: str, db_url: str, manifest_path: Path, relayer_key: str, process: str
+) -> None:
+    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "RPC_URLS": foreign_node,
+           "MANIFEST_PATH": str(manifest_path), "RELAYER_PRIVATE_KEY": relayer_key,
+           "INDEXER_METRICS_PORT": "0", "RELAYER_METRICS_PORT": "0", "INDEXER_WS_URL": "none"}  # fmt: skip
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", process, "run"], env=env, cwd=ROOT, capture_output=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr.decode()[-2000:]
+    assert b"genesis" in done.stderr and b"differs from the deployment manifest" in done.stderr
 
 
 async def test_a_chain_reset_is_refused_outside_the_dev_chain(pool: asyncpg.Pool) -> None:
