@@ -172,8 +172,9 @@ class Payments:
             if obj.get("payment_status") not in ("paid", "no_payment_required"):
                 return "awaiting_payment", payment["id"]
             total = obj.get("amount_total")
-            if isinstance(total, int) and total != payment["charged_cents"]:
-                log.error("session %s paid %s cents, %s expected", session_id, total, payment["charged_cents"])
+            # Anything but the expected integer (a string, a float, true, null, absent) is a mismatch.
+            if type(total) is not int or total != payment["charged_cents"]:
+                log.error("session %s paid %r cents, %s expected", session_id, total, payment["charged_cents"])
                 return "amount_mismatch", payment["id"]
             return await self._fulfil(conn, payment, _text(obj, "payment_intent")), payment["id"]
         if kind in ("charge.refunded", "charge.dispute.created"):
