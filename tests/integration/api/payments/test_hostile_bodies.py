@@ -76,6 +76,22 @@ async def test_a_completed_session_whose_amount_total_is_not_the_integer_is_a_mi
     assert await pool.fetchval("SELECT count(*) FROM credit_transactions") == 0
 
 
+@pytest.mark.parametrize("currency", ["eur", "USD", None, 840])
+async def test_a_completed_session_in_another_currency_is_a_mismatch(
+    pay_app: Sanic, fake_stripe: FakeStripe, pool: asyncpg.Pool, currency: Any
+) -> None:
+    tokens, _ = await wallet_user(pay_app)
+    started = (await checkout(pay_app, tokens, "credits_100")).json["data"]
+    assert started["currency"] == "usd"
+    event = fake_stripe.complete(started["session_id"])
+    event["data"]["object"]["currency"] = currency
+    assert (await deliver(pay_app, event)).json["data"]["outcome"] == "amount_mismatch"
+    assert await pool.fetchval("SELECT status FROM payments") == "pending"
+    event = fake_stripe.complete(started["session_id"])  # the genuine event is then fulfilled
+    event["id"] += "-genuine"
+    assert (await deliver(pay_app, event)).json["data"]["outcome"] == "paid"
+
+
 @pytest.mark.parametrize("amount", [True, "1", 1.0, "0x1", [1], {"n": 1}])
 async def test_credit_amounts_take_json_integers_only(pay_app: Sanic, pool: asyncpg.Pool, amount: Any) -> None:
     tokens = await email_user(pay_app, "strict@example.com")
