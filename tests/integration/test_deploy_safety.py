@@ -93,3 +93,13 @@ def test_real_accounts_deploy_and_the_manifest_names_them(public_chain: str, tmp
     assert manifest.chain_id == SEPOLIA and len(manifest.contracts) == 5
     assert manifest.roles == {"admin": deployer.address, "relayer": relayer.address, "treasury": treasury.address}
     assert (tmp_path / "m.json").exists()
+
+
+def test_the_cli_says_when_the_node_cannot_be_reached(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = subprocess.run(
+        [sys.executable, "-m", "anvil.deploy", "--rpc-url", url, "--out", str(tmp_path / "m.json")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1 and f"deploy: cannot reach {url}" in result.stderr
+    assert "Traceback" not in result.stderr
