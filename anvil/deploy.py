@@ -1,7 +1,10 @@
 """Deploys the contracts from the committed artifacts and writes the deployment manifest.
 
 ``python -m anvil.deploy --rpc-url URL --out var/deployment.json``. The deployer key signs;
-roles go to the relayer account; fees go to the treasury. Each step of ``PLAN`` deploys one
+roles go to the relayer account; fees go to the treasury. On the dev chain (anvil, chain id 31337)
+each defaults to one of anvil's mnemonic accounts; on any other chain all three must be given and
+none may be a well-known development account (``check_accounts``): the refusal is a message and
+exit status 2, before anything is sent. Each step of ``PLAN`` deploys one
 contract (its constructor args may refer to contracts deployed before it) and then makes the
 role grants it lists: ``"fn"`` calls the contract just deployed, ``"Other.fn"`` a contract
 deployed before it (e.g. giving the new TipRouter the Engagement token's mover role).
@@ -12,20 +15,24 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import TxParams, TxReceipt
 
+from anvil.accounts import DeployAccounts, check_accounts
 from anvil.node import DEPLOYER_KEY, RELAYER_KEY, TREASURY_ADDRESS
 from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
+from core.errors import ConfigError
 from core.settings import DEFAULT_MANIFEST
 
 log = logging.getLogger("deploy")
@@ -152,14 +159,22 @@ def deploy(
     rpc_url: str,
     out: Path,
     *,
-    deployer_key: str = DEPLOYER_KEY,
+    deployer_key: str | None = None,
     relayer: str | None = None,
-    treasury: str = TREASURY_ADDRESS,
+    treasury: str | None = None,
 ) -> Manifest:
+    """Deploy everything; off the dev chain, ``ConfigError`` unless every account is explicit and real."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    account: LocalAccount = Account.from_key(deployer_key)
-    relayer_address = relayer or Account.from_key(RELAYER_KEY).address
-    ctx = Context(account.address, Web3.to_checksum_address(relayer_address), Web3.to_checksum_address(treasury))
+    given = check_accounts(
+        w3.eth.chain_id, DeployAccounts(deployer_key=deployer_key, relayer=relayer, treasury=treasury)
+    )
+    account: LocalAccount = Account.from_key(given.deployer_key or DEPLOYER_KEY)
+    relayer_address = given.relayer or Account.from_key(RELAYER_KEY).address
+    ctx = Context(
+        account.address,
+        Web3.to_checksum_address(relayer_address),
+        Web3.to_checksum_address(given.treasury or TREASURY_ADDRESS),
+    )
     deployer = Deployer(w3, account)
     contracts: dict[str, DeployedContract] = {}
     first_block: int | None = None
@@ -200,15 +215,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
     parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST)
-    parser.add_argument("--relayer", help="address that gets the relayer roles (default: anvil account #1)")
-    parser.add_argument("--treasury", default=TREASURY_ADDRESS, help="address that receives platform fees")
+    parser.add_argument(
+        "--relayer", help="address that gets every relayer role (minter, accruer, settler, redeemer); "
+        "required off the dev chain (default there: anvil account #1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--treasury", help="address that receives platform fees; required off the dev chain (default there: #2)"
+    )
     args = parser.parse_args()
     # The deployer key comes from the environment only, never from the command line.
-    deployer_key = os.environ.get("DEPLOYER_PRIVATE_KEY", DEPLOYER_KEY)
+    deployer_key = os.environ.get("DEPLOYER_PRIVATE_KEY") or None
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s deploy  %(levelname)-5s %(message)s", datefmt="%H:%M:%S"
     )
-    deploy(args.rpc_url, args.out, deployer_key=deployer_key, relayer=args.relayer, treasury=args.treasury)
+    try:
+        deploy(args.rpc_url, args.out, deployer_key=deployer_key, relayer=args.relayer, treasury=args.treasury)
+    except ConfigError as exc:
+        print(f"deploy: refused: {exc.message}", file=sys.stderr)  # noqa: T201 (the CLI's answer)
+        sys.exit(2)
+    except (OSError, requests.RequestException) as exc:
+        print(f"deploy: cannot reach {args.rpc_url}: {type(exc).__name__}", file=sys.stderr)  # noqa: T201
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from core.chain.devkeys import DEV_CHAIN_ID, DEV_MNEMONIC
 from core.settings import ROOT
 
-MNEMONIC = "test test test test test test test test test test test junk"
-CHAIN_ID = 31337
+MNEMONIC, CHAIN_ID = DEV_MNEMONIC, DEV_CHAIN_ID
 # Keys of the mnemonic's first accounts (public development keys; never use them elsewhere).
 DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -85,6 +85,7 @@ def start_anvil(
     block_time: float | None = None,
     log_path: Path | None = None,
     extra_args: list[str] | None = None,
+    chain_id: int = CHAIN_ID,
 ) -> subprocess.Popen[bytes]:
     """Start anvil and wait until it answers; the caller owns the process."""
     args = [
@@ -92,7 +93,7 @@ def start_anvil(
         "--host", host,
         "--port", str(port),
         "--mnemonic", MNEMONIC,
-        "--chain-id", str(CHAIN_ID),
+        "--chain-id", str(chain_id),
         "--silent" if log_path is None else "--color=never",
     ]  # fmt: skip
     if block_time:

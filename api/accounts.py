@@ -10,7 +10,7 @@ import asyncpg
 
 from api.store import QUERIES
 from core.db import translate_errors
-from core.errors import Conflict, Unauthenticated
+from core.errors import Conflict, Forbidden, Unauthenticated
 
 
 def user_dict(row: asyncpg.Record, wallets: list[str]) -> dict[str, Any]:
@@ -106,11 +106,14 @@ class Accounts:
             )
         return int(row["user_id"])
 
-    async def revoke(self, token_hash: str) -> bool:
+    async def revoke(self, token_hash: str, user_id: int) -> bool:
+        """Revoke the token's family if it is ``user_id``'s; another account's token is refused (403)."""
         async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(self.q.refresh_token_for_update, token_hash)
             if row is None:
                 return False
+            if int(row["user_id"]) != user_id:
+                raise Forbidden("this refresh token belongs to another account", details={"reason": "not_yours"})
             await conn.execute(self.q.revoke_family, row["family_id"])
             return True
 

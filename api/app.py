@@ -16,6 +16,7 @@ from sanic_ext import openapi
 from api import errors
 from api.accounts import Accounts
 from api.auth.service import AuthService
+from api.bodies import reject_nul_in_url
 from api.cache import ResponseCache
 from api.cleanup import run_cleanup
 from api.creators import Creators
@@ -173,6 +174,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     @app.on_request
     async def start(request: Request) -> None:
         request.ctx.started = time.perf_counter()
+        reject_nul_in_url(request.path, request.query_string)  # bodies: api.bodies.load_json
         limiter = request.app.ctx.app.limiter
         if limiter is not None and request.path.startswith("/api/") and request.method != "OPTIONS":
             await limiter.hit("general", f"ip:{client_ip(request)}")

@@ -8,9 +8,11 @@ from typing import Any
 from asyncpg.exceptions import DataError
 from pydantic import ValidationError
 from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import MethodNotAllowed, SanicException
+from sanic.exceptions import NotFound as RouteNotFound
 from sanic.response import HTTPResponse, json
 
+from api.allow import allowed_methods
 from core.errors import (
     AppError,
     ConfigError,
@@ -99,7 +101,11 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
     if isinstance(exc, SanicException):
         status = int(exc.status_code)
         message = str(exc) if status < 500 else "internal error"
-        return envelope_error(status, _sanic_code(status), message, None, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        routing = isinstance(exc, MethodNotAllowed | RouteNotFound) and not any(k.lower() == "allow" for k in headers)
+        if routing and (allowed := allowed_methods(request)):  # the router knows the path under other methods
+            status, message, headers["Allow"] = 405, f"{request.method} is not allowed here", ", ".join(allowed)
+        return envelope_error(status, _sanic_code(status), message, None, headers)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return envelope_error(500, "internal_error", "internal error")
 

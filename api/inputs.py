@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
+from api.bodies import load_json, reject_nul
 from core.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,24 +24,15 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     return InvalidInput("the input is malformed", details={"fields": fields})
 
 
-def reject_nul(text: str | bytes, where: str) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it at the edge rather than fail in the database."""
-    found = b"\\u0000" in text if isinstance(text, bytes) else "\x00" in text
-    if found:
-        raise InvalidInput(f"the {where} contains a NUL character")
-
-
 def parse_body(request: Request, model: type[M]) -> M:
+    """The body as ``model``, validated strictly (pydantic strict mode on the JSON): an integer field
+    takes a JSON integer only (not ``true``, ``"10"`` or ``10.0``), a string field a JSON string."""
     body = request.body or b"null"
-    try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidInput("the body is not JSON") from exc
-    reject_nul(body, "body")
+    data: Any = load_json(body)
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _invalid(exc) from exc
 

@@ -51,7 +51,9 @@ class SmtpMailer:
         try:
             await asyncio.to_thread(self._send, _message(self.sender, to, subject, text))
         except (OSError, smtplib.SMTPException) as exc:
-            raise ServiceUnavailable(f"the mail server refused or is unreachable: {exc}") from exc
+            raise ServiceUnavailable(
+                "the mail server refused or is unreachable", details={"error": type(exc).__name__}
+            ) from exc
 
 
 class OutboxMailer:

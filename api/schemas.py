@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from api.openapi import Model
+from api.strict import QueryInt
 
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 BYTES32 = r"^0x[0-9a-fA-F]{64}$"
@@ -101,13 +102,13 @@ class TransfersPage(Model):
 
 
 class ReadQuery(Model):
-    min_block: int | None = Field(
+    min_block: QueryInt | None = Field(
         None, ge=0, le=2**62, description="wait (<= API_MIN_BLOCK_TIMEOUT s) for this block to be indexed, else 409"
     )
 
 
 class PageQuery(ReadQuery):
-    limit: int = Field(20, ge=1, le=100)
+    limit: QueryInt = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, pattern=CURSOR, description="next_cursor of the previous page")
 
 

@@ -8,8 +8,8 @@ from pydantic import ConfigDict, Field
 
 from api.openapi import Model
 from api.schemas import ADDRESS, IndexedBlock, PageQuery
+from api.strict import Uint256
 
-UINT256 = r"^[0-9]{1,78}$"
 SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
 IntentStatus = Literal["pending", "approved", "refused", "submitted", "settled", "rejected", "failed"]
 
@@ -23,9 +23,9 @@ class IntentBody(Model):
     from_: str = Field(alias="from", pattern=ADDRESS, description="the fan (signer)")
     to: str = Field(pattern=ADDRESS, description="a creator's wallet")
     token: str = Field(pattern=ADDRESS, description="Engagement (TKI) for a clap, Coin (TK) for a gift")
-    amount: str = Field(pattern=UINT256, description="base units, decimal string, > 0")
-    nonce: str = Field(pattern=UINT256, description="any unused uint256 of the fan (decimal string)")
-    deadline: str = Field(pattern=UINT256, description="unix seconds, in the future (decimal string)")
+    amount: Uint256 = Field(description="base units, decimal string, > 0")
+    nonce: Uint256 = Field(description="any unused uint256 of the fan (decimal string)")
+    deadline: Uint256 = Field(description="unix seconds, in the future (decimal string)")
     signature: str = Field(pattern=SIGNATURE, description="65-byte EIP-712 signature by `from`")
 
 
@@ -73,9 +73,9 @@ class WithdrawBody(Model):
 
     creator: str = Field(pattern=ADDRESS)
     token: str = Field(pattern=ADDRESS)
-    amount: str = Field(pattern=UINT256)
-    nonce: str = Field(pattern=UINT256)
-    deadline: str = Field(pattern=UINT256)
+    amount: Uint256 = Field()
+    nonce: Uint256 = Field()
+    deadline: Uint256 = Field()
     signature: str = Field(pattern=SIGNATURE)
 
 

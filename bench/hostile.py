@@ -6,8 +6,9 @@
 For each operation it sends: SQL-ish, oversized, control-character, non-ASCII and out-of-range
 values in every path and query parameter; bodies that are invalid UTF-8, not JSON, the wrong
 JSON type, deeply nested, larger than the body limit, or the right shape with every field
-replaced by a hostile value; forged bearer tokens. It asserts: no 5xx; every error is the JSON
-envelope; and a rejected request wrote nothing (a fingerprint of every table — row count and
+replaced by a hostile value; forged bearer tokens; and every path under a method the spec does not
+list for it. It asserts: no 5xx; every error is the JSON envelope, with none of the database
+driver's own text in it; an unlisted method is 405 with ``Allow``; and a rejected request wrote nothing (a fingerprint of every table — row count and
 newest ``xmin`` — is taken before and after each rejected request).
 """
 
@@ -59,6 +60,9 @@ HOSTILE_JSON_VALUES: list[Any] = [
     {"$ne": None},
 ]
 SKIP_PATHS = ("/api/feed/", "/api/auth/logout")
+# PostgreSQL's / asyncpg's own wording: an error envelope carrying any of these leaks the driver's text.
+DRIVER_TEXT = ("violates", "invalid byte sequence", "asyncpg", "invalid input syntax", "out of range for type", "Key (")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass
@@ -215,13 +219,35 @@ async def run(url: str, dsn: str, token: str | None, *, max_body: int = 65536, l
                         assert envelope["success"] is False and envelope["error"]["code"]
                     except (ValueError, KeyError, TypeError, AssertionError):
                         report.failures.append(f"{where}: {response.status_code} without the error envelope")
+                    if leaked := [marker for marker in DRIVER_TEXT if marker in response.text]:
+                        report.failures.append(f"{where}: driver text {leaked} in {response.text[:200]}")
                     after = await fingerprint.take()
                     changed = sorted(t for t in after if after[t] != before.get(t))
                     if changed:
                         report.failures.append(f"{where}: rejected ({response.status_code}) but wrote to {changed}")
+            await _unlisted_methods(client, spec, report)
     finally:
         await fingerprint.close()
     return report
+
+
+async def _unlisted_methods(client: httpx.AsyncClient, spec: dict[str, Any], report: Report) -> None:
+    """Every path, under a method the spec does not list for it: 405 with ``Allow`` naming the listed ones."""
+    for path, item in spec.get("paths", {}).items():
+        if path.startswith(SKIP_PATHS):
+            continue
+        listed = {m.upper() for m in item if m.upper() in METHODS}
+        for method in [m for m in METHODS if m not in listed][:1]:
+            response = await client.request(method, _fill(path, "1"))
+            report.requests += 1
+            report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
+            allowed = {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+            if response.status_code != 405 or not listed <= allowed:
+                report.failures.append(
+                    f"{method} {path}: {response.status_code}, Allow {sorted(allowed)} (want {sorted(listed)})"
+                )
+            else:
+                report.rejected += 1
 
 
 def main() -> int:

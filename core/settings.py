@@ -26,14 +26,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = ROOT / "var" / "deployment.json"
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret"})
 
-# Anvil's well-known first development key (mnemonic "test test ... junk", index 0).
-# Accepted only when ENVIRONMENT=development.
-ANVIL_DEV_KEYS = frozenset(
-    {
-        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    }
-)
+# Outside development (ENVIRONMENT=production) the chain is a public one: an unset finality depth or
+# confirmation count takes the Ethereum PoS value (Sepolia, mainnet: finality after 2 epochs = 64 blocks;
+# 3 confirmations), and an explicit value below 2 (0 or 1: any one-block reorg loses or doubles data) is refused.
+SAFE_FINALITY_DEPTH, SAFE_CONFIRMATIONS, MIN_PUBLIC_DEPTH = 64, 3, 2
+
+
+def _safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
+    """Fill unset depths with their public-chain default; refuse explicit ones below MIN_PUBLIC_DEPTH."""
+    for name, default in defaults.items():
+        if name not in settings.model_fields_set:
+            setattr(settings, name, default)
+        elif getattr(settings, name) < MIN_PUBLIC_DEPTH:
+            prefix = settings.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}{name.upper()} must be at least {MIN_PUBLIC_DEPTH} outside development "
+                f"(unset, it is {default})"
+            )
 
 
 SHARED_FIELDS = (
@@ -129,6 +138,12 @@ class IndexerSettings(_Common):
     def _no_contracts(cls, value: object) -> object:
         return None if value == "" else value
 
+    @model_validator(mode="after")
+    def _public_chain_depth(self) -> IndexerSettings:
+        if not self.is_development:
+            _safe_depths(self, {"finality_depth": SAFE_FINALITY_DEPTH})
+        return self
+
 
 class RelayerSettings(_Common):
     model_config = SettingsConfigDict(env_prefix="RELAYER_", env_file=".env", extra="ignore")
@@ -174,6 +189,12 @@ class RelayerSettings(_Common):
         # A missing key is refused where the signer is loaded (`run`); queue commands need none.
         if self.private_key.get_secret_value() and not self.is_development:
             raise ValueError("RELAYER_PRIVATE_KEY is for development only; use an encrypted keystore")
+        return self
+
+    @model_validator(mode="after")
+    def _public_chain_depth(self) -> RelayerSettings:
+        if not self.is_development:
+            _safe_depths(self, {"confirmations": SAFE_CONFIRMATIONS, "finality_blocks": SAFE_FINALITY_DEPTH})
         return self
 
 

@@ -7,11 +7,21 @@ import json
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from core.chain.devkeys import is_dev_address
 from core.errors import ConfigError
 from core.settings import RelayerSettings
 
 
 def load_signer(settings: RelayerSettings) -> LocalAccount:
+    account = _load(settings)
+    if not settings.is_development and is_dev_address(account.address):
+        raise ConfigError(
+            f"the signer {account.address} is a well-known anvil development account: not outside development"
+        )
+    return account
+
+
+def _load(settings: RelayerSettings) -> LocalAccount:
     if settings.keystore_path is not None:
         try:
             keystore = json.loads(settings.keystore_path.read_text())

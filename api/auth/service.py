@@ -66,7 +66,7 @@ class AuthService:
 
     async def logout(self, claims: Claims, refresh_token: str | None) -> None:
         if refresh_token:
-            await self.accounts.revoke(digest(refresh_token))
+            await self.accounts.revoke(digest(refresh_token), claims.user_id)
         ttl = claims.expires_at - int(time.time())
         if ttl > 0:
             await self.redis.set(f"jwt:revoked:{claims.jti}", "1", ex=ttl)

@@ -63,10 +63,15 @@ def check_message(
         raise _rejected("not_yet_valid", "the message is not valid yet")
     if expires <= now or issued + timedelta(seconds=max_age) < now:
         raise _rejected("expired", "the message has expired")
+    # The time checks above (with SKEW) are the policy; siwe's own (no skew) would turn a Not Before
+    # inside the window into a signature failure, so it verifies at a moment inside the validity window.
+    at = now if not_before is None or now > not_before else not_before + timedelta(microseconds=1)
     try:
-        msg.verify(signature, domain=domain, nonce=msg.nonce, timestamp=now)
+        msg.verify(signature, domain=domain, nonce=msg.nonce, timestamp=at)
     except siwe.ExpiredMessage as exc:
         raise _rejected("expired", "the message has expired") from exc
+    except siwe.NotYetValidMessage as exc:
+        raise _rejected("not_yet_valid", "the message is not valid yet") from exc
     except Exception as exc:  # bad signatures surface as several error types
         raise _rejected("bad_signature", "the signature does not match the message's address") from exc
     return msg

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from api.openapi import Model
 from api.schemas import ADDRESS, CURSOR
+from api.strict import QueryInt, StrictInt
 
 ID = r"^[0-9]{1,18}$"
 UINT = r"^[0-9]{1,78}$"
@@ -53,13 +54,13 @@ class MeetingsPage(Model):
 
 
 class MeetingsQuery(Model):
-    limit: int = Field(20, ge=1, le=100)
+    limit: QueryInt = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, pattern=CURSOR, description="next_cursor of the previous page")
 
 
 class RedeemBody(Model):
     holder: str = Field(pattern=ADDRESS, description="the pass holder who signed")
-    deadline: int = Field(ge=0, le=2**64, description="the Redemption's deadline (unix seconds)")
+    deadline: StrictInt = Field(ge=0, le=2**64, description="the Redemption's deadline (unix seconds)")
     signature: str = Field(pattern=SIGNATURE, description="EIP-712 Redemption(tokenId, holder, deadline), 65 bytes")
 
 
@@ -77,7 +78,7 @@ class Access(Model):
 
 
 class ExtendBody(Model):
-    ends_at: int = Field(ge=0, le=2**40, description="the new end (unix seconds), later than the current one")
+    ends_at: StrictInt = Field(ge=0, le=2**40, description="the new end (unix seconds), later than the current one")
 
 
 class CloseBody(Model):

@@ -6,12 +6,12 @@ The API base comes from the settings, so tests drive the real library against a 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import stripe
 
+from api.bodies import load_json
 from api.payments.problems import InvalidSignature, PaymentsUnavailable
 from core.errors import InvalidInput
 from core.settings import ApiSettings
@@ -88,10 +88,7 @@ class StripeGateway:
         except stripe.SignatureVerificationError as exc:
             reason = str(exc)[:120]
             raise InvalidSignature("the Stripe-Signature header does not verify", details={"reason": reason}) from None
-        try:
-            event = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON") from exc
+        event = load_json(payload)  # the one body parser: too deep, NUL, NaN -> 400
         if not (
             isinstance(event, dict)
             and isinstance(event.get("id"), str)

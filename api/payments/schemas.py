@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_va
 
 from api.openapi import Model
 from api.schemas import ADDRESS, CURSOR, IndexedBlock
+from api.strict import QueryInt, StrictInt
 
 PACKAGE_ID = r"^[a-z0-9_-]{1,64}$"
 CODE = r"^[A-Za-z0-9_-]{3,32}$"
@@ -20,7 +21,7 @@ PackageKind = Literal["coins", "credits"]
 
 
 class ListQuery(Model):
-    limit: int = Field(20, ge=1, le=100)
+    limit: QueryInt = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, pattern=CURSOR, description="next_cursor of the previous page")
 
 
@@ -158,12 +159,12 @@ def _bounded(value: datetime | None) -> datetime | None:
 class DiscountCreateBody(Model):
     code: str = Field(pattern=CODE)
     kind: Literal["percent_off", "bonus"]
-    percent: int = Field(ge=1, le=1000, description="percent off (1..95) or bonus percent (1..1000)")
+    percent: StrictInt = Field(ge=1, le=1000, description="percent off (1..95) or bonus percent (1..1000)")
     package_kind: PackageKind | None = None
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
-    max_redemptions: int | None = Field(None, ge=1, le=10**9)
-    max_per_user: int = Field(1, ge=1, le=10**6)
+    max_redemptions: StrictInt | None = Field(None, ge=1, le=10**9)
+    max_per_user: StrictInt = Field(1, ge=1, le=10**6)
 
     _dates = field_validator("valid_from", "valid_until")(_bounded)
 
@@ -209,24 +210,28 @@ class CreditBalance(Model):
 
 
 class SpendBody(Model):
-    amount: int = Field(ge=1, le=MAX_CREDITS)
+    amount: StrictInt = Field(ge=1, le=MAX_CREDITS)
     feature: str = Field(pattern=FEATURE, description="what the credits pay for, e.g. chat.flash")
     reference: str | None = Field(None, pattern=REFERENCE, description="your job id")
     idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY, description="the same key gives the same result once")
 
 
 class ReserveBody(SpendBody):
-    ttl: int | None = Field(None, ge=10, le=7 * 86400, description="seconds before an uncommitted hold is released")
+    ttl: StrictInt | None = Field(
+        None, ge=10, le=7 * 86400, description="seconds before an uncommitted hold is released"
+    )
 
 
 class CommitBody(Model):
-    usage_id: int = Field(ge=1, le=2**62)
-    amount: int | None = Field(None, ge=0, le=MAX_CREDITS, description="credits to charge (default: all reserved)")
+    usage_id: StrictInt = Field(ge=1, le=2**62)
+    amount: StrictInt | None = Field(
+        None, ge=0, le=MAX_CREDITS, description="credits to charge (default: all reserved)"
+    )
     idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY)
 
 
 class ReleaseBody(Model):
-    usage_id: int = Field(ge=1, le=2**62)
+    usage_id: StrictInt = Field(ge=1, le=2**62)
     idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY)
 
 

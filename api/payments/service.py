@@ -171,9 +171,14 @@ class Payments:
                 return await self._end(conn, payment, ENDED[kind]), payment["id"]
             if obj.get("payment_status") not in ("paid", "no_payment_required"):
                 return "awaiting_payment", payment["id"]
-            total = obj.get("amount_total")
-            if isinstance(total, int) and total != payment["charged_cents"]:
-                log.error("session %s paid %s cents, %s expected", session_id, total, payment["charged_cents"])
+            total, currency = obj.get("amount_total"), obj.get("currency")
+            # Anything but the expected integer (a string, a float, true, null, absent) in the expected
+            # currency is a mismatch.
+            if type(total) is not int or total != payment["charged_cents"] or currency != payment["currency"]:
+                log.error(
+                    "session %s paid %r %r, %s %s expected",
+                    session_id, total, currency, payment["charged_cents"], payment["currency"],
+                )  # fmt: skip
                 return "amount_mismatch", payment["id"]
             return await self._fulfil(conn, payment, _text(obj, "payment_intent")), payment["id"]
         if kind in ("charge.refunded", "charge.dispute.created"):

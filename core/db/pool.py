@@ -63,9 +63,10 @@ async def translate_errors() -> AsyncIterator[None]:
     """Turn driver errors into :mod:`core.errors` where the database is called."""
     try:
         yield
+    # The driver's own text (values, table and column names) stays in the logs, never in a message.
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(exc.detail or str(exc), details={"constraint": exc.constraint_name}) from exc
+        raise Conflict("the value already exists", details={"constraint": exc.constraint_name}) from exc
     except (asyncpg.CheckViolationError, asyncpg.DataError, asyncpg.NotNullViolationError) as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise InvalidInput("a value is out of range or malformed", details={"sqlstate": exc.sqlstate}) from exc
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-        raise ServiceUnavailable(f"database unavailable: {exc}") from exc
+        raise ServiceUnavailable("the database is unavailable") from exc
