@@ -7,15 +7,15 @@
 
 
 @external
-def emit1(t0: bytes32, data: Bytes[131072]):
+def emit1(t0: bytes32, data: Bytes[262144]):
     raw_log([t0], data)
 
 
 @external
-def emit2(t0: bytes32, t1: bytes32, data: Bytes[131072]):
+def emit2(t0: bytes32, t1: bytes32, data: Bytes[262144]):
     raw_log([t0, t1], data)
 
 
 @external
-def emit3(t0: bytes32, t1: bytes32, t2: bytes32, data: Bytes[131072]):
+def emit3(t0: bytes32, t1: bytes32, t2: bytes32, data: Bytes[262144]):
     raw_log([t0, t1, t2], data)

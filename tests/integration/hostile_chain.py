@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 from eth_abi import encode
@@ -48,12 +48,12 @@ def emit(chain: str, at: str, topics: list[bytes], data: bytes) -> None:
     n = len(topics)
     selector = function_signature_to_4byte_selector(f"emit{n}({'bytes32,' * n}bytes)")
     call = "0x" + (selector + encode(["bytes32"] * n + ["bytes"], [*topics, data])).hex()
-    tx = rpc(chain, "eth_sendTransaction", [{"from": DEPLOYER, "to": at, "data": call, "gas": hex(25_000_000)}])
+    tx = rpc(chain, "eth_sendTransaction", [{"from": DEPLOYER, "to": at, "data": call, "gas": hex(16_000_000)}])
     receipt_of(chain, tx)
 
 
 @contextlib.contextmanager
-def code_of(chain: str, address: str, source: str) -> object:
+def code_of(chain: str, address: str, source: str) -> Iterator[None]:
     """Run ``source``'s code at ``address`` inside the block; the original code afterwards."""
     original = rpc(chain, "eth_getCode", [address, "latest"])
     rpc(chain, "anvil_setCode", [address, rpc(chain, "eth_getCode", [source, "latest"])])

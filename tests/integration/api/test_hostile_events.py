@@ -113,7 +113,9 @@ async def test_logs_at_the_auction_address_that_no_abi_decodes_are_stored_raw(
         report = Report()
         await verify_events(pool, client, manifest, None, block=head, report=report)
     assert not report.mismatches  # every log is a chain_events row
-    assert len(report.notes) == 2 and all(n.startswith("stored raw (undecodable): MeetingAuction.") for n in report.notes)
+    assert len(report.notes) == 2 and all(
+        n.startswith("stored raw (undecodable): MeetingAuction.") for n in report.notes
+    )
 
     for auction_id, raw in ((700, big), (701, b"")):
         auction = await _auction(app, auction_id)
@@ -126,7 +128,10 @@ async def test_logs_at_the_auction_address_that_no_abi_decodes_are_stored_raw(
         "SELECT args FROM chain_events WHERE event = $1 ORDER BY block_number, log_index", UNDECODABLE
     )
     assert [r["args"]["event"] for r in raw_rows] == ["AuctionCreated", None]
-    assert raw_rows[0]["args"]["data"] == "0x" + "01" * 5 and raw_rows[0]["args"]["topics"][1] == "0x" + (702).to_bytes(32).hex()
+    assert (
+        raw_rows[0]["args"]["data"] == "0x" + "01" * 5
+        and raw_rows[0]["args"]["topics"][1] == "0x" + (702).to_bytes(32).hex()
+    )
     assert {r["contract"]: r["n"] for r in await pool.fetch(QUERIES.undecodable_counts, manifest.chain_id)} == {
         "MeetingAuction": 2
     }
