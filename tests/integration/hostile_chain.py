@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 from eth_abi import encode
@@ -13,6 +17,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 
 from anvil.node import rpc
 from core.chain.manifest import Manifest
+from core.settings import ROOT
 from indexer.app import Indexer
 from tests.integration.custom_chain import deploy, receipt_of
 from tests.integration.helpers import DEPLOYER
@@ -86,3 +91,10 @@ async def caught_up(pool: asyncpg.Pool, chain: str, task: asyncio.Task[None], de
             return head
         await asyncio.sleep(0.05)
     raise AssertionError(f"the indexer did not reach block {head}")
+
+
+def indexer_cli(command: str, db_url: str, chain: str, manifest_path: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m indexer <command>`` against the test's database and chain (output: stdout + stderr)."""
+    env = {**os.environ, "DATABASE_URL": db_url, "RPC_URLS": chain, "MANIFEST_PATH": str(manifest_path)}
+    return subprocess.run([sys.executable, "-m", "indexer", command], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip

@@ -5,6 +5,9 @@ the indexer; nothing is skipped."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,6 +30,7 @@ from tests.integration.hostile_chain import (
     create_auction_raw,
     emit,
     emitter,
+    indexer_cli,
     running,
     would_revert,
 )
@@ -54,7 +58,7 @@ def _expected(raw: bytes) -> tuple[str, str | None]:
 
 
 async def test_hostile_metadata_is_indexed_readable_and_verified(
-    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool
+    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool, db_url: str, manifest_path: Path
 ) -> None:
     assert would_revert(chain, manifest, SELLER, b"x" * 100_000)  # String[256]: the contract refuses 100 KB
     for raw in HOSTILE:
@@ -84,10 +88,16 @@ async def test_hostile_metadata_is_indexed_readable_and_verified(
         broken = await verify(pool, client, manifest, indexer.store.projections)
     assert not broken.ok
     assert any(m.startswith(f"MeetingAuction ({address}): the chain has") for m in broken.mismatches), broken
+    cli = indexer_cli("verify", db_url, chain, manifest_path)
+    assert cli.returncode == 1, cli.stderr
+    found = re.search(
+        rf"mismatch: MeetingAuction \({address}\): the chain has (\d+) logs .*, chain_events has (\d+)", cli.stderr
+    )
+    assert found and int(found[1]) == int(found[2]) + 1, cli.stderr
 
 
 async def test_logs_at_the_auction_address_that_no_abi_decodes_are_stored_raw(
-    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool
+    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool, db_url: str, manifest_path: Path
 ) -> None:
     """Any log at the contract's address (its code swapped for LogEmitter's with anvil_setCode):
     a 100 KB metadata, an empty one, a truncated AuctionCreated and an unknown event."""
@@ -136,6 +146,9 @@ async def test_logs_at_the_auction_address_that_no_abi_decodes_are_stored_raw(
         "MeetingAuction": 2
     }
     assert UNDECODABLE_LOGS.labels("MeetingAuction", "AuctionCreated")._value.get() == before + 1
+    status = indexer_cli("status", db_url, chain, manifest_path)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["undecodable"] == {"MeetingAuction": 2}
 
     # Replay rebuilds the same auctions from the stored rows (raw ones included, and ignored).
     live = [tuple(r) for r in await pool.fetch("SELECT * FROM auctions ORDER BY auction_id")]
