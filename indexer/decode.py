@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
@@ -33,7 +32,6 @@ from indexer.codec import (
 
 ZERO_ADDRESS = "0x" + "0" * 40
 log_ = logging.getLogger("indexer.decode")
-Parser = Callable[[str], Any]
 
 
 def _canonical_type(param: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """From a configured contract's ABI to typed event tables and their decoders.
 
 Each event becomes one table ``custom_events."<contract>__<event>"`` with the base columns
-(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument:
+(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument,
+its values made storable by the one rule of :mod:`indexer.codec` (shared with the manifest's
+decoder; strings: invalid UTF-8 and NUL become U+FFFD):
 
 - ``address`` -> text (lower-case hex), ``uintN``/``intN`` -> numeric(78,0), ``bool`` -> boolean,
   ``bytesN``/``bytes`` -> text (0x hex), ``string`` -> text, arrays and tuples -> jsonb
@@ -62,10 +64,6 @@ def sql_type(kind: str) -> str:
     if kind == "bool":
         return "boolean"
     return "text"  # address, bytes, bytesN, string
-
-
-# ---------------------------------------------------------------- values
-# Strings, bytes and integers follow the one storable-value rule of indexer.codec.
 
 
 @dataclass(frozen=True)
