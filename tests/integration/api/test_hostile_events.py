@@ -15,14 +15,15 @@ from eth_abi import encode
 from eth_utils import keccak
 from sanic import Sanic
 
+from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from indexer.codec import UNDECODABLE, UNDECODABLE_LOGS, storable_text
 from indexer.store import QUERIES
 from indexer.verify import Report, verify
 from indexer.verify_events import verify_events
-from tests.integration.api.auction_chain import SELLER
-from tests.integration.helpers import make_indexer
+from tests.integration.api.auction_chain import ALICE, SELLER, send
+from tests.integration.helpers import make_indexer, sync
 from tests.integration.hostile_chain import (
     AUCTION_CREATED,
     caught_up,
@@ -156,3 +157,21 @@ async def test_logs_at_the_auction_address_that_no_abi_decodes_are_stored_raw(
         replayed = await indexer.store.projections.rebuild(conn, manifest.chain_id)
     assert replayed == await pool.fetchval("SELECT count(*) FROM chain_events")
     assert [tuple(r) for r in await pool.fetch("SELECT * FROM auctions ORDER BY auction_id")] == live
+
+
+async def test_a_rollback_recomputes_a_hostile_auction_from_its_stored_raw_bytes(
+    app: Sanic, chain: str, manifest: Manifest, pool: asyncpg.Pool
+) -> None:
+    raw = b"\xc3\x00 rolled back \xff"
+    create_auction_raw(chain, manifest, SELLER, raw)
+    async with RpcClient([chain]) as client:
+        indexer = make_indexer(manifest, pool, client)
+        await sync(indexer)
+        send(chain, manifest, ALICE, "MeetingAuction", "bid", [1], value=1000)
+        await sync(indexer)
+        assert (await _auction(app, 1))["bid_count"] == 1
+        rpc(chain, "anvil_reorg", [1, []])  # the bid's block is replaced by an empty one
+        await sync(indexer)
+    auction = await _auction(app, 1)
+    assert auction["bid_count"] == 0 and auction["highest_bidder"] is None  # recomputed from the raw events
+    assert (auction["metadata"], auction["metadata_hex"]) == _expected(raw)
