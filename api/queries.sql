@@ -57,7 +57,7 @@ WHERE c.chain_id = $1;
 
 -- name: open_auctions_page
 -- Open auctions, soonest ending first, after the cursor (end_time, auction_id).
-SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, metadata_hex, status,
        highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
        created_block, updated_block
 FROM auctions
@@ -66,7 +66,7 @@ ORDER BY end_time, auction_id
 LIMIT $5;
 
 -- name: auction_by_id
-SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, metadata_hex, status,
        highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
        created_block, updated_block
 FROM auctions WHERE chain_id = $1 AND auction_id = $2::numeric;
@@ -81,7 +81,7 @@ LIMIT $3;
 
 -- name: auctions_by_seller_page
 -- Auctions created by any of the wallets, newest first, before the cursor auction_id.
-SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, metadata_hex, status,
        highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
        created_block, updated_block
 FROM auctions
@@ -91,7 +91,7 @@ LIMIT $4;
 
 -- name: auctions_won_page
 -- Ended auctions won by any of the wallets, newest first, before the cursor auction_id.
-SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, status,
+SELECT auction_id::text AS auction_id, seller, reserve::text AS reserve, end_time, fee_bps, metadata, metadata_hex, status,
        highest_bidder, highest_bid::text AS highest_bid, bid_count, winner, fee::text AS fee, pass_id::text AS pass_id,
        created_block, updated_block
 FROM auctions

@@ -126,7 +126,10 @@ class Auction(Model):
     reserve: str = Field(description=UINT)
     end_time: int = Field(description="unix seconds (chain time); anti-sniping bids extend it")
     fee_bps: int
-    metadata: str
+    metadata: str = Field(description="as text; invalid UTF-8 and NUL replaced by U+FFFD (see metadata_hex)")
+    metadata_hex: str | None = Field(
+        description="the metadata's original bytes (0x hex) when `metadata` had to be altered"
+    )
     status: Literal["active", "ended", "cancelled"]
     highest_bidder: str | None
     highest_bid: str = Field(description=UINT)

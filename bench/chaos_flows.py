@@ -13,6 +13,9 @@ through the public API (a real ``python -m api`` process) and the chain, and the
   pushed past the end, the relayer's ``end_auctions`` schedule ends them. Invariant: every created
   auction ended exactly once; one ``PassMinted`` (to the last bidder) per auction with bids, none
   without; the indexer's ``auctions`` row agrees.
+- Hostile metadata (bench/chaos_hostile.py): some auctions are created with raw calldata carrying
+  NUL, invalid UTF-8 or empty metadata. Invariant: indexed and served by the API as the
+  storable-value rule says, original bytes in ``metadata_hex``.
 - Redemptions: winners POST a signed redemption to ``/api/meetings/{id}/access``; the relayer
   burns the pass. Invariant: every pass burned at most once.
 
@@ -41,6 +44,7 @@ from eth_utils import keccak, to_checksum_address
 
 from anvil.node import free_port, rpc
 from api.launch import spawn_api
+from bench.chaos_hostile import check_metadata, create_auction_data, hostile_metadata, metadata_of
 from core.chain.eip712 import INTENT_TYPES, KIND_CLAP, KIND_GIFT, REDEMPTION_TYPES
 from core.chain.manifest import Manifest
 from relayer.calls import encode_call
@@ -99,6 +103,7 @@ class Counts:
     intents_accepted: dict[str, int] = field(default_factory=lambda: {"clap": 0, "gift": 0})
     intents_refused_by_api: int = 0
     auctions_created: int = 0
+    auctions_hostile: int = 0
     bids: int = 0
     time_jumps: int = 0
     redemptions_accepted: int = 0
@@ -162,11 +167,14 @@ class Flows:
     def _send(self, sender: str, contract: str, fn: str, args: list[Any], value: int = 0) -> None:
         """A transaction as ``sender`` (impersonated, gas funded); a reorg may drop it later."""
         call = encode_call(self.manifest, contract, fn, args)
+        self._send_data(sender, call.to, call.data, fn, value)
+
+    def _send_data(self, sender: str, to: str, data: str, fn: str, value: int = 0) -> None:
         with CHAIN_LOCK:
             try:
                 rpc(self.url, "anvil_setBalance", [sender, hex(10**22)])
                 rpc(self.url, "anvil_impersonateAccount", [sender])
-                rpc(self.url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data,
+                rpc(self.url, "eth_sendTransaction", [{"from": sender, "to": to, "data": data,
                                                        "value": hex(value), "gas": hex(1_000_000)}])  # fmt: skip
             except Exception as exc:  # noqa: BLE001 (refused mid-reorg: not a finding)
                 self.counts.chain_errors += 1
@@ -288,7 +296,12 @@ class Flows:
 
     def _auction_round(self) -> None:
         seller = self.rng.choice(self.creators)
-        self._send(seller.address, "MeetingAuction", "create_auction", [1000, AUCTION_SECONDS, "chaos meeting"])
+        if (metadata := hostile_metadata(self.rng)) is None:
+            self._send(seller.address, "MeetingAuction", "create_auction", [1000, AUCTION_SECONDS, "chaos meeting"])
+        else:  # raw calldata: bytes no encoder would send as a string
+            to = self.manifest.contract("MeetingAuction").address
+            self._send_data(seller.address, to, create_auction_data(1000, AUCTION_SECONDS, metadata), "create_auction")
+            self.counts.auctions_hostile += 1
         self.counts.auctions_created += 1
         auction_id = self._call("MeetingAuction", "auction_count", [])
         self.auction_ids.add(auction_id)
@@ -375,6 +388,7 @@ class Flows:
         pass_addr = self.manifest.contract("MeetingPass").address.lower()
         outcomes: dict[str, list[str]] = {}
         created: dict[int, int] = {}
+        metadata: dict[int, bytes] = {}
         ended: dict[int, list[str]] = {}
         last_bidder: dict[int, str] = {}
         minted: dict[int, list[tuple[int, str]]] = {}
@@ -385,6 +399,7 @@ class Flows:
                 outcomes.setdefault(topics[1].lower(), []).append("settled" if topics[0] == SETTLED else "rejected")
             elif address == auction_addr and topics[0] == CREATED:
                 created[int(topics[1], 16)] = created.get(int(topics[1], 16), 0) + 1
+                metadata[int(topics[1], 16)] = metadata_of(log)
             elif address == auction_addr and topics[0] == BID:
                 last_bidder[int(topics[1], 16)] = _address(topics[2])
             elif address == auction_addr and topics[0] == ENDED:
@@ -420,7 +435,7 @@ class Flows:
 
         # Auctions: each created one ended exactly once, one pass to the last bidder, burned at most once.
         indexed = {int(r["auction_id"]): r for r in await self.pool.fetch(
-            "SELECT auction_id, status, winner, pass_id FROM auctions")}  # fmt: skip
+            "SELECT auction_id, status, winner, pass_id, metadata, metadata_hex FROM auctions")}  # fmt: skip
         passes = 0
         for auction_id in sorted(created):
             winners = ended.get(auction_id, [])
@@ -439,6 +454,7 @@ class Flows:
                 fail(f"auction {auction_id}: indexed {dict(row) if row else None}, chain winner {winner}")
         if set(indexed) != set(created):
             fail(f"indexed auctions {sorted(set(indexed) ^ set(created))} differ from the chain's")
+        hostile = await check_metadata(self.http, indexed, metadata, fail)
         burned_twice = {token: n for token, n in redeemed.items() if n > 1}
         if burned_twice:
             fail(f"passes burned more than once: {burned_twice}")
@@ -449,4 +465,5 @@ class Flows:
             "auctions_with_winner": sum(1 for w in ended.values() if w and w[0] != ZERO),
             "passes_minted": passes,
             "passes_burned": len(redeemed),
+            **hostile,
         }

@@ -132,6 +132,10 @@ async def cmd_status(settings: IndexerSettings) -> int:
             "lag": head - checkpoint.number if checkpoint else None,
             "writer_running": not leader,
             "rows": counts,
+            # logs stored raw because they could not be decoded (never skipped): per contract
+            "undecodable": {
+                r["contract"]: r["n"] for r in await rt.pool.fetch(QUERIES.undecodable_counts, rt.manifest.chain_id)
+            },
         }
         print(json.dumps(status, indent=2))  # noqa: T201 (CLI output)
     return 0
@@ -149,7 +153,9 @@ async def cmd_replay(settings: IndexerSettings) -> int:
 
 async def cmd_verify(settings: IndexerSettings) -> int:
     async with Runtime(settings) as rt:
-        report = await verify(rt.pool, rt.rpc, rt.manifest, rt.projections)
+        report = await verify(rt.pool, rt.rpc, rt.manifest, rt.projections, rt.custom.sources if rt.custom else None)
+    for note in report.notes:
+        log.warning("note: %s", note)
     for mismatch in report.mismatches:
         log.error("mismatch: %s", mismatch)
     log.info(

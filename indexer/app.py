@@ -351,8 +351,8 @@ class Indexer:
             EVENTS.labels(contract, event).inc(n)
         if custom is not None and self.custom is not None:
             for table, rows in custom.rows.items():
-                spec = self.custom.tables[table]
-                EVENTS.labels(spec.contract, spec.event).inc(len(rows))
+                if spec := self.custom.tables.get(table):  # (raw undecodable rows are counted where written)
+                    EVENTS.labels(spec.contract, spec.event).inc(len(rows))
 
     def _progress(self, end: int, target: int, blocks: int, events: int, started: float) -> None:
         now = time.monotonic()

@@ -120,7 +120,7 @@ class ContractProjections:
             auction = str(a["auction_id"])
             if g.event == "AuctionCreated":
                 await conn.execute(q.auction_created, chain_id, auction, a["seller"], str(a["reserve"]), a["end_time"],
-                                   a["fee_bps"], a["metadata"], block)  # fmt: skip
+                                   a["fee_bps"], a["metadata"], block, a.get("_raw", {}).get("metadata"))  # fmt: skip
             elif g.event == "AuctionExtended":
                 await conn.execute(q.auction_extended, chain_id, auction, a["new_end_time"], block)
             elif g.event == "AuctionEnded":

@@ -2,30 +2,36 @@
 
 For each event of each contract in the manifest, topic0 maps to a decoder that knows which
 inputs are indexed (read from topics; static ones are sliced) and which are in ``data``
-(decoded with one ``eth_abi.decode`` call). Values come out JSON-ready: addresses and bytes
-as lowercase hex strings, integers as Python ints.
+(decoded with one ``eth_abi.decode`` call). Values come out JSON-ready and storable by the one
+rule of :mod:`indexer.codec`: addresses and bytes as lowercase hex strings, integers as Python
+ints, strings as text PostgreSQL can hold (the original bytes under ``_raw`` when altered). A
+manifest contract's log that cannot be decoded comes out raw, never dropped.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
 from eth_utils import keccak
-from prometheus_client import Counter
 
 from core.chain.manifest import Manifest
 from core.db.pool import RawJson
+from indexer.codec import (
+    UNDECODABLE,
+    Altered,
+    decode_type,
+    is_static_word,
+    raw_hex,
+    storable,
+    undecodable_args,
+    word_parser,
+)
 
 ZERO_ADDRESS = "0x" + "0" * 40
 log_ = logging.getLogger("indexer.decode")
-UNDECODABLE = Counter(
-    "indexer_undecodable_logs_total", "Logs of known topics that failed to decode", ["contract", "event"]
-)
 
 
 def _canonical_type(param: dict[str, Any]) -> str:
@@ -40,66 +46,6 @@ def event_signature(event_abi: dict[str, Any]) -> str:
     return f"{event_abi['name']}({','.join(_canonical_type(p) for p in event_abi['inputs'])})"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, str) and value.startswith("0x"):
-        return value.lower()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _int_of(word: str) -> int:
-    return int(word, 16)
-
-
-def _signed_of(word: str) -> int:
-    value = int(word, 16)
-    return value - (1 << 256) if value >= 1 << 255 else value
-
-
-def _address_of(word: str) -> str:
-    return "0x" + word[-40:].lower()
-
-
-def _bool_of(word: str) -> bool:
-    return int(word, 16) != 0
-
-
-def _hex_of(word: str) -> str:
-    return word.lower() if word.startswith("0x") else "0x" + word.lower()
-
-
-Parser = Callable[[str], Any]
-
-
-def _word_parser(kind: str) -> Parser:
-    """How to read one 32-byte word (a topic or a static data word) of this type."""
-    if kind == "address":
-        return _address_of
-    if kind == "bool":
-        return _bool_of
-    if kind.startswith("uint"):
-        return _int_of
-    if kind.startswith("int"):
-        return _signed_of
-    if kind.startswith("bytes") and kind != "bytes" and "[" not in kind:
-        size = 2 * int(kind[5:])
-        return lambda word: "0x" + word[-64:][:size].lower()
-    # The keccak of a dynamic indexed type (string, bytes, arrays) is kept as hex.
-    return _hex_of
-
-
-def _is_static_word(kind: str) -> bool:
-    """A type that ABI-encodes as exactly one 32-byte word (so it can be sliced)."""
-    if kind in ("address", "bool"):
-        return True
-    if kind.startswith(("uint", "int")):
-        return "[" not in kind
-    return kind.startswith("bytes") and kind != "bytes" and "[" not in kind
-
-
 def _json_slot(kind: str) -> str:
     """printf-style slot of a value in the event's JSON text."""
     if kind.startswith(("uint", "int")):
@@ -110,30 +56,33 @@ def _json_slot(kind: str) -> str:
 
 
 class EventDecoder:
-    """Decodes one event's topics and data; static fields are sliced, the rest goes through eth-abi."""
+    """Decodes one event's topics and data; static fields are sliced, the rest goes through eth-abi
+    and :func:`indexer.codec.storable` (the one storable-value rule)."""
 
     def __init__(
         self,
         contract: str,
         event: str,
         indexed: tuple[tuple[str, str], ...],
-        data_names: tuple[str, ...],
-        data_types: tuple[str, ...],
+        data_params: tuple[dict[str, Any], ...],
     ) -> None:
         self.contract = contract
         self.event = event
         self.indexed = indexed  # (name, type) in topic order
-        self.data_names = data_names
-        self.data_types = data_types
+        self.data_params = data_params
+        self.data_names = tuple(p["name"] for p in data_params)
+        self.data_types = tuple(_canonical_type(p) for p in data_params)
         self.n_topics = len(indexed) + 1
-        self.topic_parsers = [(name, _word_parser(kind)) for name, kind in indexed]
-        self.sliceable = all(_is_static_word(kind) for kind in data_types)
+        self.topic_parsers = [(name, word_parser(kind)) for name, kind in indexed]
+        self.sliceable = all(is_static_word(kind) for kind in self.data_types)
         self.data_parsers = [
-            (name, _word_parser(kind), 2 + 64 * i)
-            for i, (name, kind) in enumerate(zip(data_names, data_types, strict=True))
+            (name, word_parser(kind), 2 + 64 * i)
+            for i, (name, kind) in enumerate(zip(self.data_names, self.data_types, strict=True))
         ]
-        self.min_data = 2 + 64 * len(data_types)
-        fields = [*indexed, *zip(data_names, data_types, strict=True)]
+        self.min_data = 2 + 64 * len(self.data_types)
+        self.decode_types = [decode_type(kind) for kind in self.data_types]
+        self.top_strings = [p["type"] == "string" for p in data_params]
+        fields = [*indexed, *zip(self.data_names, self.data_types, strict=True)]
         self.names = [name for name, _ in fields]
         self.bools = [kind == "bool" for _, kind in fields]
         # JSON text from a printf template: far cheaper than json.dumps per row. Names come from
@@ -152,13 +101,22 @@ class EventDecoder:
             for name, parse, offset in self.data_parsers:
                 args[name] = parse(data[offset : offset + 64])
             return args
-        values = abi_decode(self.data_types, bytes.fromhex(data[2:]))
-        args.update(zip(self.data_names, (_jsonable(v) for v in values), strict=True))
+        values = abi_decode(self.decode_types, bytes.fromhex(data[2:]))
+        raw: dict[str, str] = {}
+        for name, param, value, top_string in zip(
+            self.data_names, self.data_params, values, self.top_strings, strict=True
+        ):
+            altered = Altered()
+            args[name] = storable(param, value, altered)
+            if altered.any:  # the original bytes stay recoverable: the value's, or (nested) the whole data
+                raw[name if top_string else "data"] = raw_hex(value) if top_string else data.lower()
+        if raw:
+            args["_raw"] = raw
         return args
 
     def to_json(self, args: dict[str, Any]) -> RawJson:
         if not self.sliceable:
-            return RawJson(json.dumps(args, separators=(",", ":")))
+            return RawJson(json.dumps(args, separators=(",", ":")))  # ASCII-only: every string escaped
         values = [args[name] for name in self.names]
         for i, is_bool in enumerate(self.bools):
             if is_bool:
@@ -183,6 +141,7 @@ class LogDecoder:
 
     def __init__(self, manifest: Manifest) -> None:
         self._by_address: dict[str, dict[str, EventDecoder]] = {}
+        self._names = {c.address: name for name, c in manifest.contracts.items()}
         for name, contract in manifest.contracts.items():
             table: dict[str, EventDecoder] = {}
             for item in contract.abi:
@@ -190,33 +149,34 @@ class LogDecoder:
                     continue
                 topic0 = "0x" + keccak(text=event_signature(item)).hex()
                 indexed = tuple((p["name"], _canonical_type(p)) for p in item["inputs"] if p.get("indexed"))
-                plain = [p for p in item["inputs"] if not p.get("indexed")]
-                table[topic0] = EventDecoder(
-                    name,
-                    item["name"],
-                    indexed,
-                    tuple(p["name"] for p in plain),
-                    tuple(_canonical_type(p) for p in plain),
-                )
+                plain = tuple(p for p in item["inputs"] if not p.get("indexed"))
+                table[topic0] = EventDecoder(name, item["name"], indexed, plain)
             self._by_address[contract.address] = table
 
     def decode(self, log: dict[str, Any]) -> DecodedLog | None:
-        """The decoded log, or None for a log of an unknown address or event."""
+        """The decoded log; its raw form (event :data:`UNDECODABLE`) when a manifest contract's log
+        cannot be decoded (never skipped); None for a log of another address."""
         address = log["address"].lower()
+        events = self._by_address.get(address)
+        if events is None:
+            return None
         topics = log["topics"]
-        decoder = self._by_address.get(address, {}).get(topics[0].lower()) if topics else None
-        if decoder is None:
-            return None
+        decoder = events.get(topics[0].lower()) if topics else None
         try:
+            if decoder is None:
+                raise ValueError("no event of the ABI has this topic0")
             args = decoder.decode(topics, log["data"])
-        except (ValueError, TypeError, DecodingError) as exc:
-            # A log our ABI cannot decode (e.g. another event with the same signature but other
-            # indexed flags) is skipped, counted and logged; it never stops the indexer.
-            UNDECODABLE.labels(decoder.contract, decoder.event).inc()
-            log_.warning(
-                "cannot decode %s.%s in tx %s: %s", decoder.contract, decoder.event, log.get("transactionHash"), exc
-            )
-            return None
+        except Exception as exc:  # noqa: BLE001 (no log content may stop the indexer: any failure is stored raw)
+            # E.g. another event with the same signature but other indexed flags: stored raw,
+            # counted (when written) and logged; it never stops the indexer.
+            contract = decoder.contract if decoder else self._names[address]
+            event = decoder.event if decoder else None
+            log_.warning("cannot decode %s.%s in tx %s: %s", contract, event, log.get("transactionHash"), exc)
+            raw = undecodable_args(event, topics, log["data"], exc)
+            return DecodedLog(
+                int(log["blockNumber"], 16), log["blockHash"].lower(), log["transactionHash"].lower(),
+                int(log["logIndex"], 16), address, contract, UNDECODABLE, raw, RawJson(json.dumps(raw)),
+            )  # fmt: skip
         return DecodedLog(
             int(log["blockNumber"], 16),
             log["blockHash"].lower(),

@@ -60,6 +60,25 @@ UPDATE token_balances tb SET updated_block = last.block
 FROM last
 WHERE tb.chain_id = $1 AND tb.token = last.token AND tb.account = last.account AND last.block IS NOT NULL;
 
+-- name: undecodable_counts
+-- Logs stored raw (event '!undecodable', see indexer/codec.py) per contract.
+SELECT contract, count(*) AS n FROM chain_events WHERE chain_id = $1 AND event = '!undecodable'
+GROUP BY contract ORDER BY contract;
+
+-- name: undecodable_logs
+SELECT block_number, log_index, tx_hash, contract, args FROM chain_events
+WHERE chain_id = $1 AND event = '!undecodable' ORDER BY block_number, log_index LIMIT $2;
+
+-- name: undecodable_count_of
+SELECT count(*) FROM chain_events
+WHERE chain_id = $1 AND event = '!undecodable' AND contract = $2 AND block_number <= $3;
+
+-- name: event_counts_by_address
+-- Raw events per address in (from, to]: verify compares them with the chain's eth_getLogs.
+SELECT address, count(*) AS n FROM chain_events
+WHERE chain_id = $1 AND block_number >= $2 AND block_number <= $3
+GROUP BY address;
+
 -- name: delete_events_after
 DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2;
 
@@ -112,9 +131,9 @@ SELECT pg_notify('chain_events', $1);
 
 -- ------------------------------------------------------- contract projections
 -- name: auction_created
-INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, metadata, status,
+INSERT INTO auctions (chain_id, auction_id, seller, reserve, end_time, fee_bps, metadata, metadata_hex, status,
                       created_block, updated_block)
-VALUES ($1, $2::numeric, $3, $4::numeric, $5, $6, $7, 'active', $8, $8);
+VALUES ($1, $2::numeric, $3, $4::numeric, $5, $6, $7, $9, 'active', $8, $8);
 
 -- name: auction_bids
 -- A run of bids folded per auction: the last bid is the highest (the contract enforces increases).

@@ -13,23 +13,13 @@ import asyncpg
 from core.db import Queries
 from core.db.chains import register_chain
 from core.db.leader import LeaderLock
+from indexer.codec import EVENT_COLUMNS, UNDECODABLE, UNDECODABLE_LOGS
 from indexer.custom.sources import CustomBatch
 from indexer.custom.store import CustomStore
 from indexer.decode import DecodedLog
 from indexer.projections import Prepared, Projections
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
-EVENT_COLUMNS = [
-    "chain_id",
-    "block_number",
-    "block_hash",
-    "tx_hash",
-    "log_index",
-    "address",
-    "contract",
-    "event",
-    "args",
-]
 
 
 @dataclass(frozen=True)
@@ -164,6 +154,10 @@ class Store:
                     }
                 ),
             )
+        if any(event == UNDECODABLE for _, event in rows.counts):
+            for record in rows.events:
+                if record[7] == UNDECODABLE:
+                    UNDECODABLE_LOGS.labels(record[6], json.loads(record[8])["event"]).inc()
 
     async def rollback_to(self, ancestor: Checkpoint) -> None:
         """Undo everything above ``ancestor`` in one transaction."""

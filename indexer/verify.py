@@ -12,8 +12,10 @@ from eth_utils import function_signature_to_4byte_selector
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import NonRetryableRpcError
+from indexer.custom.sources import CustomSources
 from indexer.decode import ZERO_ADDRESS
 from indexer.projections import Projections
+from indexer.verify_events import verify_events
 
 log = logging.getLogger("indexer.verify")
 BALANCE_OF = "0x70a08231"
@@ -26,14 +28,23 @@ class Report:
     block_hash: str | None = None
     checked: int = 0
     mismatches: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a failure (e.g. logs stored raw)
 
     @property
     def ok(self) -> bool:
         return not self.mismatches
 
 
-async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, projections: Projections) -> Report:
-    """Every indexed balance and each token's total supply, against eth_call at the indexed block hash."""
+async def verify(
+    pool: asyncpg.Pool,
+    rpc: RpcClient,
+    manifest: Manifest,
+    projections: Projections,
+    custom: CustomSources | None = None,
+) -> Report:
+    """Raw events against the chain's logs (see :mod:`indexer.verify_events`); every indexed
+    balance, each token's total supply, auctions, passes, earnings and accruals against eth_call
+    at the indexed block hash."""
     report = Report()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         checkpoint = await conn.fetchrow(
@@ -47,6 +58,7 @@ async def verify(pool: asyncpg.Pool, rpc: RpcClient, manifest: Manifest, project
             "SELECT token, account, balance::text AS balance FROM token_balances WHERE chain_id = $1 ORDER BY 1, 2",
             manifest.chain_id,
         )
+    await verify_events(pool, rpc, manifest, custom, block=checkpoint["block_number"], report=report)
     at: dict[str, str | None] = {"blockHash": report.block_hash}
     for offset in range(0, len(balances), 200):
         chunk = balances[offset : offset + 200]

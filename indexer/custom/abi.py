@@ -1,7 +1,9 @@
 """From a configured contract's ABI to typed event tables and their decoders.
 
 Each event becomes one table ``custom_events."<contract>__<event>"`` with the base columns
-(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument:
+(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument,
+its values made storable by the one rule of :mod:`indexer.codec` (shared with the manifest's
+decoder; strings: invalid UTF-8 and NUL become U+FFFD):
 
 - ``address`` -> text (lower-case hex), ``uintN``/``intN`` -> numeric(78,0), ``bool`` -> boolean,
   ``bytesN``/``bytes`` -> text (0x hex), ``string`` -> text, arrays and tuples -> jsonb
@@ -17,7 +19,6 @@ with a :class:`ConfigError` naming the offending item (truncated), never interpo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from eth_utils import keccak
 
 from core.db.identifiers import BASE_COLUMNS, UnsafeIdentifier, check, qualified, quote
 from core.errors import ConfigError
+from indexer.codec import Altered, decode_type, is_static_word, storable, word_parser
 
 ABI_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _INT = re.compile(
@@ -62,59 +64,6 @@ def sql_type(kind: str) -> str:
     if kind == "bool":
         return "boolean"
     return "text"  # address, bytes, bytesN, string
-
-
-def _static_word(kind: str) -> bool:
-    return not (kind.endswith("]") or kind.startswith("(") or kind in ("string", "bytes"))
-
-
-# ---------------------------------------------------------------- values
-def _text(value: str) -> str:
-    return value.replace("\x00", "\ufffd")  # PostgreSQL text and jsonb refuse NUL
-
-
-def _decode_type(kind: str) -> str:
-    """The type eth-abi decodes with: strings as bytes (invalid UTF-8 must not lose the event)."""
-    return re.sub(r"\bstring\b", "bytes", kind)
-
-
-def _to_json(param: dict[str, Any], value: Any, nested: bool = False) -> Any:
-    """A decoded value as a column value; inside arrays/tuples (jsonb) integers become strings
-    (JSON readers lose precision above 2**53), tuples objects when their components are named."""
-    kind: str = param["type"]
-    if kind.endswith("]"):
-        inner = {**param, "type": _ARRAY.sub("", kind)}
-        return [_to_json(inner, v, True) for v in value]
-    if kind == "tuple":
-        comps = param.get("components") or []
-        if comps and all(c.get("name") for c in comps):
-            return {c["name"]: _to_json(c, v, True) for c, v in zip(comps, value, strict=True)}
-        return [_to_json(c, v, True) for c, v in zip(comps, value, strict=True)]
-    if kind == "string":
-        return _text(value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value)
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if kind == "address":
-        return value.lower()
-    if nested and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _word(kind: str) -> Callable[[str], Any]:
-    """How to read one 32-byte hex word (a topic, or a static data word) of ``kind``."""
-    if kind == "address":
-        return lambda w: "0x" + w[-40:].lower()
-    if kind == "bool":
-        return lambda w: int(w, 16) != 0
-    if kind.startswith("uint"):
-        return lambda w: int(w, 16)
-    if kind.startswith("int"):
-        return lambda w: (v - (1 << 256)) if (v := int(w, 16)) >= 1 << 255 else v
-    if _BYTES_N.match(kind):
-        size = 2 * int(kind[5:])
-        return lambda w: "0x" + w[-64:][:size].lower()
-    return lambda w: "0x" + w[-64:].lower()  # the keccak of an indexed dynamic value
 
 
 @dataclass(frozen=True)
@@ -171,14 +120,14 @@ class EventTable:
         self.n_topics = len(indexed) + 1
         # Row layout: arguments in ABI order; topics fill the indexed ones, data the others.
         self._topic_slots = [
-            (columns.index(c), _word(c.type if _static_word(c.type) else "bytes32")) for c, _ in indexed
+            (columns.index(c), word_parser(c.type if is_static_word(c.type) else "bytes32")) for c, _ in indexed
         ]
         plain = [(columns.index(c), c, p) for c, p in zip(columns, inputs, strict=True) if not c.indexed]
         self._data_slots = [slot for slot, _, _ in plain]
-        self._data_types = [_decode_type(c.type) for _, c, _ in plain]
+        self._data_types = [decode_type(c.type) for _, c, _ in plain]
         self._data_params = [p for _, _, p in plain]
-        self._sliceable = all(_static_word(c.type) for _, c, _ in plain)
-        self._data_words = [(slot, _word(c.type), 2 + 64 * k) for k, (slot, c, _) in enumerate(plain)]
+        self._sliceable = all(is_static_word(c.type) for _, c, _ in plain)
+        self._data_words = [(slot, word_parser(c.type), 2 + 64 * k) for k, (slot, c, _) in enumerate(plain)]
         self._min_data = 2 + 64 * len(plain)
 
     @property
@@ -226,8 +175,9 @@ class EventTable:
                 values[slot] = parse(data[offset : offset + 64])
         elif self._data_types:
             decoded = abi_decode(self._data_types, bytes.fromhex(data[2:]))
+            altered = Altered()  # configured tables keep the storable text; the raw log stays on chain
             for slot, param, value in zip(self._data_slots, self._data_params, decoded, strict=True):
-                values[slot] = _to_json(param, value)
+                values[slot] = storable(param, value, altered, ints_as_text=True)
         return values
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from indexer.custom.sources import CustomSources
+from indexer.custom.sources import UNDECODABLE_ROWS, CustomSources
 from indexer.custom.store import CustomStore
 
 log = logging.getLogger("indexer.custom")
@@ -74,7 +74,10 @@ async def catch_up(pool: asyncpg.Pool, store: CustomStore, chain_id: int, get_lo
                         step = max(1, step // 2)
                         continue
                     logs = logs + extra
-            rows = {table: records for table, records in alone.decode(logs).items() if table in mine}
+            decoded = alone.decode(logs)
+            rows = {table: records for table, records in decoded.items() if table in mine}
+            if raw := [r for r in decoded.get(UNDECODABLE_ROWS, []) if r[6] == name]:
+                rows[UNDECODABLE_ROWS] = raw  # stored raw, never skipped
             async with pool.acquire() as conn, conn.transaction():
                 await store.write_rows(conn, chain_id, rows, children)
                 await conn.execute(store.q.custom_progress_done, chain_id, name, end)

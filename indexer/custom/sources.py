@@ -3,6 +3,7 @@ log becomes a row of its event table, and which factory events announce new chil
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,13 +12,14 @@ from typing import Any, NamedTuple
 from eth_abi.exceptions import DecodingError
 from prometheus_client import Counter
 
+from core.db.pool import RawJson
+from indexer.codec import UNDECODABLE, undecodable_args
 from indexer.custom.abi import EventTable
 from indexer.custom.config import CustomContract
 
 log = logging.getLogger("indexer.custom")
-UNDECODABLE = Counter(
-    "indexer_custom_undecodable_logs_total", "Logs of configured contracts that failed to decode", ["table"]
-)
+# CustomBatch.rows key of the raw records (chain_events rows) of logs that could not be decoded
+UNDECODABLE_ROWS = UNDECODABLE
 CHILDREN = Counter("indexer_custom_children_total", "Factory children discovered", ["contract"])
 
 
@@ -109,7 +111,11 @@ class CustomSources:
         return found
 
     def decode(self, logs: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
-        """COPY records per table for the logs of configured contracts; other logs are ignored."""
+        """COPY records per table for the logs of configured contracts; other logs are ignored.
+
+        A log of a configured event that cannot be decoded is never skipped: its raw form is a
+        ``chain_events`` record under the key :data:`UNDECODABLE_ROWS`.
+        """
         rows: dict[str, list[tuple[Any, ...]]] = {}
         chain_id, by_address = self.chain_id, self._by_address
         for item in logs:
@@ -126,9 +132,14 @@ class CustomSources:
                 continue
             try:
                 values = table.decode(topics, item["data"])
-            except (ValueError, TypeError, DecodingError) as exc:
-                UNDECODABLE.labels(table.table).inc()
+            except Exception as exc:  # noqa: BLE001 (no log content may stop the indexer: any failure is stored raw)
                 log.warning("cannot decode %s in tx %s: %s", table.table, item.get("transactionHash"), exc)
+                raw = undecodable_args(table.event, topics, item["data"], exc)
+                rows.setdefault(UNDECODABLE_ROWS, []).append(
+                    (chain_id, block, item["blockHash"].lower(), item["transactionHash"].lower(),
+                     int(item["logIndex"], 16), item["address"].lower(), contract.name, UNDECODABLE,
+                     RawJson(json.dumps(raw)))
+                )  # fmt: skip
                 continue
             record = (chain_id, block, int(item["logIndex"], 16), item["transactionHash"].lower(),
                       item["address"].lower(), *values)  # fmt: skip

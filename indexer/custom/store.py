@@ -4,6 +4,7 @@ transaction, so they share its exactly-once checkpoint and reorg guarantees."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,7 +13,8 @@ import asyncpg
 from core.db import Queries
 from core.db.identifiers import CUSTOM_SCHEMA, check, qualified
 from core.errors import ConfigError
-from indexer.custom.sources import Child, CustomBatch, CustomSources
+from indexer.codec import EVENT_COLUMNS, UNDECODABLE_LOGS
+from indexer.custom.sources import UNDECODABLE_ROWS, Child, CustomBatch, CustomSources
 
 log = logging.getLogger("indexer.custom")
 
@@ -63,6 +65,11 @@ class CustomStore:
         self, conn: asyncpg.Connection, chain_id: int, rows: dict[str, list[tuple[Any, ...]]], children: list[Child]
     ) -> None:
         for name, records in rows.items():
+            if name == UNDECODABLE_ROWS:  # raw logs that could not be decoded: into chain_events, counted
+                await conn.copy_records_to_table("chain_events", columns=EVENT_COLUMNS, records=records)
+                for record in records:
+                    UNDECODABLE_LOGS.labels(record[6], json.loads(record[8])["event"]).inc()
+                continue
             table = self.sources.tables[name]
             await conn.copy_records_to_table(
                 check(name), schema_name=CUSTOM_SCHEMA, columns=table.column_names, records=records

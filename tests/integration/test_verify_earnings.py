@@ -50,8 +50,8 @@ async def test_verify_checks_earnings_and_accruals(
         report = await verify(pool, client, manifest, indexer.store.projections)
         assert report.ok, report.mismatches
         balances = await pool.fetchval("SELECT count(*) FROM token_balances")
-        # balances + each ERC-20's supply + 2 earnings (creator, treasury) + 1 accrual epoch
-        assert report.checked == balances + 2 + 2 + 1
+        # balances + each ERC-20's supply + 2 earnings (creator, treasury) + 1 accrual epoch + raw events per contract
+        assert report.checked == balances + 2 + 2 + 1 + len(manifest.contracts)
 
         await pool.execute("UPDATE intent_outcomes SET fee = fee + 1")
         await pool.execute("UPDATE accruals SET epoch = 8")

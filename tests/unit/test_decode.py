@@ -10,7 +10,8 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from core.chain.manifest import DeployedContract, Manifest
-from indexer.decode import UNDECODABLE, LogDecoder, event_signature
+from indexer.codec import UNDECODABLE
+from indexer.decode import LogDecoder, event_signature
 
 ADDRESS = "0x" + "12" * 20
 STATIC_EVENT = {
@@ -91,11 +92,19 @@ def test_dynamic_fields_fall_back_to_eth_abi() -> None:
     assert json.loads(decoded.args_json) == decoded.args
 
 
-def test_unknown_and_malformed_logs_are_skipped_and_counted() -> None:
+def test_other_addresses_are_ignored_and_malformed_logs_come_out_raw() -> None:
     decoder = _decoder()
     assert decoder.decode({**_log(STATIC_EVENT, [], b""), "address": "0x" + "99" * 20}) is None
-    before = UNDECODABLE.labels("Thing", "Mixed")._value.get()
-    assert decoder.decode(_log(STATIC_EVENT, ["0x" + "00" * 32], b"")) is None  # wrong topic count
-    assert decoder.decode(_log(STATIC_EVENT, ["0x" + "00" * 32, "0x" + "00" * 32], b"\x00" * 32)) is None  # short
-    assert decoder.decode(_log(DYNAMIC_EVENT, ["0x" + "00" * 32], b"\x00" * 7)) is None  # bad dynamic data
-    assert UNDECODABLE.labels("Thing", "Mixed")._value.get() == before + 2
+    malformed = [
+        _log(STATIC_EVENT, ["0x" + "00" * 32], b""),  # wrong topic count
+        _log(STATIC_EVENT, ["0x" + "00" * 32, "0x" + "00" * 32], b"\x00" * 32),  # data too short
+        _log(DYNAMIC_EVENT, ["0x" + "00" * 32], b"\x00" * 7),  # bad dynamic data
+        {**_log(STATIC_EVENT, [], b"\x01"), "topics": ["0x" + "ab" * 32]},  # no such event in the ABI
+        {**_log(STATIC_EVENT, [], b"\x01"), "topics": []},  # an anonymous log
+    ]
+    for item in malformed:
+        decoded = decoder.decode(item)
+        assert decoded is not None and decoded.event == UNDECODABLE and decoded.contract == "Thing"
+        assert decoded.args["topics"] == item["topics"] and decoded.args["data"] == item["data"]
+        assert decoded.args["error"] and json.loads(decoded.args_json or "") == decoded.args
+    assert [decoder.decode(item).args["event"] for item in malformed] == ["Mixed", "Mixed", "Named", None, None]  # type: ignore[union-attr]
