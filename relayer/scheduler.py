@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from core.db.leader import LeaderLock
+from core.db.outage import database_errors
 from core.errors import RetryableError
 from relayer.jobs import Job, JobContext
 from relayer.metrics import SCHEDULE_LAST_SUCCESS, SCHEDULE_LEADER, SCHEDULE_RUNS, SCHEDULE_SECONDS
@@ -75,9 +76,10 @@ class Scheduler:
         try:
             while not stop.is_set():
                 try:
-                    if await self.lead():
-                        await self.tick()
-                except (RetryableError, OSError, asyncpg.PostgresError) as exc:
+                    async with database_errors():
+                        if await self.lead():
+                            await self.tick()
+                except (RetryableError, asyncpg.PostgresError) as exc:
                     log.warning("scheduler pass failed (%s); leadership is re-checked", exc)
                     await self._step_down()
                 with contextlib.suppress(TimeoutError):

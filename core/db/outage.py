@@ -1,0 +1,46 @@
+"""Connection-class driver errors: the database went away (restart, network loss, overload).
+
+They are translated into :class:`DatabaseUnavailable` (a :class:`~core.errors.RetryableError`) where the
+database is called, so that run loops, which catch only the retryable branch, back off and carry on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from core.errors import ServiceUnavailable
+
+
+class DatabaseUnavailable(ServiceUnavailable, ConnectionError):
+    """PostgreSQL cannot be reached, is restarting, or dropped the connection."""
+
+
+# Server-side codes (class 08 connection exception, 57P01-03 shutdown / cannot connect now, 53300 too many
+# connections) and client-side ones (closed connection, a pool closing, refused/reset sockets, timeouts).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionRefusedError, ConnectionResetError, TimeoutError, socket.gaierror
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError, …
+    asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+    asyncpg.OperatorInterventionError,  # AdminShutdownError, CrashShutdownError, CannotConnectNowError
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, asyncpg.QueryCanceledError)
+
+
+@asynccontextmanager
+async def database_errors() -> AsyncIterator[None]:
+    """Re-raise a connection-class driver error as :class:`DatabaseUnavailable`; anything else unchanged."""
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except CONNECTION_ERRORS as exc:
+        if not is_connection_error(exc):
+            raise
+        raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
