@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -134,6 +136,9 @@ async def close_resources(app: Sanic) -> None:
     if ctx.tasks:
         await asyncio.wait(ctx.tasks, timeout=5)
     ctx.tasks = []
+    if ctx.producer is not None:
+        with contextlib.suppress(RedisError):  # Redis away: the lease expires by its TTL instead
+            await ctx.producer.release()
     if ctx.rpc is not None:
         await ctx.rpc.close()
     if ctx.redis is not None:

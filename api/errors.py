@@ -7,6 +7,8 @@ from typing import Any
 
 from asyncpg.exceptions import DataError
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
@@ -96,6 +98,12 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
         # validate: still the client's input, never a 500. Logged so the missing check gets added.
         log.warning("%s %s: database refused a value: %s", request.method, request.path, type(exc).__name__)
         return envelope_error(400, InvalidInput.code, "a value is out of range or malformed")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        # Redis is down or restarting where a route needs it (SIWE nonces, the logout denylist, the auth
+        # limiter, the live feed): retry later, never a 500. See README "Outages".
+        log.warning("%s %s: redis unavailable: %s", request.method, request.path, exc)
+        return envelope_error(503, "unavailable", "a backing service is unavailable; retry shortly", None,
+                              {"Retry-After": "1"})  # fmt: skip
     if isinstance(exc, SanicException):
         status = int(exc.status_code)
         message = str(exc) if status < 500 else "internal error"
