@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -34,6 +33,7 @@ from api.payments.ledger import Ledger
 from api.payments.service import Payments
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
+from api.redis_client import redis_client
 from api.routes import (
     admin,
     auctions,
@@ -78,7 +78,7 @@ async def open_resources(app: Sanic) -> None:
     ctx.manifest = load_manifest(settings.manifest_path)
     ctx.tokens = {c.address: name for name, c in ctx.manifest.erc20_tokens().items()}
     ctx.pool = await create_pool(settings.database_url, max_size=10)
-    ctx.redis = Redis.from_url(settings.redis_url)
+    ctx.redis = redis_client(settings.redis_url)
     ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
     ctx.store = Store(ctx.pool, ctx.manifest.chain_id)
     ctx.accounts = Accounts(ctx.pool)

@@ -26,6 +26,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
     asyncpg.OperatorInterventionError,  # AdminShutdownError, CrashShutdownError, CannotConnectNowError
     asyncpg.TooManyConnectionsError,
+    # "cannot switch to state …; another operation is in progress": a pool resetting a connection whose
+    # server went away mid-query (seen on a PostgreSQL fast shutdown under load).
+    asyncpg.InternalClientError,
 )
 
 
