@@ -13,6 +13,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
+from core.db.outage import is_connection_error
 from core.errors import (
     AppError,
     ConfigError,
@@ -98,10 +99,10 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
         # validate: still the client's input, never a 500. Logged so the missing check gets added.
         log.warning("%s %s: database refused a value: %s", request.method, request.path, type(exc).__name__)
         return envelope_error(400, InvalidInput.code, "a value is out of range or malformed")
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        # Redis is down or restarting where a route needs it (SIWE nonces, the logout denylist, the auth
-        # limiter, the live feed): retry later, never a 500. See README "Outages".
-        log.warning("%s %s: redis unavailable: %s", request.method, request.path, exc)
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError) or is_connection_error(exc):
+        # Redis (SIWE nonces, the logout denylist, the auth limiter, the feed's backlog) or Postgres is down or
+        # restarting under a call that did not translate its driver errors: retry later, never a 500.
+        log.warning("%s %s: unavailable: %s: %s", request.method, request.path, type(exc).__name__, exc)
         return envelope_error(503, "unavailable", "a backing service is unavailable; retry shortly", None,
                               {"Retry-After": "1"})  # fmt: skip
     if isinstance(exc, SanicException):
