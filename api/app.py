@@ -61,6 +61,7 @@ from api.tips import Tips
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
+from core.db.outage import when_available
 from core.settings import ApiSettings
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -77,7 +78,7 @@ async def open_resources(app: Sanic) -> None:
     settings = ctx.settings
     ctx.manifest = load_manifest(settings.manifest_path)
     ctx.tokens = {c.address: name for name, c in ctx.manifest.erc20_tokens().items()}
-    ctx.pool = await create_pool(settings.database_url, max_size=10)
+    ctx.pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
     ctx.redis = redis_client(settings.redis_url)
     ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
     ctx.store = Store(ctx.pool, ctx.manifest.chain_id)

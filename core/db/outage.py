@@ -6,12 +6,19 @@ database is called, so that run loops, which catch only the retryable branch, ba
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 
+from core.backoff import Backoff
 from core.errors import ServiceUnavailable
+
+log = logging.getLogger("db")
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(ServiceUnavailable, ConnectionError):
@@ -47,3 +54,18 @@ async def database_errors() -> AsyncIterator[None]:
         if not is_connection_error(exc):
             raise
         raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+
+
+async def when_available(step: Callable[[], Awaitable[T]], what: str, stop: asyncio.Event | None = None) -> T:
+    """A start-up step (migrations, the pool) retried with a capped exponential backoff while the database is
+    unavailable: a process started during an outage waits for it instead of exiting."""
+    backoff = Backoff(initial=0.2, cap=5.0)
+    while True:
+        try:
+            async with database_errors():
+                return await step()
+        except DatabaseUnavailable as exc:
+            if stop is not None and stop.is_set():
+                raise
+            log.warning("%s: %s; retrying", what, exc)
+            await backoff.wait(stop)
