@@ -35,8 +35,14 @@ async def test_redis_down_is_a_503_where_needed_and_reads_keep_working(
     app = make_app(settings, smtp)
     _, response = await app.asgi_client.get("/api/auth/siwe/nonce")
     assert response.status == 200, response.text
+    _, signup = await app.asgi_client.post("/api/auth/signup", json={"email": "fan@example.com", "password": "pw-" * 5})
+    assert signup.status == 201, signup.text
+    bearer = {"Authorization": f"Bearer {signup.json['data']['access_token']}"}
 
     private_redis.stop(kill=True)
+    # The revocation denylist is checked on every authenticated request: fail closed, as a 503.
+    _, response = await app.asgi_client.get("/api/auth/me", headers=bearer)
+    assert response.status == 503, response.text
     _, response = await app.asgi_client.get("/api/auth/siwe/nonce")
     assert response.status == 503, response.text
     assert response.json["success"] is False and response.json["error"]["code"] == "unavailable"
@@ -60,6 +66,8 @@ async def test_redis_down_is_a_503_where_needed_and_reads_keep_working(
     private_redis.start()
     _, response = await app.asgi_client.get("/api/auth/siwe/nonce")
     assert response.status == 200, response.text  # the stale pooled connection is retried, not a 503
+    _, response = await app.asgi_client.get("/api/auth/me", headers=bearer)
+    assert response.status == 200, response.text
 
 
 async def test_a_gracefully_stopped_api_releases_its_feed_lease(
