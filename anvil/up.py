@@ -20,7 +20,7 @@ import asyncpg
 
 from anvil.deploy import deploy
 from anvil.node import CHAIN_ID, RELAYER_KEY, die_with_parent, start_anvil
-from anvil.stores import Embedded, reachable, start_postgres, start_redis
+from anvil.stores import Server, reachable, start_postgres, start_redis
 from core.db.migrate import migrate
 from core.settings import ROOT
 
@@ -48,7 +48,7 @@ async def ensure_database(url: str) -> None:
 
 class Stack:
     def __init__(self) -> None:
-        self.embedded: list[Embedded] = []
+        self.embedded: list[Server] = []
         self.anvil: subprocess.Popen[bytes] | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -33,6 +34,7 @@ from api.payments.ledger import Ledger
 from api.payments.service import Payments
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
+from api.redis_client import redis_client
 from api.routes import (
     admin,
     auctions,
@@ -60,6 +62,7 @@ from api.tips import Tips
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
+from core.db.outage import when_available
 from core.settings import ApiSettings
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -76,8 +79,8 @@ async def open_resources(app: Sanic) -> None:
     settings = ctx.settings
     ctx.manifest = load_manifest(settings.manifest_path)
     ctx.tokens = {c.address: name for name, c in ctx.manifest.erc20_tokens().items()}
-    ctx.pool = await create_pool(settings.database_url, max_size=10)
-    ctx.redis = Redis.from_url(settings.redis_url)
+    ctx.pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
+    ctx.redis = redis_client(settings.redis_url)
     ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
     ctx.store = Store(ctx.pool, ctx.manifest.chain_id)
     ctx.accounts = Accounts(ctx.pool)
@@ -135,6 +138,9 @@ async def close_resources(app: Sanic) -> None:
     if ctx.tasks:
         await asyncio.wait(ctx.tasks, timeout=5)
     ctx.tasks = []
+    if ctx.producer is not None:
+        with contextlib.suppress(RedisError):  # Redis away: the lease expires by its TTL instead
+            await ctx.producer.release()
     if ctx.rpc is not None:
         await ctx.rpc.close()
     if ctx.redis is not None:

@@ -7,12 +7,15 @@ from typing import Any
 
 from asyncpg.exceptions import DataError
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sanic import Request, Sanic
 from sanic.exceptions import MethodNotAllowed, SanicException
 from sanic.exceptions import NotFound as RouteNotFound
 from sanic.response import HTTPResponse, json
 
 from api.allow import allowed_methods
+from core.db.outage import is_connection_error
 from core.errors import (
     AppError,
     ConfigError,
@@ -98,6 +101,12 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
         # validate: still the client's input, never a 500. Logged so the missing check gets added.
         log.warning("%s %s: database refused a value: %s", request.method, request.path, type(exc).__name__)
         return envelope_error(400, InvalidInput.code, "a value is out of range or malformed")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError) or is_connection_error(exc):
+        # Redis (SIWE nonces, the logout denylist, the auth limiter, the feed's backlog) or Postgres is down or
+        # restarting under a call that did not translate its driver errors: retry later, never a 500.
+        log.warning("%s %s: unavailable: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        return envelope_error(503, "unavailable", "a backing service is unavailable; retry shortly", None,
+                              {"Retry-After": "1"})  # fmt: skip
     if isinstance(exc, SanicException):
         status = int(exc.status_code)
         message = str(exc) if status < 500 else "internal error"

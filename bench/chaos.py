@@ -51,6 +51,7 @@ from redis.asyncio import Redis
 
 from anvil.deploy import deploy
 from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
+from bench import chaos_outages
 from bench.chaos_flows import CHAIN_LOCK, Flows, api_env, start_api
 from bench.chaos_providers import LaggingProvider
 from core.chain.manifest import Manifest
@@ -397,6 +398,7 @@ async def main(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     out = Outcome()
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+    drill = chaos_outages.Drill.maybe(args, workdir)  # --outages: private PostgreSQL/Redis, restarted
     port = free_port()
     # Chain time starts 4 days behind the wall clock: the auctions' time jumps (evm_increaseTime) then
     # keep it behind, as the API's wall-clock checks (redemption deadlines, meeting windows) assume.
@@ -449,6 +451,7 @@ async def main(args: argparse.Namespace) -> int:
         stack.start("indexer")
         stack.start("relayer")
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+        pool = chaos_outages.TolerantPool(pool) if drill else pool  # type: ignore[assignment]
         flows = Flows(api_url, url, manifest, pool, random.Random(rng.random()), fans=args.fans, creators=args.creators)
         try:
             setup_started = time.monotonic()
@@ -458,12 +461,16 @@ async def main(args: argparse.Namespace) -> int:
             stop = asyncio.Event()
             load = asyncio.create_task(_load(url, manifest, pool, stop, out, rng))
             traffic = asyncio.create_task(flows.run(stop))
+            outages = asyncio.create_task(drill.run(stop, rng, flows.failures, api_url)) if drill else None
             await _chaos(url, manifest, stack, stop, out, rng, args)
             await load
             await traffic
             if providers:
                 providers.catch_up()
                 out.figures["providers"] = providers.figures()
+            if outages is not None and drill is not None:
+                await outages
+                out.figures["outages"] = drill.figures
             if not out.node_broken:
                 print("chaos: load stopped; draining", flush=True)
                 drain_started = time.monotonic()
@@ -494,9 +501,13 @@ async def main(args: argparse.Namespace) -> int:
             providers.stop()
         anvil.terminate()
         anvil.wait(10)
-        if not args.keep:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        if drill is not None:  # its admin connection did not survive the restarts; the data dir goes anyway
+            admin.terminate()
+            drill.close()
+        else:
+            if not args.keep:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
     out.figures["seconds"] = round(time.monotonic() - started, 1)
     summary = {
         "ok": not out.failures,
@@ -545,6 +556,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=REDIS_URL, help="a Redis database the run may flush (the API's)")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument("--admin-dsn", default=ADMIN_DSN, help="a database to CREATE DATABASE from")
+    chaos_outages.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.short:
         args.kills, args.reorgs = 6, 6

@@ -25,12 +25,14 @@ from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
+from core.db.outage import when_available
 from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
 from core.settings import IndexerSettings
-from indexer.app import Indexer, run_as_leader
+from indexer.app import Indexer
 from indexer.custom import custom_store
+from indexer.leading import run_as_leader
 from indexer.projections import Projections
 from indexer.realtime import ws_url_for
 from indexer.store import QUERIES, Store, indexer_lock
@@ -85,7 +87,7 @@ async def cmd_run(settings: IndexerSettings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await migrate(settings.database_url)
+    await when_available(lambda: migrate(settings.database_url), "migrations", stop)  # started mid-outage: wait
     async with Runtime(settings) as rt:
         await run_as_leader(rt.indexer, rt.lock, stop, settings.poll_interval, _ws_url(settings))
     log.info("indexer stopped")

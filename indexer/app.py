@@ -12,10 +12,12 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from core.backoff import Backoff, mark
 from core.chain.genesis import check_genesis
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db.leader import LeaderLock
+from core.db.outage import DatabaseUnavailable, database_errors
 from core.errors import RequestTooLarge, RetryableError
 from indexer import completeness, reorg_proof
 from indexer.custom import catchup
@@ -375,16 +377,23 @@ class Indexer:
         log.info("indexing %d contracts from block %d", len(self.addresses), self.base_block)
         wake = asyncio.Event()
         watcher = asyncio.create_task(HeadWatcher(ws_url, wake).run(stop)) if ws_url else None
+        backoff = Backoff()
         try:
             while not stop.is_set():
                 if lock is not None:
-                    await lock.check()  # never write after losing the leader lock
+                    await lock.check()  # never write after losing the leader lock (LeaderLost: back to standby)
                 wake.clear()
                 try:
-                    advanced = await self.backfill() or await self.sync_once()
+                    async with database_errors():  # a Postgres restart is retryable, like an RPC outage
+                        advanced = await self.backfill() or await self.sync_once()
+                    backoff.reset()
+                    mark("database", True)
                 except RetryableError as exc:
                     log.warning("retryable failure: %s", exc)
-                    advanced = 0
+                    if isinstance(exc, DatabaseUnavailable):
+                        mark("database", False)
+                    await backoff.wait(stop)
+                    continue
                 if not advanced:
                     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
                     await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
@@ -395,23 +404,3 @@ class Indexer:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
-
-
-async def run_as_leader(
-    indexer: Indexer, lock: LeaderLock, stop: asyncio.Event, poll_interval: float, ws_url: str | None = None
-) -> None:
-    """Wait (hot standby) until this process holds the chain's writer lock, then index."""
-    waiting_logged = False
-    while not stop.is_set():
-        if await lock.try_acquire():
-            LEADER.set(1)
-            log.info("acquired the writer lock for chain %d", lock.chain_id)
-            break
-        if not waiting_logged:
-            log.info("another indexer holds chain %d; waiting as standby", lock.chain_id)
-            waiting_logged = True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
-    if stop.is_set():
-        return
-    await indexer.run(stop, poll_interval, lock, ws_url)

@@ -25,6 +25,7 @@ from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
+from core.db.outage import when_available
 from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
@@ -45,8 +46,8 @@ async def run(settings: RelayerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await migrate(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=4)
+    await when_available(lambda: migrate(settings.database_url), "migrations", stop)  # started mid-outage: wait
+    pool = await when_available(lambda: create_pool(settings.database_url, max_size=4), "the pool", stop)
     rpc = RpcClient(settings.rpc_urls, batch_size=settings.rpc_batch_size)
     try:
         relayer = Relayer(

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import time
 
+from core.backoff import Backoff, mark
 from core.chain.genesis import check_genesis
+from core.db.outage import DatabaseUnavailable, database_errors
 from core.errors import RetryableError
 from relayer import proof
 from relayer.base import FEE_HISTORY
@@ -105,14 +107,38 @@ class Relayer(Sender, Confirmer):
         return bool(sent or finished or reopened)
 
     async def run(self, stop: asyncio.Event, poll_interval: float) -> None:
-        await self.prepare()
-        log.info("relaying as %s on chain %d", self.account.address, self.chain_id)
+        """Relay until ``stop``; an outage (Postgres, RPC) backs off and carries on, never exits.
+
+        After a lost database connection ``prepare`` runs again, as on a fresh start (a commit may have
+        been lost with the connection: nonces are reconciled against the chain and what is in flight).
+        """
+        backoff = Backoff()
+        prepared = False
         while not stop.is_set():
             try:
-                moved = await self.tick()
+                async with database_errors():
+                    if not prepared:
+                        await self.prepare()
+                        prepared = True
+                        log.info("relaying as %s on chain %d", self.account.address, self.chain_id)
+                    moved = await self.tick()
+                backoff.reset()
+                mark("database", True)
             except RetryableError as exc:
                 log.warning("retryable failure: %s", exc)
-                moved = False
+                await self._abandon_sending()
+                if isinstance(exc, DatabaseUnavailable):
+                    mark("database", False)
+                    prepared = False
+                await backoff.wait(stop)
+                continue
             if not moved:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_interval)
+
+    async def _abandon_sending(self) -> None:
+        """After a failed pass: wait out a broadcast still in flight (its txs are persisted already)."""
+        task, self._sending = self._sending, None
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await task

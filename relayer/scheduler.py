@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from core.backoff import Backoff
 from core.db.leader import LeaderLock
+from core.db.outage import database_errors
 from core.errors import RetryableError
 from relayer.jobs import Job, JobContext
 from relayer.metrics import SCHEDULE_LAST_SUCCESS, SCHEDULE_LEADER, SCHEDULE_RUNS, SCHEDULE_SECONDS
@@ -72,14 +74,19 @@ class Scheduler:
         if not self.enabled:
             log.info("no schedule enabled")
             return
+        backoff = Backoff()
         try:
             while not stop.is_set():
                 try:
-                    if await self.lead():
-                        await self.tick()
-                except (RetryableError, OSError, asyncpg.PostgresError) as exc:
+                    async with database_errors():
+                        if await self.lead():
+                            await self.tick()
+                    backoff.reset()
+                except (RetryableError, asyncpg.PostgresError) as exc:
                     log.warning("scheduler pass failed (%s); leadership is re-checked", exc)
                     await self._step_down()
+                    await backoff.wait(stop)  # capped exponential while the database is away
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.poll_interval)
         finally:

@@ -29,6 +29,7 @@ from api.store import Indexed, Store
 log = logging.getLogger("api.feed")
 MAX_EVENTS_PER_STEP = 1000
 LEASE_MS = 15_000
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 )
@@ -76,12 +77,18 @@ class FeedProducer:
         self.cursor_key = f"feed:{chain}:block"
         self.lease_key = f"feed:{chain}:leader"
         self.me = uuid.uuid4().hex
+        self.announced: tuple[int, str] | None = None  # the last block this process appended (survives Redis)
 
     async def is_leader(self) -> bool:
         if await self.redis.set(self.lease_key, self.me, nx=True, px=LEASE_MS):
             log.info("this process now produces the live feed")
             return True
         return bool(await self.redis.eval(_RENEW, 1, self.lease_key, self.me, str(LEASE_MS)))
+
+    async def release(self) -> None:
+        """Give the lease up at once (a graceful stop): another process takes over without waiting for the TTL."""
+        if await self.redis.eval(_RELEASE, 1, self.lease_key, self.me):
+            log.info("released the live feed lease")
 
     async def step(self, indexed: Indexed, reorgs: list[tuple[int, str]]) -> None:
         """Announce what changed since the last announced block (leader only)."""
@@ -92,6 +99,9 @@ class FeedProducer:
         if raw:
             number, _, hash_ = _text(raw).partition(":")
             last = (int(number), hash_)
+        elif self.announced is not None:
+            last = self.announced  # Redis restarted empty: rebuild what was indexed meanwhile from Postgres
+            log.warning("the feed's cursor is gone (Redis restarted?); re-announcing from block %d", last[0])
         events: list[Event] = []
         for block, hash_ in reorgs:
             if last is not None and block < last[0]:
@@ -149,6 +159,8 @@ class FeedProducer:
             if last is not None:
                 pipe.set(self.cursor_key, f"{last[0]}:{last[1]}")
             await pipe.execute()
+        if last is not None:
+            self.announced = last
 
 
 class FeedHub:
@@ -178,8 +190,12 @@ class FeedHub:
     async def run(self) -> None:
         latest = _entries(await self.redis.xrevrange(self.stream, "+", "-", count=1))
         last_id = latest[0][0] if latest else "0-0"
+        failed = False
         while not cancelling():
             try:
+                if failed:
+                    last_id = await self._after_outage(last_id)
+                    failed = False
                 batches = await self.redis.xread({self.stream: last_id}, count=500, block=1000)
             except asyncio.CancelledError:
                 raise
@@ -187,6 +203,7 @@ class FeedHub:
                 if cancelling():  # redis-py may turn a cancellation into its own error
                     raise asyncio.CancelledError from exc
                 log.warning("feed read failed: %s", exc)
+                failed = True
                 await asyncio.sleep(1)
                 continue
             response: Any = batches
@@ -194,6 +211,17 @@ class FeedHub:
                 for entry_id, event in _entries(entries):
                     last_id = entry_id
                     self._dispatch(entry_id, event)
+
+    async def _after_outage(self, last_id: str) -> str:
+        """Back from a failed read: if the stream lost the entry we last read (Redis restarted empty), the
+        clients may have missed events: each gets ``resync`` (never a silent gap)."""
+        if last_id == "0-0" or _entries(await self.redis.xrange(self.stream, last_id, last_id, count=1)):
+            return last_id
+        ms, seq = parse_id(last_id)
+        synthetic = f"{ms}-{seq + 1}"  # after every cursor the clients hold, so that none skips it
+        log.warning("the feed stream lost entry %s (Redis restarted?); telling the clients to resync", last_id)
+        self._dispatch(synthetic, {"type": "resync", "reason": "the live feed restarted"})
+        return "0-0"  # read the new stream from its start (ids before the outage are gone)
 
     def _dispatch(self, entry_id: str, event: Event) -> None:
         for queue in list(self.subscribers):

@@ -14,10 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from api.live.feed import FeedProducer, cancelling
 from api.live.state import IndexedState
 from api.store import Indexed, Store
+from core.backoff import Backoff, mark
+from core.db.outage import DatabaseUnavailable, is_connection_error
 
 log = logging.getLogger("api.listener")
 CHANNEL = "chain_events"
@@ -60,7 +63,14 @@ class Listener:
         indexed = await self.store.indexed_block()
         self.state.update(indexed)
         reorgs, self._reorgs = self._reorgs, []
-        await self.producer.step(indexed, reorgs)
+        try:
+            await self.producer.step(indexed, reorgs)
+        except RedisError as exc:  # the LISTEN connection stays; the next step announces what this one missed
+            self._reorgs = reorgs + self._reorgs
+            mark("redis", False)
+            log.warning("feed step failed (%s); retrying on the next tick", exc)
+            return
+        mark("redis", True)
         if self.after_step is not None:
             try:
                 await self.after_step(indexed, reorgs)
@@ -70,6 +80,9 @@ class Listener:
                 log.warning("listener hook failed: %s", exc)
 
     async def run(self) -> None:
+        """LISTEN and step until cancelled; a lost connection (Postgres restart) is re-established with a
+        capped exponential backoff, and the first step after it catches up from the checkpoint."""
+        backoff = Backoff(initial=0.2, cap=5.0)
         while not cancelling():
             conn: asyncpg.Connection | None = None
             try:
@@ -78,6 +91,8 @@ class Listener:
                 while not conn.is_closed() and not cancelling():
                     self._wake.clear()
                     await self.step()
+                    backoff.reset()
+                    mark("database", True)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.tick)
             except asyncio.CancelledError:
@@ -85,8 +100,10 @@ class Listener:
             except Exception as exc:
                 if cancelling():
                     raise asyncio.CancelledError from exc
-                log.warning("listener: %s; retrying in 1 s", exc)
-                await asyncio.sleep(1)
+                if is_connection_error(exc) or isinstance(exc, DatabaseUnavailable):
+                    mark("database", False)
+                log.warning("listener: %s: %s; reconnecting", type(exc).__name__, exc)
+                await backoff.wait()
             finally:
                 if conn is not None and not conn.is_closed():
-                    await conn.close()
+                    conn.terminate()

@@ -1,8 +1,10 @@
 """Fixed-window rate limits in Redis, one counter per (tier, caller, window), spent in local grants.
 
 Tiers follow the source systems: ``general`` per IP on every /api request, ``auth`` attempts
-per IP on sign-in/up/refresh/OTP routes, ``purchase`` per user. A broken Redis lets requests
-through (logged): availability beats a limiter that locks everyone out.
+per IP on sign-in/up/refresh/OTP routes, ``purchase`` per user. A broken Redis lets ``general`` and
+``purchase`` requests through (logged: availability beats a limiter that locks everyone out; purchases
+stay bounded by the ledger's own checks) but fails the ``auth`` tier closed with a 503: password and
+one-time-code guessing must never become unlimited while Redis is away.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from redis.exceptions import RedisError
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from core.errors import RateLimited
+from core.errors import RateLimited, ServiceUnavailable
 from core.settings import ApiSettings
 
 log = logging.getLogger("api.ratelimit")
+FAIL_CLOSED = frozenset({"auth"})  # tiers that answer 503 rather than go unlimited while Redis is down
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])
 
 
@@ -90,6 +93,8 @@ class RateLimiter:
             try:
                 granted, _ = await self._take(keys=[f"rl:{tier}:{who}:{slot}"], args=[limit, MAX_GRANT, window + 1])
             except RedisError as exc:
+                if tier in FAIL_CLOSED:
+                    raise ServiceUnavailable(f"the {tier} rate limiter is unavailable; retry shortly") from exc
                 log.warning("rate limiter unavailable, letting the request through: %s", exc)
                 return
             left = self._left(tier, slot)

@@ -14,6 +14,7 @@ from api.ctx import Context
 from api.errors import envelope_error, ok
 from api.openapi import doc
 from api.schemas import Health, Ready
+from core.backoff import mark
 
 bp = Blueprint("ops")
 
@@ -28,9 +29,11 @@ async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(probe, 2.0)  # type: ignore[arg-type]
+        mark(name, True)  # the dependency_up gauge follows what /ready saw
         return name, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
     except Exception as exc:  # noqa: BLE001 (any failure means not ready; reported, not raised)
-        return name, {"ok": False, "error": type(exc).__name__}
+        mark(name, False)
+        return name, {"ok": False, "error": type(exc).__name__, "reason": str(exc)[:200]}
 
 
 @bp.get("/ready")

@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 
 from core.db.numeric import decode_numeric, encode_numeric
-from core.errors import Conflict, InvalidInput, ServiceUnavailable
+from core.db.outage import CONNECTION_ERRORS, DatabaseUnavailable
+from core.errors import Conflict, InvalidInput
 
 
 class RawJson(str):
@@ -52,8 +53,8 @@ async def create_pool(
     init = _init_fast_numeric if fast_numeric else _init_connection
     try:
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InvalidCatalogNameError) as exc:
-        raise ServiceUnavailable(f"cannot connect to Postgres: {exc}") from exc
+    except (*CONNECTION_ERRORS, asyncpg.InvalidCatalogNameError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
     assert pool is not None
     return pool
 
@@ -68,5 +69,5 @@ async def translate_errors() -> AsyncIterator[None]:
         raise Conflict("the value already exists", details={"constraint": exc.constraint_name}) from exc
     except (asyncpg.CheckViolationError, asyncpg.DataError, asyncpg.NotNullViolationError) as exc:
         raise InvalidInput("a value is out of range or malformed", details={"sqlstate": exc.sqlstate}) from exc
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-        raise ServiceUnavailable("the database is unavailable") from exc
+    except CONNECTION_ERRORS as exc:  # a restart, a dropped connection, too many clients: retryable
+        raise DatabaseUnavailable("the database is unavailable", details={"error": type(exc).__name__}) from exc
