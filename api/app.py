@@ -14,48 +14,42 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from api import errors
-from api.accounts import Accounts
+from api.accounts import routes as admin
+from api.accounts.service import Accounts
+from api.auctions import routes as auctions
+from api.auth import otp_routes as otp
+from api.auth import routes as auth
 from api.auth.service import AuthService
 from api.cache import ResponseCache
 from api.cleanup import run_cleanup
-from api.creators import Creators
+from api.creators import routes as creators
+from api.creators.service import Creators
+from api.credits import routes as credits
+from api.credits.service import Ledger
 from api.ctx import Context
+from api.custom_events import routes as custom_events
+from api.feed import routes as feed
 from api.live.feed import FeedHub, FeedProducer
 from api.live.listener import Listener
 from api.mail import Mailer, mailer_from
+from api.meetings import notification_routes as notifications
+from api.meetings import routes as meetings
 from api.meetings.notifications import Notifications
 from api.meetings.service import QUERIES as MEETING_QUERIES
 from api.meetings.service import Meetings
+from api.ops import routes as ops
+from api.payments import discount_routes as discounts
+from api.payments import flag_routes as flags
+from api.payments import routes as payments
 from api.payments.discounts import Discounts
 from api.payments.gateway import StripeGateway
-from api.payments.ledger import Ledger
 from api.payments.service import Payments
 from api.protect import headers
 from api.protect.ratelimit import RateLimiter, client_ip
-from api.routes import (
-    admin,
-    auctions,
-    auth,
-    balances,
-    creators,
-    credits,
-    custom_events,
-    discounts,
-    feed,
-    flags,
-    meetings,
-    mints,
-    notifications,
-    ops,
-    otp,
-    passes,
-    payments,
-    tips,
-    transfers,
-    withdrawals,
-)
+from api.reads import balances, mints, passes, transfers, withdrawals
 from api.store import Store
-from api.tips import Tips
+from api.tips import routes as tips
+from api.tips.service import Tips
 from core.chain.manifest import load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import asyncpg
 from redis.asyncio import Redis
 
-from api.accounts import Accounts
+from api.accounts.service import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
-from api.creators import Creators
+from api.creators.service import Creators
+from api.credits.service import Ledger
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
@@ -19,11 +20,10 @@ from api.meetings.notifications import Notifications
 from api.meetings.service import Meetings
 from api.payments.discounts import Discounts
 from api.payments.gateway import StripeGateway
-from api.payments.ledger import Ledger
 from api.payments.service import Payments
 from api.protect.ratelimit import RateLimiter
 from api.store import Store
-from api.tips import Tips
+from api.tips.service import Tips
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import ApiSettings

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from api.payments.ledger import Ledger
+from api.credits.service import Ledger
 from core.db import create_pool
 from core.db.migrate import apply_migrations
 

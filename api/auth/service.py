@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from api.accounts import Accounts, user_dict
+from api.accounts.service import Accounts, user_dict
 from api.auth import siwe
 from api.auth.passwords import hash_password, verify_password
 from api.auth.tokens import (

@@ -32,7 +32,7 @@ from core.db import Queries, translate_errors
 from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound
 from core.settings import ApiSettings
 
-QUERIES = Queries(Path(__file__).resolve().parent.parent / "meetings.sql")
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 IN_FLIGHT = frozenset({"pending", "submitted", "confirmed"})  # a burn request not (yet) failed
 Result = dict[str, Any]
 

@@ -15,11 +15,11 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
-from api.accounts import Accounts
+from api.accounts.service import Accounts
+from api.credits.service import Ledger
 from api.payments import QUERIES
 from api.payments.discounts import Discounts, quote
 from api.payments.gateway import StripeGateway
-from api.payments.ledger import Ledger
 from api.payments.problems import AccountFlagged
 from core.db import translate_errors
 from core.errors import InvalidInput, NotFound

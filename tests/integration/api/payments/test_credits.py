@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from api.payments.ledger import Ledger
+from api.credits.service import Ledger
 from core.settings import ApiSettings
 from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user, start_workers
 

@@ -27,7 +27,7 @@ from api.meetings.schemas import (
 )
 from api.meetings.service import Caller, Meetings
 from api.openapi import doc, path_parameter
-from api.reads import FAR, decode_cursor, encode_cursor
+from api.reads.service import FAR, decode_cursor, encode_cursor
 from core.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)

@@ -10,13 +10,13 @@ from typing import Any
 import asyncpg
 
 from api.problems import Forbidden
-from api.schemas_tips import ApplyBody
 from api.store import Indexed, Store
+from api.tips.schemas import ApplyBody
 from core.chain.eip712 import KIND_NAMES
 from core.db import Queries, translate_errors
 from core.errors import Conflict, InvalidInput, NotFound
 
-QUERIES = Queries(Path(__file__).with_name("creators.sql"))
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 
 
 def parse_user_id(value: str, name: str = "id") -> int:

@@ -8,14 +8,14 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated, optional_claims
-from api.creators import parse_user_id
+from api.creators.service import parse_user_id
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_body, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import decode_cursor, encode_cursor, settle
+from api.reads.service import decode_cursor, encode_cursor, settle
 from api.schemas import ADDRESS, PageQuery, ReadQuery
-from api.schemas_tips import (
+from api.tips.schemas import (
     ApplicationsPage,
     ApplicationsQuery,
     ApplyBody,

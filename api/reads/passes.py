@@ -10,7 +10,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import UINT256, decode_cursor, page, settle
+from api.reads.service import UINT256, decode_cursor, page, settle
 from api.schemas import ADDRESS, PageQuery, PassesPage
 
 bp = Blueprint("passes", url_prefix="/api")

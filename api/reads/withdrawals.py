@@ -9,7 +9,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import BIGINT, FAR, bounded, decode_cursor, page, settle
+from api.reads.service import BIGINT, FAR, bounded, decode_cursor, page, settle
 from api.schemas import ADDRESS, PageQuery, WithdrawalsPage
 
 bp = Blueprint("withdrawals", url_prefix="/api")

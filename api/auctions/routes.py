@@ -13,7 +13,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_query
 from api.openapi import doc, path_parameter
-from api.reads import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, settle
+from api.reads.service import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, settle
 from api.schemas import AuctionDetail, AuctionsPage, OpenAuctionsPage, PageQuery, ReadQuery
 from core.errors import NotFound
 

@@ -21,7 +21,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import Model, doc, path_parameter
-from api.reads import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import IndexedBlock, PageQuery, ReadQuery
 from core.db.identifiers import UnsafeIdentifier, qualified, quote
 from core.errors import InvalidInput, NotFound

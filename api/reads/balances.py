@@ -12,7 +12,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import cached, settle
+from api.reads.service import cached, settle
 from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
 
 bp = Blueprint("balances", url_prefix="/api")

@@ -10,9 +10,9 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
-from api.reads import decode_cursor, encode_cursor, page, settle
+from api.reads.service import decode_cursor, encode_cursor, page, settle
 from api.schemas import BYTES32, PageQuery
-from api.schemas_tips import (
+from api.tips.schemas import (
     IntentBody,
     IntentData,
     IntentsPage,
@@ -21,7 +21,7 @@ from api.schemas_tips import (
     WithdrawBody,
     WithdrawRequestsPage,
 )
-from api.tips import intent_view
+from api.tips.service import intent_view
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT
 from core.errors import NotFound
 

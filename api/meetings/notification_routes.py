@@ -11,10 +11,10 @@ from api.auth.guards import authenticated
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_query
+from api.meetings.routes import parse_id, parse_optional_body
 from api.meetings.schemas import ID, EmptyBody, MarkedRead, NotificationData, NotificationsPage, NotificationsQuery
 from api.openapi import doc, path_parameter
-from api.reads import FAR, decode_cursor, encode_cursor
-from api.routes.meetings import parse_id, parse_optional_body
+from api.reads.service import FAR, decode_cursor, encode_cursor
 from core.errors import InvalidInput, NotFound
 
 bp = Blueprint("notifications", url_prefix="/api/notifications")

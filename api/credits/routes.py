@@ -8,11 +8,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
+from api.credits.service import Ledger
 from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc
-from api.payments.ledger import Ledger
 from api.payments.schemas import (
     CommitBody,
     CreditBalance,
@@ -24,7 +24,7 @@ from api.payments.schemas import (
     SpendBody,
     UsagePage,
 )
-from api.reads import FAR, decode_cursor, encode_cursor
+from api.reads.service import FAR, decode_cursor, encode_cursor
 
 bp = Blueprint("credits", url_prefix="/api/credits")
 

@@ -17,7 +17,7 @@ from api.openapi import doc, path_parameter
 from api.payments.schemas import Checkout, CheckoutBody, Packages, Payment, PaymentsPage, StripeEvent, WebhookReceived
 from api.payments.service import Payments
 from api.protect.ratelimit import rate_limit
-from api.reads import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import PageQuery
 from core.errors import InvalidInput
 

@@ -19,7 +19,7 @@ from api.payments.schemas import (
     DiscountValidateBody,
     ListQuery,
 )
-from api.reads import FAR, decode_cursor, encode_cursor
+from api.reads.service import FAR, decode_cursor, encode_cursor
 
 bp = Blueprint("discounts", url_prefix="/api/discount")
 admin_bp = Blueprint("discounts_admin", url_prefix="/api/admin")

@@ -9,7 +9,7 @@ from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc
-from api.reads import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import AccountPageQuery, TransfersPage
 
 bp = Blueprint("transfers", url_prefix="/api")

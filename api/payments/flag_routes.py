@@ -14,7 +14,7 @@ from api.inputs import parse_body, parse_query
 from api.openapi import doc, path_parameter
 from api.payments.schemas import ClearFlagBody, Flag, FlagsPage, FlagsQuery
 from api.payments.service import Payments
-from api.reads import FAR, decode_cursor, encode_cursor
+from api.reads.service import FAR, decode_cursor, encode_cursor
 from core.errors import InvalidInput
 
 bp = Blueprint("flags_admin", url_prefix="/api/admin")

@@ -21,8 +21,8 @@ from typing import Any
 import asyncpg
 
 from api.problems import Forbidden
-from api.schemas_tips import IntentBody, WithdrawBody
 from api.store import Store
+from api.tips.schemas import IntentBody, WithdrawBody
 from core.chain.eip712 import (
     KIND_NAMES,
     MAX_UINT256,
@@ -38,7 +38,7 @@ from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
 from core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
-QUERIES = Queries(Path(__file__).with_name("tips.sql"))
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 FAILED_REQUEST = ("failed", "dead", "cancelled")
 
 
