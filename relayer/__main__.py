@@ -28,6 +28,7 @@ from core.db.migrate import migrate
 from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
+from core.queue import mint_key
 from core.settings import RelayerSettings
 from relayer.app import Relayer
 from relayer.jobs import JobContext
@@ -85,7 +86,7 @@ async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
             _print(await store.status_counts())
         elif args.command == "enqueue-mint":
             payload = {"to": args.to, "amount": args.amount, "payment_ref": args.payment_ref}
-            _print({"id": await store.enqueue("mint", f"mint:{args.payment_ref.lower()}", payload)})
+            _print({"id": await store.enqueue("mint", mint_key(args.payment_ref.lower()), payload)})
         elif args.command == "enqueue":
             _print({"id": await store.enqueue(args.kind, args.key, json.loads(args.payload))})
         elif args.command == "schedules":

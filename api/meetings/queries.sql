@@ -74,16 +74,6 @@ WHERE chain_id = $1 AND (seller = ANY($2::text[]) OR winner = ANY($2::text[]) OR
 ORDER BY id DESC
 LIMIT $4;
 
--- name: enqueue_burn
--- A relayer burn_pass request (the relayer's queue, written directly: the API does not import it).
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ('burn_pass', $1, $2, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id;
-
--- name: request_id_by_key
-SELECT id FROM tx_requests WHERE idempotency_key = $1;
-
 -- name: set_burn
 UPDATE meetings SET burn_attempt = $2, burn_request_id = $3, burn_holder = $4, burn_signature = $5, updated_at = now()
 WHERE id = $1;

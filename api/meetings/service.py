@@ -30,6 +30,7 @@ from api.problems import Forbidden
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
 from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound
+from core.queue import TxRequest, burn_pass_key, enqueue
 from core.settings import ApiSettings
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
@@ -254,11 +255,9 @@ class Meetings:
             if row["pass_owner"] != holder:
                 return await deny(Forbidden("the indexed owner of the pass is another wallet"), "not_pass_holder")
             attempt = row["burn_attempt"] + 1
-            key = f"burn_pass:{self.chain_id}:{row['pass_id']}:{attempt}"
+            key = burn_pass_key(self.chain_id, row["pass_id"], attempt)
             payload = {"token_id": row["pass_id"], "holder": holder, "deadline": str(deadline), "signature": signature}
-            request_id = await conn.fetchval(self.q.enqueue_burn, key, payload)
-            if request_id is None:
-                request_id = await conn.fetchval(self.q.request_id_by_key, key)
+            request_id = (await enqueue(conn, TxRequest("burn_pass", key, payload))).id
             await conn.execute(self.q.set_burn, row["id"], attempt, request_id, holder, signature)
             await self._log(conn, row, caller, wallet=holder, action="redeem", outcome="pending", reason="burn_queued")
             return {**pending, "request_id": request_id}

@@ -88,21 +88,6 @@ INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING
 -- name: finish_event
 UPDATE stripe_events SET outcome = $2, payment_id = $3 WHERE id = $1;
 
--- name: enqueue_mint
--- The relayer's queue (relayer/store.py validate_mint shape); once per idempotency key.
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ('mint', $1, $2, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id;
-
--- name: cancel_pending_mint
--- A mint the relayer has not claimed yet; one it is sending stays locked, so this waits and misses it.
-UPDATE tx_requests
-SET status = 'cancelled', updated_at = now(),
-    history = history || jsonb_build_array(jsonb_build_object('status', 'cancelled', 'at', now(), 'error', $2::text))
-WHERE idempotency_key = $1 AND status = 'pending'
-RETURNING id;
-
 -- name: insert_flag
 INSERT INTO account_flags (user_id, payment_id, reason, details) VALUES ($1, $2, $3, $4) RETURNING id;
 

@@ -53,12 +53,6 @@ WHERE i.chain_id = $1 AND i.digest = $2;
 -- name: nonce_taken_by_intent
 SELECT 1 FROM tip_intents WHERE chain_id = $1 AND sender = $2 AND nonce = $3::numeric;
 
--- name: enqueue_withdrawal
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ('withdraw_for', $1, $2, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id;
-
 -- name: withdrawal_request
 SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_requests WHERE idempotency_key = $1;
 

@@ -37,6 +37,7 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
 from core.errors import ConfigError, Conflict, InvalidInput, NotFound
+from core.queue import TxRequest, enqueue, withdraw_for_key
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 FAILED_REQUEST = ("failed", "dead", "cancelled")
@@ -221,13 +222,13 @@ class Tips:
         if recover(digest, body.signature) != w["creator"]:
             raise BadSignature("the signature does not recover to `creator`")
         payload = {**{k: str(v) for k, v in w.items()}, "signature": body.signature.lower()}
-        key = f"withdraw_for:{w['creator']}:{w['nonce']}"
+        key = withdraw_for_key(w["creator"], w["nonce"])
         async with translate_errors(), self.pool.acquire() as conn:
             if await conn.fetchval(self.q.nonce_taken_by_intent, self.chain_id, w["creator"], str(w["nonce"])):
                 raise NonceUsed("this nonce is used by a tip intent", details={"nonce": str(w["nonce"])})
-            await conn.fetchval(self.q.enqueue_withdrawal, key, payload)
+            queued = await enqueue(conn, TxRequest("withdraw_for", key, payload))
             row = await conn.fetchrow(self.q.withdrawal_request, key)
-        if row["kind"] != "withdraw_for" or row["payload"] != payload:
+        if not queued.matches:
             raise NonceUsed("this nonce was used for another withdrawal", details={"nonce": str(w["nonce"])})
         return withdrawal_view(row)
 
