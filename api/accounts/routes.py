@@ -6,11 +6,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
 from api.schemas import RoleBody, User
+from api.services import services
 from core.errors import InvalidInput
 
 bp = Blueprint("admin", url_prefix="/api/admin")
@@ -21,8 +21,7 @@ bp = Blueprint("admin", url_prefix="/api/admin")
      response=User, auth=True)  # fmt: skip
 @authenticated("admin")
 async def set_role(request: Request, user_id: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.auth is not None
+    ctx = services(request)
     if not user_id.isdigit() or len(user_id) > 18:
         raise InvalidInput("user id must be a positive integer", details={"user_id": user_id[:32]})
     body = parse_body(request, RoleBody)

@@ -9,12 +9,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, settle
 from api.schemas import AuctionDetail, AuctionsPage, OpenAuctionsPage, PageQuery, ReadQuery
+from api.services import services
 from core.errors import NotFound
 
 bp = Blueprint("auctions", url_prefix="/api")
@@ -30,14 +30,12 @@ NO_ID = 2**256  # above any auction id: "no cursor yet" for newest-first pages
     query=PageQuery,
 )
 async def active(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     after = decode_cursor(query.cursor, (BIGINT, UINT256), (-1, -1))
     await settle(ctx, query)
 
     async def build() -> dict[str, Any]:
-        assert ctx.store is not None
         indexed, (as_of, rows) = await ctx.store.open_auctions(after, query.limit)
         data = page([dict(r) for r in rows], query, lambda a: (a["end_time"], a["auction_id"]), indexed)
         return {**data, "as_of": as_of}
@@ -54,13 +52,11 @@ async def active(request: Request) -> HTTPResponse:
     params=[path_parameter("auction_id", r"^[0-9]{1,78}$", "the auction id (uint256, decimal)")],
 )
 async def detail(request: Request, auction_id: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     number = parse_uint256(auction_id, "auction_id")
     await settle(ctx, parse_query(request, ReadQuery))
 
     async def build() -> dict[str, Any]:
-        assert ctx.store is not None
         indexed, (row, bids) = await ctx.store.auction(number, MAX_BIDS)
         if row is None:
             raise NotFound("no auction with this id is indexed", details={"indexed_block": indexed})
@@ -70,8 +66,7 @@ async def detail(request: Request, auction_id: str) -> HTTPResponse:
 
 
 async def _mine(request: Request, won: bool) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None and ctx.accounts is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     (before,) = decode_cursor(query.cursor, (UINT256,), (NO_ID,))
     await settle(ctx, query)

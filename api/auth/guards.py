@@ -13,7 +13,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from api.auth.tokens import Claims
-from api.ctx import Context
+from api.services import services
 from core.errors import Forbidden, Unauthenticated
 
 ROLES = ("user", "creator", "admin")
@@ -34,8 +34,7 @@ async def optional_claims(request: Request) -> Claims | None:
     token = bearer_token(request)
     if token is None:
         return None
-    ctx: Context = request.app.ctx.app
-    assert ctx.auth is not None
+    ctx = services(request)
     return await ctx.auth.authenticate(token)
 
 

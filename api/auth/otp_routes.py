@@ -6,19 +6,18 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.service import AuthService
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
 from api.protect.ratelimit import rate_limit
 from api.schemas import Done, EmailBody, OtpBody, ResetPasswordBody
+from api.services import services
 
 bp = Blueprint("otp", url_prefix="/api/auth")
 
 
 def _ctx(request: Request) -> AuthService:
-    ctx: Context = request.app.ctx.app
-    assert ctx.auth is not None
+    ctx = services(request)
     return ctx.auth
 
 

@@ -7,19 +7,18 @@ from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated, optional_claims
 from api.auth.service import AuthService
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
 from api.protect.ratelimit import rate_limit
 from api.schemas import Credentials, Done, LoginBody, RefreshBody, SiweNonce, SiweVerifyBody, Tokens, User
+from api.services import services
 
 bp = Blueprint("auth", url_prefix="/api/auth")
 
 
 def _auth(request: Request) -> AuthService:
-    ctx: Context = request.app.ctx.app
-    assert ctx.auth is not None
+    ctx = services(request)
     return ctx.auth
 
 

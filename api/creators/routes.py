@@ -9,12 +9,12 @@ from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated, optional_claims
 from api.creators.service import parse_user_id
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_body, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import decode_cursor, encode_cursor, settle
 from api.schemas import ADDRESS, PageQuery, ReadQuery
+from api.services import services
 from api.tips.schemas import (
     ApplicationsPage,
     ApplicationsQuery,
@@ -36,12 +36,6 @@ USER_ID = r"^[1-9][0-9]{0,17}$"
 _id = path_parameter("creator_id", USER_ID, "the creator's user id (for block: any user's id)")
 
 
-def _ctx(request: Request) -> Context:
-    ctx: Context = request.app.ctx.app
-    assert ctx.creators is not None and ctx.accounts is not None
-    return ctx
-
-
 def _page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
     return {"items": items, "next_cursor": encode_cursor(items[-1][key]) if len(items) >= limit else None}
 
@@ -51,8 +45,7 @@ def _page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
      response=CreatorApplication, status=201, auth=True)  # fmt: skip
 @authenticated()
 async def apply(request: Request) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     body = parse_body(request, ApplyBody)
     return ok(await ctx.creators.apply(request.ctx.claims.user_id, body), status=201)
 
@@ -60,8 +53,7 @@ async def apply(request: Request) -> HTTPResponse:
 @bp.get("")
 @doc("Creators, by id", tag="creators", response=CreatorsPage, query=PageQuery)
 async def creators(request: Request) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     (after,) = decode_cursor(query.cursor, (int,), (0,))
     items = await ctx.creators.creators(after, query.limit)
@@ -72,8 +64,7 @@ async def creators(request: Request) -> HTTPResponse:
 @doc("A creator's public profile, followers, and the claps and gifts received (indexed)", tag="creators",
      response=CreatorProfile, query=ReadQuery, params=[_id])  # fmt: skip
 async def profile(request: Request, creator_id: str) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None and ctx.accounts is not None
+    ctx = services(request)
     creator = parse_user_id(creator_id)
     await settle(ctx, parse_query(request, ReadQuery))
     claims = await optional_claims(request)
@@ -82,8 +73,7 @@ async def profile(request: Request, creator_id: str) -> HTTPResponse:
 
 
 async def _follow(request: Request, creator_id: str, on: bool) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     return ok(await ctx.creators.follow(request.ctx.claims.user_id, parse_user_id(creator_id), on))
 
 
@@ -102,8 +92,7 @@ async def unfollow(request: Request, creator_id: str) -> HTTPResponse:
 
 
 async def _block(request: Request, user_id: str, on: bool) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     return ok(await ctx.creators.block(request.ctx.claims.user_id, parse_user_id(user_id), on))
 
 
@@ -129,8 +118,7 @@ async def unblock(request: Request, creator_id: str) -> HTTPResponse:
      auth=True)  # fmt: skip
 @authenticated("admin")
 async def applications(request: Request) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     query = parse_query(request, ApplicationsQuery)
     (after,) = decode_cursor(query.cursor, (int,), (0,))
     items = await ctx.creators.applications(query.status, after, query.limit)
@@ -143,8 +131,7 @@ async def applications(request: Request) -> HTTPResponse:
      auth=True)  # fmt: skip
 @authenticated("admin")
 async def approve(request: Request, user_id: str) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     return ok(await ctx.creators.review(parse_user_id(user_id), request.ctx.claims.user_id, True, None))
 
 
@@ -154,8 +141,7 @@ async def approve(request: Request, user_id: str) -> HTTPResponse:
      auth=True)  # fmt: skip
 @authenticated("admin")
 async def reject(request: Request, user_id: str) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     body = parse_body(request, RejectBody)
     return ok(await ctx.creators.review(parse_user_id(user_id), request.ctx.claims.user_id, False, body.reason))
 
@@ -168,8 +154,7 @@ _address = path_parameter("address", ADDRESS, "the address barred from tipping")
      response=BlockedAddress, params=[_address], auth=True)  # fmt: skip
 @authenticated("admin")
 async def block_address(request: Request, address: str) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     account = parse_address(address)
     body = parse_body(request, BlockAddressBody)
     return ok(await ctx.creators.block_address(account, request.ctx.claims.user_id, body.reason))
@@ -179,6 +164,5 @@ async def block_address(request: Request, address: str) -> HTTPResponse:
 @doc("Lift an address's tipping bar", tag="admin", response=BlockedAddress, params=[_address], auth=True)
 @authenticated("admin")
 async def unblock_address(request: Request, address: str) -> HTTPResponse:
-    ctx = _ctx(request)
-    assert ctx.creators is not None
+    ctx = services(request)
     return ok(await ctx.creators.block_address(parse_address(address), request.ctx.claims.user_id, None))

@@ -9,7 +9,6 @@ from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
 from api.credits.service import Ledger
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc
@@ -25,13 +24,13 @@ from api.payments.schemas import (
     UsagePage,
 )
 from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
 
 bp = Blueprint("credits", url_prefix="/api/credits")
 
 
 def _ledger(request: Request) -> Ledger:
-    ctx: Context = request.app.ctx.app
-    assert ctx.ledger is not None
+    ctx = services(request)
     return ctx.ledger
 
 

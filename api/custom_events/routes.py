@@ -17,12 +17,12 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import Model, doc, path_parameter
 from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import IndexedBlock, PageQuery, ReadQuery
+from api.services import services
 from core.db.identifiers import UnsafeIdentifier, qualified, quote
 from core.errors import InvalidInput, NotFound
 
@@ -85,8 +85,7 @@ def _info(row: Any) -> dict[str, Any]:
 @bp.get("/events")
 @doc("Event tables of the contracts indexed by configuration", tag="events", response=EventTables, query=ReadQuery)
 async def tables(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     await settle(ctx, parse_query(request, ReadQuery))
     store = ctx.store
     _, rows = await store.read(lambda conn: conn.fetch(store.q.custom_event_tables))
@@ -163,8 +162,7 @@ def _statement(request: Request, row: Any, chain_id: int, before: tuple[Any, ...
     ],
 )
 async def events(request: Request, contract: str, event: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     if not re.fullmatch(CONTRACT, contract) or not re.fullmatch(EVENT, event):
         raise InvalidInput("contract or event is not a valid name", details={"contract": contract[:64]})
     query = parse_query(request, PageQuery)

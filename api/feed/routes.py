@@ -16,20 +16,19 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from api.ctx import Context
 from api.inputs import parse_query
 from api.live.feed import Event, concerns, parse_id
 from api.openapi import doc
 from api.schemas import FeedQuery
+from api.services import Services, services
 
 bp = Blueprint("feed", url_prefix="/api/feed")
 ws_bp = Blueprint("feed_ws", url_prefix="/api/feed")  # excluded from OpenAPI once registered (app.py)
 HEARTBEAT_S = 15.0
 
 
-async def events(ctx: Context, cursor: str | None, account: str | None) -> AsyncIterator[tuple[str, Event] | None]:
+async def events(ctx: Services, cursor: str | None, account: str | None) -> AsyncIterator[tuple[str, Event] | None]:
     """The backlog after ``cursor``, then live entries; ``None`` is a heartbeat tick."""
-    assert ctx.hub is not None
     queue = ctx.hub.subscribe()
     try:
         last = parse_id(cursor) if cursor else None
@@ -76,7 +75,7 @@ def parse_query_value(value: str) -> str:
      query=FeedQuery)  # fmt: skip
 @openapi.response(200, {"text/event-stream": str}, "an endless event stream")
 async def sse(request: Request) -> HTTPResponse | None:
-    ctx: Context = request.app.ctx.app
+    ctx = services(request)
     cursor, account = _query(request)
     response = await request.respond(
         content_type="text/event-stream",
@@ -96,7 +95,7 @@ async def sse(request: Request) -> HTTPResponse | None:
 
 @ws_bp.websocket("/ws")
 async def ws(request: Request, socket: Any) -> None:
-    ctx: Context = request.app.ctx.app
+    ctx = services(request)
     cursor, account = _query(request)
     async for item in events(ctx, cursor, account):
         if item is None:

@@ -8,21 +8,20 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_query
 from api.meetings.routes import parse_id, parse_optional_body
 from api.meetings.schemas import ID, EmptyBody, MarkedRead, NotificationData, NotificationsPage, NotificationsQuery
 from api.openapi import doc, path_parameter
 from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
 from core.errors import InvalidInput, NotFound
 
 bp = Blueprint("notifications", url_prefix="/api/notifications")
 
 
 async def _wallets(request: Request) -> list[str]:
-    ctx: Context = request.app.ctx.app
-    assert ctx.accounts is not None
+    ctx = services(request)
     return await ctx.accounts.wallets(request.ctx.claims.user_id)
 
 
@@ -31,8 +30,7 @@ async def _wallets(request: Request) -> list[str]:
      response=NotificationsPage, query=NotificationsQuery, auth=True)  # fmt: skip
 @authenticated()
 async def notifications(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.notifications is not None and ctx.meetings is not None
+    ctx = services(request)
     query = parse_query(request, NotificationsQuery)
     (before,) = decode_cursor(query.cursor, (int,), (FAR,))
     if not 0 < before <= FAR:
@@ -50,8 +48,7 @@ async def notifications(request: Request) -> HTTPResponse:
      params=[path_parameter("notification_id", ID, "the notification id")])  # fmt: skip
 @authenticated()
 async def mark_read(request: Request, notification_id: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.notifications is not None
+    ctx = services(request)
     number = parse_id(notification_id, "notification_id")
     parse_optional_body(request, EmptyBody)
     notice = await ctx.notifications.mark_read(number, await _wallets(request))
@@ -64,7 +61,6 @@ async def mark_read(request: Request, notification_id: str) -> HTTPResponse:
 @doc("Mark every notification read", tag="notifications", body=EmptyBody, response=MarkedRead, auth=True)
 @authenticated()
 async def mark_all_read(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.notifications is not None
+    ctx = services(request)
     parse_optional_body(request, EmptyBody)
     return ok({"marked": await ctx.notifications.mark_all_read(await _wallets(request))})

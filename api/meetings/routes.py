@@ -10,7 +10,6 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.meetings.schemas import (
@@ -28,6 +27,7 @@ from api.meetings.schemas import (
 from api.meetings.service import Caller, Meetings
 from api.openapi import doc, path_parameter
 from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
 from core.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,8 +48,7 @@ def parse_id(value: str, name: str, digits: int = 18) -> int:
 
 
 async def caller_and_service(request: Request) -> tuple[Caller, Meetings]:
-    ctx: Context = request.app.ctx.app
-    assert ctx.accounts is not None and ctx.meetings is not None
+    ctx = services(request)
     user_id = request.ctx.claims.user_id
     return Caller(user_id, await ctx.accounts.wallets(user_id)), ctx.meetings
 

@@ -10,10 +10,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
-from api.ctx import Context
 from api.errors import envelope_error, ok
 from api.openapi import doc
 from api.schemas import Health, Ready
+from api.services import services
 
 bp = Blueprint("ops")
 
@@ -36,8 +36,7 @@ async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
 @bp.get("/ready")
 @doc("Readiness: Postgres, Redis and the chain answer (503 with each check if not)", tag="ops", response=Ready)
 async def ready(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.pool is not None and ctx.redis is not None and ctx.rpc is not None
+    ctx = services(request)
     results = dict(
         await asyncio.gather(
             _check("database", ctx.pool.fetchval("SELECT 1")),

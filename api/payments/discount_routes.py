@@ -6,7 +6,6 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc
@@ -20,14 +19,14 @@ from api.payments.schemas import (
     ListQuery,
 )
 from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
 
 bp = Blueprint("discounts", url_prefix="/api/discount")
 admin_bp = Blueprint("discounts_admin", url_prefix="/api/admin")
 
 
 def _discounts(request: Request) -> Discounts:
-    ctx: Context = request.app.ctx.app
-    assert ctx.discounts is not None
+    ctx = services(request)
     return ctx.discounts
 
 

@@ -8,21 +8,20 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc, path_parameter
 from api.payments.schemas import ClearFlagBody, Flag, FlagsPage, FlagsQuery
 from api.payments.service import Payments
 from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
 from core.errors import InvalidInput
 
 bp = Blueprint("flags_admin", url_prefix="/api/admin")
 
 
 def _payments(request: Request) -> Payments:
-    ctx: Context = request.app.ctx.app
-    assert ctx.payments is not None
+    ctx = services(request)
     return ctx.payments
 
 

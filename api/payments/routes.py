@@ -10,7 +10,6 @@ from sanic_ext.extensions.openapi.definitions import Parameter
 from sanic_ext.extensions.openapi.types import Schema
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc, path_parameter
@@ -19,6 +18,7 @@ from api.payments.service import Payments
 from api.protect.ratelimit import rate_limit
 from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import PageQuery
+from api.services import services
 from core.errors import InvalidInput
 
 bp = Blueprint("payments", url_prefix="/api/payment")
@@ -29,8 +29,7 @@ SIGNATURE = Parameter(
 
 
 def _payments(request: Request) -> Payments:
-    ctx: Context = request.app.ctx.app
-    assert ctx.payments is not None
+    ctx = services(request)
     return ctx.payments
 
 
@@ -70,8 +69,7 @@ async def webhook(request: Request) -> HTTPResponse:
      query=PageQuery, auth=True)  # fmt: skip
 @authenticated()
 async def history(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None and ctx.manifest is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     (before,) = decode_cursor(query.cursor, (int,), (FAR,))
     await settle(ctx, query)
@@ -90,8 +88,7 @@ async def history(request: Request) -> HTTPResponse:
 )  # fmt: skip
 @authenticated()
 async def payment(request: Request, payment_id: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.manifest is not None
+    ctx = services(request)
     if not re.fullmatch(r"[0-9]{1,18}", payment_id):
         raise InvalidInput("payment id must be a positive integer", details={"payment_id": payment_id[:32]})
     return ok(await _payments(request).payment(request.ctx.claims.user_id, int(payment_id), ctx.manifest.chain_id))

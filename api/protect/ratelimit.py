@@ -113,7 +113,7 @@ def rate_limit(tier: str, per: str = "ip") -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def limited(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            limiter: RateLimiter | None = request.app.ctx.app.limiter
+            limiter: RateLimiter | None = request.app.ctx.services.limiter
             if limiter is not None:
                 claims = getattr(request.ctx, "claims", None)
                 who = f"user:{claims.user_id}" if per == "user" and claims is not None else f"ip:{client_ip(request)}"

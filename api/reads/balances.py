@@ -8,17 +8,17 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import cached, settle
 from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
+from api.services import Services, services
 
 bp = Blueprint("balances", url_prefix="/api")
 
 
-def _token_rows(ctx: Context, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _token_rows(ctx: Services, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"token": name, "address": address, **rows.get(address, {"balance": "0", "updated_block": None})}
         for address, name in ctx.tokens.items()
@@ -34,13 +34,11 @@ def _token_rows(ctx: Context, rows: dict[str, dict[str, Any]]) -> list[dict[str,
     params=[path_parameter("address", ADDRESS, "0x-prefixed account address")],
 )
 async def balances(request: Request, address: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     account = parse_address(address)
     await settle(ctx, parse_query(request, ReadQuery))
 
     async def build() -> dict[str, Any]:
-        assert ctx.store is not None
         indexed, rows = await ctx.store.balances(account)
         return {"address": account, "balances": _token_rows(ctx, rows), "indexed_block": indexed}
 
@@ -57,8 +55,7 @@ async def balances(request: Request, address: str) -> HTTPResponse:
 )
 @authenticated()
 async def my_balances(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None and ctx.accounts is not None
+    ctx = services(request)
     await settle(ctx, parse_query(request, ReadQuery))
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     indexed, (rows, owed) = await ctx.store.balances_and_earnings(wallets)

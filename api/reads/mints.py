@@ -5,12 +5,12 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import BYTES32, AccountPageQuery, MintData, MintsPage, ReadQuery
+from api.services import services
 from core.errors import NotFound
 
 bp = Blueprint("mints", url_prefix="/api")
@@ -25,8 +25,7 @@ bp = Blueprint("mints", url_prefix="/api")
     params=[path_parameter("payment_ref", BYTES32, "the bytes32 payment reference")],
 )
 async def mint(request: Request, payment_ref: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     ref = parse_bytes32(payment_ref, "payment_ref")
     await settle(ctx, parse_query(request, ReadQuery))
     indexed, row = await ctx.store.mint(ref)
@@ -38,8 +37,7 @@ async def mint(request: Request, payment_ref: str) -> HTTPResponse:
 @bp.get("/mints")
 @doc("An account's mints, newest first", tag="reads", response=MintsPage, query=AccountPageQuery)
 async def mints(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     query = parse_query(request, AccountPageQuery)
     before = decode_cursor(query.cursor, (int, str), (FAR, ""))
     await settle(ctx, query)

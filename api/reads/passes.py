@@ -6,19 +6,18 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import UINT256, decode_cursor, page, settle
 from api.schemas import ADDRESS, PageQuery, PassesPage
+from api.services import services
 
 bp = Blueprint("passes", url_prefix="/api")
 
 
 async def _passes(request: Request, wallets: list[str], query: PageQuery) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     (after,) = decode_cursor(query.cursor, (UINT256,), (-1,))
     await settle(ctx, query)
     indexed, rows = await ctx.store.passes(wallets, after, query.limit)
@@ -43,7 +42,6 @@ async def passes_of(request: Request, address: str) -> HTTPResponse:
      auth=True)  # fmt: skip
 @authenticated()
 async def my_passes(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.accounts is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     return await _passes(request, await ctx.accounts.wallets(request.ctx.claims.user_id), query)

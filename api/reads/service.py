@@ -15,8 +15,8 @@ from typing import Any
 
 from sanic.response import HTTPResponse, raw
 
-from api.ctx import Context
 from api.schemas import PageQuery, ReadQuery
+from api.services import Services
 from core.errors import InvalidInput
 
 FAR = 2**62  # a block above any real one: "no cursor yet"
@@ -44,10 +44,9 @@ def parse_uint256(value: str, name: str) -> int:
         raise InvalidInput(f"{name} must be a decimal uint256", details={name: value[:80]}) from None
 
 
-async def settle(ctx: Context, query: ReadQuery) -> None:
+async def settle(ctx: Services, query: ReadQuery) -> None:
     """Wait (bounded) until the indexer has reached ``query.min_block``; else ``NotIndexedYet`` (409)."""
     if query.min_block is not None:
-        assert ctx.store is not None
         await ctx.state.wait_for(query.min_block, ctx.settings.min_block_timeout, ctx.store.indexed_block)
 
 
@@ -79,13 +78,12 @@ def page(
     return {"items": items, "next_cursor": next_cursor, "indexed_block": indexed}
 
 
-async def cached(ctx: Context, key: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> HTTPResponse:
+async def cached(ctx: Services, key: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> HTTPResponse:
     """The success envelope of ``build()``, cached per indexed block (in process, then Redis).
 
     The key's generation is this process's view of the indexer's checkpoint, moved by its
     NOTIFY: a new block (a new bid, an ended auction) or a reorg moves every read to new keys.
     """
-    assert ctx.store is not None and ctx.cache is not None
     cacheable = ctx.state.number is not None
     generation = f"{ctx.store.chain_id}:{ctx.state.generation}"
     body = await ctx.cache.get(generation, key) if cacheable else None

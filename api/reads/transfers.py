@@ -5,12 +5,12 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc
 from api.reads.service import FAR, decode_cursor, page, settle
 from api.schemas import AccountPageQuery, TransfersPage
+from api.services import services
 
 bp = Blueprint("transfers", url_prefix="/api")
 
@@ -18,8 +18,7 @@ bp = Blueprint("transfers", url_prefix="/api")
 @bp.get("/transfers")
 @doc("An account's transfer history, newest first", tag="reads", response=TransfersPage, query=AccountPageQuery)
 async def transfers(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     query = parse_query(request, AccountPageQuery)
     account = parse_address(query.account)
     before = decode_cursor(query.cursor, (int, int), (FAR, 0))

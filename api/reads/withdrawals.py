@@ -5,12 +5,12 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import BIGINT, FAR, bounded, decode_cursor, page, settle
 from api.schemas import ADDRESS, PageQuery, WithdrawalsPage
+from api.services import services
 
 bp = Blueprint("withdrawals", url_prefix="/api")
 
@@ -24,8 +24,7 @@ bp = Blueprint("withdrawals", url_prefix="/api")
     params=[path_parameter("address", ADDRESS, "0x-prefixed creator address")],
 )
 async def withdrawals(request: Request, address: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.store is not None
+    ctx = services(request)
     creator = parse_address(address)
     query = parse_query(request, PageQuery)
     before = decode_cursor(query.cursor, (BIGINT, bounded(2**31)), (FAR, 0))

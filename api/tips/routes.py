@@ -6,12 +6,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.ctx import Context
 from api.errors import ok
 from api.inputs import parse_body, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import decode_cursor, encode_cursor, page, settle
 from api.schemas import BYTES32, PageQuery
+from api.services import services
 from api.tips.schemas import (
     IntentBody,
     IntentData,
@@ -30,8 +30,7 @@ _NO_CURSOR = 2**62
 
 
 async def _submit(request: Request, kind: int) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.tips is not None and ctx.accounts is not None
+    ctx = services(request)
     body = parse_body(request, IntentBody)
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     return ok(await ctx.tips.submit(request.ctx.claims.user_id, wallets, kind, body), status=201)
@@ -58,8 +57,7 @@ async def gift(request: Request) -> HTTPResponse:
      tag="tips", response=IntentsPage, query=IntentsQuery, auth=True)  # fmt: skip
 @authenticated()
 async def intents(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.tips is not None and ctx.accounts is not None
+    ctx = services(request)
     query = parse_query(request, IntentsQuery)
     (before,) = decode_cursor(query.cursor, (int,), (_NO_CURSOR,))
     await settle(ctx, query)
@@ -76,8 +74,7 @@ async def intents(request: Request) -> HTTPResponse:
      params=[path_parameter("digest", BYTES32, "the intent's EIP-712 digest")])  # fmt: skip
 @authenticated()
 async def intent(request: Request, digest: str) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.tips is not None and ctx.accounts is not None
+    ctx = services(request)
     digest = parse_bytes32(digest, "digest")
     claims = request.ctx.claims
     indexed, row = await ctx.tips.get(digest)
@@ -94,8 +91,7 @@ async def intent(request: Request, digest: str) -> HTTPResponse:
      auth=True)  # fmt: skip
 @authenticated("creator")
 async def withdraw(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.tips is not None and ctx.accounts is not None
+    ctx = services(request)
     body = parse_body(request, WithdrawBody)
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     return ok(await ctx.tips.withdraw(wallets, body), status=201)
@@ -106,8 +102,7 @@ async def withdraw(request: Request) -> HTTPResponse:
      response=WithdrawRequestsPage, query=PageQuery, auth=True)  # fmt: skip
 @authenticated()
 async def withdrawals(request: Request) -> HTTPResponse:
-    ctx: Context = request.app.ctx.app
-    assert ctx.tips is not None and ctx.accounts is not None
+    ctx = services(request)
     query = parse_query(request, PageQuery)
     (before,) = decode_cursor(query.cursor, (int,), (_NO_CURSOR,))
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
