@@ -31,8 +31,8 @@ from api.protect import headers
 from api.protect.ratelimit import client_ip
 from api.reads import balances, mints, passes, transfers, withdrawals
 from api.services import open_services, services
+from api.settings import ApiSettings
 from api.tips import routes as tips
-from core.settings import ApiSettings
 
 # Every domain's blueprints, in the order they are registered (and the OpenAPI document lists them).
 BLUEPRINTS = (

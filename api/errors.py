@@ -11,18 +11,8 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
-from core.errors import (
-    AppError,
-    ConfigError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    NotIndexedYet,
-    RateLimited,
-    RetryableError,
-    Unauthenticated,
-)
+from api.domain_errors import Forbidden, NotIndexedYet, RateLimited, Unauthenticated
+from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound, RetryableError
 
 log = logging.getLogger("api")
 

@@ -29,12 +29,12 @@ from api.payments.discounts import Discounts
 from api.payments.gateway import StripeGateway
 from api.payments.service import Payments
 from api.protect.ratelimit import RateLimiter
+from api.settings import ApiSettings
 from api.store import Store
 from api.tips.service import Tips
 from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
-from core.settings import ApiSettings
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from typing import Any
 
 import asyncpg
 
+from api.domain_errors import Unauthenticated
 from api.store import QUERIES
 from core.db import translate_errors
-from core.errors import Conflict, Unauthenticated
+from core.errors import Conflict
 
 
 def user_dict(row: asyncpg.Record, wallets: list[str]) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from api.auth.tokens import Claims
+from api.domain_errors import Forbidden, Unauthenticated
 from api.services import services
-from core.errors import Forbidden, Unauthenticated
 
 ROLES = ("user", "creator", "admin")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])

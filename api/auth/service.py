@@ -22,9 +22,10 @@ from api.auth.tokens import (
     new_refresh_token,
     signing_key,
 )
+from api.domain_errors import InvalidCode, Unauthenticated
 from api.mail import Mailer
-from core.errors import Conflict, InvalidCode, NotFound, ServiceUnavailable, Unauthenticated
-from core.settings import ApiSettings
+from api.settings import ApiSettings
+from core.errors import Conflict, NotFound, ServiceUnavailable
 
 log = logging.getLogger("api.auth")
 PURPOSES = {"verify_email": "Verify your email", "reset_password": "Reset your password"}

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from api.problems import Forbidden
+from api.domain_errors import Forbidden
 from api.store import Indexed, Store
 from api.tips.schemas import ApplyBody
 from core.chain.eip712 import KIND_NAMES

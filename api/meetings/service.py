@@ -23,15 +23,15 @@ from typing import Any
 
 import asyncpg
 
+from api.domain_errors import Forbidden
 from api.meetings.jitsi import room_token
 from api.meetings.notifications import Notice, Notifications
 from api.meetings.redemption import Domain, load_domain, recover_holder
-from api.problems import Forbidden
+from api.settings import ApiSettings
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
 from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound
 from core.queue import TxRequest, burn_pass_key, enqueue
-from core.settings import ApiSettings
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 IN_FLIGHT = frozenset({"pending", "submitted", "confirmed"})  # a burn request not (yet) failed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.problems import Forbidden
+from api.domain_errors import Forbidden
 from core.errors import Conflict, InvalidInput, ServiceUnavailable
 
 

@@ -21,10 +21,10 @@ from api.payments import QUERIES
 from api.payments.discounts import Discounts, quote
 from api.payments.gateway import StripeGateway
 from api.payments.problems import AccountFlagged
+from api.settings import ApiSettings
 from core.db import translate_errors
 from core.errors import InvalidInput, NotFound
 from core.queue import TxRequest, cancel_pending, enqueue, mint_key
-from core.settings import ApiSettings
 
 log = logging.getLogger("api.payments")
 EVENTS = Counter("api_stripe_events_total", "Verified Stripe events handled", ["type", "outcome"])

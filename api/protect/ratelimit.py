@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from core.errors import RateLimited
-from core.settings import ApiSettings
+from api.domain_errors import RateLimited
+from api.settings import ApiSettings
 
 log = logging.getLogger("api.ratelimit")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])

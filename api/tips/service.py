@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from api.problems import Forbidden
+from api.domain_errors import Forbidden
 from api.store import Store
 from api.tips.schemas import IntentBody, WithdrawBody
 from core.chain.eip712 import (

@@ -9,9 +9,9 @@ import asyncpg
 from eth_account import Account
 
 from api.app import create_app
+from api.settings import ApiSettings
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.settings import ApiSettings
 from indexer.app import Indexer
 from indexer.projections import Projections
 from indexer.store import QUERIES as INDEXER_QUERIES

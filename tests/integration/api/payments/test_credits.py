@@ -14,7 +14,7 @@ import pytest
 from sanic import Sanic
 
 from api.credits.service import Ledger
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user, start_workers
 
 
