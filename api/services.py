@@ -18,7 +18,7 @@ from api.accounts.service import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
 from api.creators.service import Creators
-from api.credits.service import Ledger
+from api.credits.service import CreditLedger
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
@@ -57,7 +57,7 @@ class Services:
     meetings: Meetings
     notifications: Notifications
     gateway: StripeGateway
-    ledger: Ledger
+    ledger: CreditLedger
     discounts: Discounts
     payments: Payments
     tokens: dict[str, str]  # ERC-20 address -> contract name
@@ -79,7 +79,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     store = Store(pool, chain_id)
     accounts = Accounts(pool)
     notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
-    ledger = Ledger(pool, settings.credit_hold_ttl)
+    ledger = CreditLedger(pool, settings.credit_hold_ttl)
     discounts = Discounts(pool)
     return Services(
         settings=settings,

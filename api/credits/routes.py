@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
-from api.credits.service import Ledger
+from api.credits.service import CreditLedger
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc
@@ -29,7 +29,7 @@ from api.services import services
 bp = Blueprint("credits", url_prefix="/api/credits")
 
 
-def _ledger(request: Request) -> Ledger:
+def _ledger(request: Request) -> CreditLedger:
     ctx = services(request)
     return ctx.ledger
 

@@ -15,13 +15,12 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from api.payments import QUERIES
-from api.payments.problems import InsufficientCredits
-from core.db import translate_errors
+from core.db import Queries, translate_errors
 from core.errors import Conflict, NotFound
 
 Moves = list[tuple[int, int]]  # (account id, signed amount)
@@ -31,6 +30,15 @@ def _jsonable(row: asyncpg.Record | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in dict(row).items() if k != "expired"}
+
+
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
+
+
+class InsufficientCredits(Conflict):
+    """The available credits do not cover the amount."""
+
+    code = "insufficient_credits"
 
 
 class _Locked:
@@ -48,7 +56,7 @@ class _Locked:
         return {kind: self.balance[acct] for kind, acct in self.ids.items()}
 
 
-class Ledger:
+class CreditLedger:
     def __init__(self, pool: asyncpg.Pool, hold_ttl: int = 3600) -> None:
         self.pool = pool
         self.q = QUERIES

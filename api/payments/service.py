@@ -16,7 +16,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from api.accounts.service import Accounts
-from api.credits.service import Ledger
+from api.credits.service import CreditLedger
 from api.payments import QUERIES
 from api.payments.discounts import Discounts, quote
 from api.payments.gateway import StripeGateway
@@ -59,7 +59,7 @@ class Payments:
         pool: asyncpg.Pool,
         *,
         gateway: StripeGateway,
-        ledger: Ledger,
+        ledger: CreditLedger,
         discounts: Discounts,
         accounts: Accounts,
         settings: ApiSettings,
