@@ -30,7 +30,7 @@ from api.payments.gateway import StripeGateway
 from api.payments.service import Payments
 from api.protect.ratelimit import RateLimiter
 from api.settings import ApiSettings
-from api.store import Store
+from api.store import ApiStore
 from api.tips.service import Tips
 from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
@@ -45,7 +45,7 @@ class Services:
     pool: asyncpg.Pool
     redis: Redis
     rpc: RpcClient
-    store: Store
+    store: ApiStore
     accounts: Accounts
     auth: AuthService
     limiter: RateLimiter
@@ -76,7 +76,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     stack.push_async_callback(rpc.close)
     gateway = StripeGateway(settings)
     stack.push_async_callback(gateway.close)
-    store = Store(pool, chain_id)
+    store = ApiStore(pool, chain_id)
     accounts = Accounts(pool)
     notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
     ledger = CreditLedger(pool, settings.credit_hold_ttl)

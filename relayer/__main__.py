@@ -34,7 +34,7 @@ from relayer.app import Relayer
 from relayer.jobs import JobContext
 from relayer.keys import load_signer
 from relayer.scheduler import Scheduler
-from relayer.store import Store
+from relayer.store import RelayerStore
 
 log = logging.getLogger("relayer")
 
@@ -52,7 +52,7 @@ async def run(settings: RelayerSettings) -> None:
     try:
         relayer = Relayer(
             manifest,
-            Store(pool),
+            RelayerStore(pool),
             rpc,
             account,
             confirmations=settings.confirmations,
@@ -80,7 +80,7 @@ def _print(value: object) -> None:
 
 async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
     pool = await create_pool(settings.database_url, max_size=2)
-    store = Store(pool)
+    store = RelayerStore(pool)
     try:
         if args.command == "status":
             _print(await store.status_counts())

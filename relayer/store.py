@@ -15,7 +15,7 @@ from core.queue import TxRequest, enqueue
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 
 
-class Store:
+class RelayerStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.q = QUERIES

@@ -12,7 +12,7 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, settle
+from api.reads.service import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, wait_for_min_block
 from api.schemas import AuctionDetail, AuctionsPage, OpenAuctionsPage, PageQuery, ReadQuery
 from api.services import services
 from core.errors import NotFound
@@ -33,7 +33,7 @@ async def active(request: Request) -> HTTPResponse:
     ctx = services(request)
     query = parse_query(request, PageQuery)
     after = decode_cursor(query.cursor, (BIGINT, UINT256), (-1, -1))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
 
     async def build() -> dict[str, Any]:
         indexed, (as_of, rows) = await ctx.store.open_auctions(after, query.limit)
@@ -54,7 +54,7 @@ async def active(request: Request) -> HTTPResponse:
 async def detail(request: Request, auction_id: str) -> HTTPResponse:
     ctx = services(request)
     number = parse_uint256(auction_id, "auction_id")
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
 
     async def build() -> dict[str, Any]:
         indexed, (row, bids) = await ctx.store.auction(number, MAX_BIDS)
@@ -69,7 +69,7 @@ async def _mine(request: Request, won: bool) -> HTTPResponse:
     ctx = services(request)
     query = parse_query(request, PageQuery)
     (before,) = decode_cursor(query.cursor, (UINT256,), (NO_ID,))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     read = ctx.store.auctions_won if won else ctx.store.auctions_by_seller
     indexed, rows = await read(wallets, before, query.limit)

@@ -12,7 +12,7 @@ from api.creators.service import parse_user_id
 from api.errors import ok
 from api.inputs import parse_address, parse_body, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import decode_cursor, encode_cursor, settle
+from api.reads.service import decode_cursor, encode_cursor, wait_for_min_block
 from api.schemas import ADDRESS, PageQuery, ReadQuery
 from api.services import services
 from api.tips.schemas import (
@@ -66,7 +66,7 @@ async def creators(request: Request) -> HTTPResponse:
 async def profile(request: Request, creator_id: str) -> HTTPResponse:
     ctx = services(request)
     creator = parse_user_id(creator_id)
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
     claims = await optional_claims(request)
     wallets = await ctx.accounts.wallets(creator)
     return ok(await ctx.creators.profile(creator, claims.user_id if claims else None, wallets))

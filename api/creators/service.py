@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from api.domain_errors import Forbidden
-from api.store import Indexed, Store
+from api.store import ApiStore, Indexed
 from api.tips.schemas import ApplyBody
 from core.chain.eip712 import KIND_NAMES
 from core.db import Queries, translate_errors
@@ -35,7 +35,7 @@ def application_view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class Creators:
-    def __init__(self, pool: asyncpg.Pool, store: Store, tokens: dict[str, str]) -> None:
+    def __init__(self, pool: asyncpg.Pool, store: ApiStore, tokens: dict[str, str]) -> None:
         self.pool = pool
         self.store = store
         self.tokens = tokens

@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import Model, doc, path_parameter
-from api.reads.service import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
 from api.schemas import IndexedBlock, PageQuery, ReadQuery
 from api.services import services
 from core.db.identifiers import UnsafeIdentifier, qualified, quote
@@ -86,7 +86,7 @@ def _info(row: Any) -> dict[str, Any]:
 @doc("Event tables of the contracts indexed by configuration", tag="events", response=EventTables, query=ReadQuery)
 async def tables(request: Request) -> HTTPResponse:
     ctx = services(request)
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
     store = ctx.store
     _, rows = await store.read(lambda conn: conn.fetch(store.q.custom_event_tables))
     return ok({"tables": [_info(r) for r in rows]})
@@ -167,7 +167,7 @@ async def events(request: Request, contract: str, event: str) -> HTTPResponse:
         raise InvalidInput("contract or event is not a valid name", details={"contract": contract[:64]})
     query = parse_query(request, PageQuery)
     before = decode_cursor(query.cursor, (int, int), (FAR, 0))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     store = ctx.store
 
     async def read(conn: Any) -> tuple[Any, list[Any]]:

@@ -17,7 +17,7 @@ import asyncpg
 
 from api.live.feed import FeedProducer, cancelling
 from api.live.state import IndexedState
-from api.store import Indexed, Store
+from api.store import ApiStore, Indexed
 
 log = logging.getLogger("api.listener")
 CHANNEL = "chain_events"
@@ -29,7 +29,7 @@ class Listener:
     def __init__(
         self,
         dsn: str,
-        store: Store,
+        store: ApiStore,
         state: IndexedState,
         producer: FeedProducer,
         tick: float = 1.0,

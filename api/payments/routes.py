@@ -16,7 +16,7 @@ from api.openapi import doc, path_parameter
 from api.payments.schemas import Checkout, CheckoutBody, Packages, Payment, PaymentsPage, StripeEvent, WebhookReceived
 from api.payments.service import Payments
 from api.protect.ratelimit import rate_limit
-from api.reads.service import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
 from api.schemas import PageQuery
 from api.services import services
 from core.errors import InvalidInput
@@ -72,7 +72,7 @@ async def history(request: Request) -> HTTPResponse:
     ctx = services(request)
     query = parse_query(request, PageQuery)
     (before,) = decode_cursor(query.cursor, (int,), (FAR,))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     user_id, chain_id = request.ctx.claims.user_id, ctx.manifest.chain_id
     indexed, items = await ctx.store.read(
         lambda conn: _payments(request).history_page(conn, user_id, chain_id, before, query.limit)

@@ -11,7 +11,7 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import cached, settle
+from api.reads.service import cached, wait_for_min_block
 from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
 from api.services import Services, services
 
@@ -36,7 +36,7 @@ def _token_rows(ctx: Services, rows: dict[str, dict[str, Any]]) -> list[dict[str
 async def balances(request: Request, address: str) -> HTTPResponse:
     ctx = services(request)
     account = parse_address(address)
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
 
     async def build() -> dict[str, Any]:
         indexed, rows = await ctx.store.balances(account)
@@ -56,7 +56,7 @@ async def balances(request: Request, address: str) -> HTTPResponse:
 @authenticated()
 async def my_balances(request: Request) -> HTTPResponse:
     ctx = services(request)
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     indexed, (rows, owed) = await ctx.store.balances_and_earnings(wallets)
     by_wallet: dict[str, dict[str, dict[str, Any]]] = {w: {} for w in wallets}

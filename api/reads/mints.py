@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
 from api.schemas import BYTES32, AccountPageQuery, MintData, MintsPage, ReadQuery
 from api.services import services
 from core.errors import NotFound
@@ -27,7 +27,7 @@ bp = Blueprint("mints", url_prefix="/api")
 async def mint(request: Request, payment_ref: str) -> HTTPResponse:
     ctx = services(request)
     ref = parse_bytes32(payment_ref, "payment_ref")
-    await settle(ctx, parse_query(request, ReadQuery))
+    await wait_for_min_block(ctx, parse_query(request, ReadQuery))
     indexed, row = await ctx.store.mint(ref)
     if row is None:
         raise NotFound("no mint with this payment reference is indexed", details={"indexed_block": indexed})
@@ -40,7 +40,7 @@ async def mints(request: Request) -> HTTPResponse:
     ctx = services(request)
     query = parse_query(request, AccountPageQuery)
     before = decode_cursor(query.cursor, (int, str), (FAR, ""))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     indexed, rows = await ctx.store.mints_page(parse_address(query.account), before, query.limit)
     items = [dict(r) for r in rows]
     return ok(page(items, query, lambda m: (m["block_number"], m["payment_ref"]), indexed))

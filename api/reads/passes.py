@@ -9,7 +9,7 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import UINT256, decode_cursor, page, settle
+from api.reads.service import UINT256, decode_cursor, page, wait_for_min_block
 from api.schemas import ADDRESS, PageQuery, PassesPage
 from api.services import services
 
@@ -19,7 +19,7 @@ bp = Blueprint("passes", url_prefix="/api")
 async def _passes(request: Request, wallets: list[str], query: PageQuery) -> HTTPResponse:
     ctx = services(request)
     (after,) = decode_cursor(query.cursor, (UINT256,), (-1,))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     indexed, rows = await ctx.store.passes(wallets, after, query.limit)
     return ok(page([dict(r) for r in rows], query, lambda p: (p["token_id"],), indexed))
 

@@ -1,7 +1,7 @@
 """What every indexed read shares: ``min_block`` waits, opaque cursors, pages.
 
 A new read route is one small module: parse its query model (a :class:`PageQuery`
-subclass), ``await settle(ctx, query)``, call ``ctx.store.read(...)`` with its named query,
+subclass), ``await wait_for_min_block(ctx, query)``, call ``ctx.store.read(...)`` with its named query,
 and return ``page(...)``.
 """
 
@@ -44,7 +44,7 @@ def parse_uint256(value: str, name: str) -> int:
         raise InvalidInput(f"{name} must be a decimal uint256", details={name: value[:80]}) from None
 
 
-async def settle(ctx: Services, query: ReadQuery) -> None:
+async def wait_for_min_block(ctx: Services, query: ReadQuery) -> None:
     """Wait (bounded) until the indexer has reached ``query.min_block``; else ``NotIndexedYet`` (409)."""
     if query.min_block is not None:
         await ctx.state.wait_for(query.min_block, ctx.settings.min_block_timeout, ctx.store.indexed_block)

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc
-from api.reads.service import FAR, decode_cursor, page, settle
+from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
 from api.schemas import AccountPageQuery, TransfersPage
 from api.services import services
 
@@ -22,7 +22,7 @@ async def transfers(request: Request) -> HTTPResponse:
     query = parse_query(request, AccountPageQuery)
     account = parse_address(query.account)
     before = decode_cursor(query.cursor, (int, int), (FAR, 0))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     indexed, rows = await ctx.store.transfers_page(account, before, query.limit)
     items = []
     for r in rows:

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import BIGINT, FAR, bounded, decode_cursor, page, settle
+from api.reads.service import BIGINT, FAR, bounded, decode_cursor, page, wait_for_min_block
 from api.schemas import ADDRESS, PageQuery, WithdrawalsPage
 from api.services import services
 
@@ -28,7 +28,7 @@ async def withdrawals(request: Request, address: str) -> HTTPResponse:
     creator = parse_address(address)
     query = parse_query(request, PageQuery)
     before = decode_cursor(query.cursor, (BIGINT, bounded(2**31)), (FAR, 0))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     indexed, rows = await ctx.store.withdrawals(creator, before, query.limit)
     items = [{**dict(r), "token_name": ctx.tokens.get(r["token"])} for r in rows]
     return ok(page(items, query, lambda w: (w["block_number"], w["log_index"]), indexed))

@@ -9,7 +9,7 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_body, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
-from api.reads.service import decode_cursor, encode_cursor, page, settle
+from api.reads.service import decode_cursor, encode_cursor, page, wait_for_min_block
 from api.schemas import BYTES32, PageQuery
 from api.services import services
 from api.tips.schemas import (
@@ -60,7 +60,7 @@ async def intents(request: Request) -> HTTPResponse:
     ctx = services(request)
     query = parse_query(request, IntentsQuery)
     (before,) = decode_cursor(query.cursor, (int,), (_NO_CURSOR,))
-    await settle(ctx, query)
+    await wait_for_min_block(ctx, query)
     wallets = await ctx.accounts.wallets(request.ctx.claims.user_id)
     indexed, items = await ctx.tips.page(request.ctx.claims.user_id, wallets, query.direction, before, query.limit)
     result = page(items, query, lambda i: (i["id"],), indexed)

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from api.domain_errors import Forbidden
-from api.store import Store
+from api.store import ApiStore
 from api.tips.schemas import IntentBody, WithdrawBody
 from core.chain.eip712 import (
     KIND_NAMES,
@@ -122,7 +122,7 @@ def withdrawal_view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class Tips:
-    def __init__(self, pool: asyncpg.Pool, store: Store, rpc: RpcClient, manifest: Manifest) -> None:
+    def __init__(self, pool: asyncpg.Pool, store: ApiStore, rpc: RpcClient, manifest: Manifest) -> None:
         self.pool = pool
         self.store = store
         self.rpc = rpc

@@ -17,7 +17,7 @@ from indexer.projections import Projections
 from indexer.store import QUERIES as INDEXER_QUERIES
 from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
-from relayer.store import Store as RelayerStore
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, sync
 
 
