@@ -25,7 +25,8 @@ import asyncpg
 from redis.asyncio import Redis
 
 from api.meetings.notifications import Notifications
-from api.meetings.service import QUERIES, Caller, Meetings
+from api.meetings.service import QUERIES, Meetings
+from api.meetings.views import Caller
 from api.settings import ApiSettings
 from core.chain.rpc import RpcClient
 from core.db import create_pool

@@ -24,7 +24,8 @@ from api.meetings.schemas import (
     MeetingsQuery,
     RedeemBody,
 )
-from api.meetings.service import Caller, Meetings
+from api.meetings.service import Meetings
+from api.meetings.views import Caller
 from api.openapi import doc, path_parameter
 from api.reads.service import FAR, decode_cursor, encode_cursor
 from api.services import services
