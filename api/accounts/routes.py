@@ -6,10 +6,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
+from api.auth.schemas import RoleBody, User
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
-from api.schemas import RoleBody, User
 from api.services import services
 from core.errors import InvalidInput
 

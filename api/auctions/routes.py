@@ -8,12 +8,13 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from api.auctions.schemas import AuctionDetail, AuctionsPage, OpenAuctionsPage
 from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_query
 from api.openapi import doc, path_parameter
 from api.reads.service import BIGINT, UINT256, cached, decode_cursor, page, parse_uint256, wait_for_min_block
-from api.schemas import AuctionDetail, AuctionsPage, OpenAuctionsPage, PageQuery, ReadQuery
+from api.schemas import PageQuery, ReadQuery
 from api.services import services
 from core.errors import NotFound
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from api.auth.schemas import EmailBody, OtpBody, ResetPasswordBody
 from api.auth.service import AuthService
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
 from api.protect.ratelimit import rate_limit
-from api.schemas import Done, EmailBody, OtpBody, ResetPasswordBody
+from api.schemas import Done
 from api.services import services
 
 bp = Blueprint("otp", url_prefix="/api/auth")

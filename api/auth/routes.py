@@ -6,12 +6,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated, optional_claims
+from api.auth.schemas import Credentials, LoginBody, RefreshBody, SiweNonce, SiweVerifyBody, Tokens, User
 from api.auth.service import AuthService
 from api.errors import ok
 from api.inputs import parse_body
 from api.openapi import doc
 from api.protect.ratelimit import rate_limit
-from api.schemas import Credentials, Done, LoginBody, RefreshBody, SiweNonce, SiweVerifyBody, Tokens, User
+from api.schemas import Done
 from api.services import services
 
 bp = Blueprint("auth", url_prefix="/api/auth")

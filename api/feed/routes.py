@@ -16,10 +16,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
+from api.feed.schemas import FeedQuery
 from api.inputs import parse_query
 from api.live.feed import Event, concerns, parse_id
 from api.openapi import doc
-from api.schemas import FeedQuery
 from api.services import Services, services
 
 bp = Blueprint("feed", url_prefix="/api/feed")

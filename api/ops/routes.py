@@ -12,7 +12,7 @@ from sanic_ext import openapi
 
 from api.errors import envelope_error, ok
 from api.openapi import doc
-from api.schemas import Health, Ready
+from api.ops.schemas import Health, Ready
 from api.services import services
 
 bp = Blueprint("ops")

@@ -11,8 +11,9 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
+from api.reads.schemas import BalancesData, MyBalancesData
 from api.reads.service import cached, wait_for_min_block
-from api.schemas import ADDRESS, BalancesData, MyBalancesData, ReadQuery
+from api.schemas import ADDRESS, ReadQuery
 from api.services import Services, services
 
 bp = Blueprint("balances", url_prefix="/api")

@@ -8,8 +8,9 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
+from api.reads.schemas import MintData, MintsPage
 from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
-from api.schemas import BYTES32, AccountPageQuery, MintData, MintsPage, ReadQuery
+from api.schemas import BYTES32, AccountPageQuery, ReadQuery
 from api.services import services
 from core.errors import NotFound
 

@@ -9,8 +9,9 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
+from api.reads.schemas import PassesPage
 from api.reads.service import UINT256, decode_cursor, page, wait_for_min_block
-from api.schemas import ADDRESS, PageQuery, PassesPage
+from api.schemas import ADDRESS, PageQuery
 from api.services import services
 
 bp = Blueprint("passes", url_prefix="/api")

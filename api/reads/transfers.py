@@ -8,8 +8,9 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc
+from api.reads.schemas import TransfersPage
 from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
-from api.schemas import AccountPageQuery, TransfersPage
+from api.schemas import AccountPageQuery
 from api.services import services
 
 bp = Blueprint("transfers", url_prefix="/api")

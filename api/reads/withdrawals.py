@@ -8,8 +8,9 @@ from sanic.response import HTTPResponse
 from api.errors import ok
 from api.inputs import parse_address, parse_query
 from api.openapi import doc, path_parameter
+from api.reads.schemas import WithdrawalsPage
 from api.reads.service import BIGINT, FAR, bounded, decode_cursor, page, wait_for_min_block
-from api.schemas import ADDRESS, PageQuery, WithdrawalsPage
+from api.schemas import ADDRESS, PageQuery
 from api.services import services
 
 bp = Blueprint("withdrawals", url_prefix="/api")
