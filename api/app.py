@@ -29,7 +29,11 @@ from api.payments import flag_routes as flags
 from api.payments import routes as payments
 from api.protect import headers
 from api.protect.ratelimit import client_ip
-from api.reads import balances, mints, passes, transfers, withdrawals
+from api.reads import balances_routes as balances
+from api.reads import mints_routes as mints
+from api.reads import passes_routes as passes
+from api.reads import transfers_routes as transfers
+from api.reads import withdrawals_routes as withdrawals
 from api.services import open_services, services
 from api.settings import ApiSettings
 from api.tips import routes as tips
