@@ -17,8 +17,13 @@ bp = Blueprint("admin", url_prefix="/api/admin")
 
 
 @bp.put("/users/<user_id:str>/role")
-@doc("Set a user's role (user, creator, admin); it applies from their next token", tag="admin", body=RoleBody,
-     response=User, auth=True)  # fmt: skip
+@doc(
+    "Set a user's role (user, creator, admin); it applies from their next token",
+    tag="admin",
+    body=RoleBody,
+    response=User,
+    auth=True,
+)
 @authenticated("admin")
 async def set_role(request: Request, user_id: str) -> HTTPResponse:
     ctx = services(request)

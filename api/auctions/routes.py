@@ -91,8 +91,13 @@ async def created(request: Request) -> HTTPResponse:
 
 
 @bp.get("/auctions/user/won")
-@doc("Ended auctions won by the signed-in user's wallets, newest first", tag="reads", response=AuctionsPage,
-     query=PageQuery, auth=True)  # fmt: skip
+@doc(
+    "Ended auctions won by the signed-in user's wallets, newest first",
+    tag="reads",
+    response=AuctionsPage,
+    query=PageQuery,
+    auth=True,
+)
 @authenticated()
 async def won(request: Request) -> HTTPResponse:
     return await _mine(request, won=True)

@@ -23,8 +23,12 @@ def _ctx(request: Request) -> AuthService:
 
 
 @bp.post("/send-verification-otp")
-@doc("Mail a code to verify the address (same answer whether or not it has an account)", tag="otp",
-     body=EmailBody, response=Done)  # fmt: skip
+@doc(
+    "Mail a code to verify the address (same answer whether or not it has an account)",
+    tag="otp",
+    body=EmailBody,
+    response=Done,
+)
 @rate_limit("auth")
 async def send_verification(request: Request) -> HTTPResponse:
     body = parse_body(request, EmailBody)
@@ -42,8 +46,12 @@ async def check_verification(request: Request) -> HTTPResponse:
 
 
 @bp.post("/forget-password/email-otp")
-@doc("Mail a password-reset code (same answer whether or not the account exists)", tag="otp", body=EmailBody,
-     response=Done)  # fmt: skip
+@doc(
+    "Mail a password-reset code (same answer whether or not the account exists)",
+    tag="otp",
+    body=EmailBody,
+    response=Done,
+)
 @rate_limit("auth")
 async def forget_password(request: Request) -> HTTPResponse:
     body = parse_body(request, EmailBody)
@@ -52,8 +60,9 @@ async def forget_password(request: Request) -> HTTPResponse:
 
 
 @bp.post("/reset-password/email-otp")
-@doc("Set a new password with the mailed code; signs out every session", tag="otp", body=ResetPasswordBody,
-     response=Done)  # fmt: skip
+@doc(
+    "Set a new password with the mailed code; signs out every session", tag="otp", body=ResetPasswordBody, response=Done
+)
 @rate_limit("auth")
 async def reset_password(request: Request) -> HTTPResponse:
     body = parse_body(request, ResetPasswordBody)

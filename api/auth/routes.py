@@ -40,8 +40,12 @@ async def login(request: Request) -> HTTPResponse:
 
 
 @bp.post("/refresh")
-@doc("Trade a refresh token for new tokens (a reused one revokes its session)", tag="auth", body=RefreshBody,
-     response=Tokens)  # fmt: skip
+@doc(
+    "Trade a refresh token for new tokens (a reused one revokes its session)",
+    tag="auth",
+    body=RefreshBody,
+    response=Tokens,
+)
 @rate_limit("auth")
 async def refresh(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
@@ -49,8 +53,13 @@ async def refresh(request: Request) -> HTTPResponse:
 
 
 @bp.post("/logout")
-@doc("Revoke this access token and, if given, the refresh token's session", tag="auth", body=RefreshBody,
-     response=Done, auth=True)  # fmt: skip
+@doc(
+    "Revoke this access token and, if given, the refresh token's session",
+    tag="auth",
+    body=RefreshBody,
+    response=Done,
+    auth=True,
+)
 @authenticated()
 async def logout(request: Request) -> HTTPResponse:
     token = parse_body(request, RefreshBody).refresh_token if request.body else None

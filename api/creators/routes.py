@@ -41,8 +41,14 @@ def _page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
 
 
 @bp.post("/apply")
-@doc("Apply to become a creator; an admin approves or rejects", tag="creators", body=ApplyBody,
-     response=CreatorApplication, status=201, auth=True)  # fmt: skip
+@doc(
+    "Apply to become a creator; an admin approves or rejects",
+    tag="creators",
+    body=ApplyBody,
+    response=CreatorApplication,
+    status=201,
+    auth=True,
+)
 @authenticated()
 async def apply(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -61,8 +67,13 @@ async def creators(request: Request) -> HTTPResponse:
 
 
 @bp.get("/<creator_id:str>")
-@doc("A creator's public profile, followers, and the claps and gifts received (indexed)", tag="creators",
-     response=CreatorProfile, query=ReadQuery, params=[_id])  # fmt: skip
+@doc(
+    "A creator's public profile, followers, and the claps and gifts received (indexed)",
+    tag="creators",
+    response=CreatorProfile,
+    query=ReadQuery,
+    params=[_id],
+)
 async def profile(request: Request, creator_id: str) -> HTTPResponse:
     ctx = services(request)
     creator = parse_user_id(creator_id)
@@ -97,9 +108,15 @@ async def _block(request: Request, user_id: str, on: bool) -> HTTPResponse:
 
 
 @bp.post("/<creator_id:str>/block")
-@doc("Block a user (a creator, or a fan of yours): no follows between you, and a creator's block list makes "
-     "the tip approval refuse that user's tips",
-     tag="creators", body=NoBody, response=BlockState, params=[_id], auth=True)  # fmt: skip
+@doc(
+    "Block a user (a creator, or a fan of yours): no follows between you, and a creator's block list makes "
+    "the tip approval refuse that user's tips",
+    tag="creators",
+    body=NoBody,
+    response=BlockState,
+    params=[_id],
+    auth=True,
+)
 @authenticated()
 async def block(request: Request, creator_id: str) -> HTTPResponse:
     return await _block(request, creator_id, True)
@@ -114,8 +131,9 @@ async def unblock(request: Request, creator_id: str) -> HTTPResponse:
 
 # ------------------------------------------------------------------ admin
 @admin_bp.get("/creators/applications")
-@doc("Creator applications by status (admin)", tag="admin", response=ApplicationsPage, query=ApplicationsQuery,
-     auth=True)  # fmt: skip
+@doc(
+    "Creator applications by status (admin)", tag="admin", response=ApplicationsPage, query=ApplicationsQuery, auth=True
+)
 @authenticated("admin")
 async def applications(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -126,9 +144,14 @@ async def applications(request: Request) -> HTTPResponse:
 
 
 @admin_bp.post("/creators/<user_id:str>/approve")
-@doc("Approve a user's creator application: profile and the creator role (from their next token)", tag="admin",
-     body=NoBody, response=CreatorApplication, params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
-     auth=True)  # fmt: skip
+@doc(
+    "Approve a user's creator application: profile and the creator role (from their next token)",
+    tag="admin",
+    body=NoBody,
+    response=CreatorApplication,
+    params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
+    auth=True,
+)
 @authenticated("admin")
 async def approve(request: Request, user_id: str) -> HTTPResponse:
     ctx = services(request)
@@ -136,9 +159,14 @@ async def approve(request: Request, user_id: str) -> HTTPResponse:
 
 
 @admin_bp.post("/creators/<user_id:str>/reject")
-@doc("Reject a user's creator application with a reason", tag="admin", body=RejectBody,
-     response=CreatorApplication, params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
-     auth=True)  # fmt: skip
+@doc(
+    "Reject a user's creator application with a reason",
+    tag="admin",
+    body=RejectBody,
+    response=CreatorApplication,
+    params=[path_parameter("user_id", USER_ID, "the applicant's user id")],
+    auth=True,
+)
 @authenticated("admin")
 async def reject(request: Request, user_id: str) -> HTTPResponse:
     ctx = services(request)
@@ -150,8 +178,14 @@ _address = path_parameter("address", ADDRESS, "the address barred from tipping")
 
 
 @admin_bp.put("/blocked-addresses/<address:str>")
-@doc("Bar an address from tipping (the approval policy refuses its intents)", tag="admin", body=BlockAddressBody,
-     response=BlockedAddress, params=[_address], auth=True)  # fmt: skip
+@doc(
+    "Bar an address from tipping (the approval policy refuses its intents)",
+    tag="admin",
+    body=BlockAddressBody,
+    response=BlockedAddress,
+    params=[_address],
+    auth=True,
+)
 @authenticated("admin")
 async def block_address(request: Request, address: str) -> HTTPResponse:
     ctx = services(request)

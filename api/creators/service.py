@@ -49,9 +49,12 @@ class Creators:
                 raise Conflict("you are a creator already")
             try:
                 row = await conn.fetchrow(
-                    self.q.insert_application, user_id, body.display_name.strip() or body.display_name, body.bio,
+                    self.q.insert_application,
+                    user_id,
+                    body.display_name.strip() or body.display_name,
+                    body.bio,
                     categories,
-                )  # fmt: skip
+                )
             except asyncpg.UniqueViolationError as exc:
                 raise Conflict("you have an application under review") from exc
         return application_view(row)
@@ -106,8 +109,14 @@ class Creators:
         }
 
     def _received(self, r: asyncpg.Record) -> dict[str, Any]:
-        return {"kind": KIND_NAMES[r["kind"]], "token": r["token"], "token_name": self.tokens.get(r["token"]),
-                "count": r["n"], "amount": r["amount"], "fee": r["fee"]}  # fmt: skip
+        return {
+            "kind": KIND_NAMES[r["kind"]],
+            "token": r["token"],
+            "token_name": self.tokens.get(r["token"]),
+            "count": r["n"],
+            "amount": r["amount"],
+            "fee": r["fee"],
+        }
 
     async def creators(self, after: int, limit: int) -> list[dict[str, Any]]:
         async with translate_errors():

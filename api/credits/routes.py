@@ -60,8 +60,13 @@ async def history(request: Request) -> HTTPResponse:
 
 
 @bp.get("/usage")
-@doc("Your usage log (spends and reservations), newest first", tag="credits", response=UsagePage, query=ListQuery,
-     auth=True)  # fmt: skip
+@doc(
+    "Your usage log (spends and reservations), newest first",
+    tag="credits",
+    response=UsagePage,
+    query=ListQuery,
+    auth=True,
+)
 @authenticated()
 async def usage(request: Request) -> HTTPResponse:
     query, before = _page(request)
@@ -69,8 +74,13 @@ async def usage(request: Request) -> HTTPResponse:
 
 
 @bp.post("/spend")
-@doc("Spend credits now (409 insufficient_credits if the balance is short)", tag="credits", body=SpendBody,
-     response=CreditResult, auth=True)  # fmt: skip
+@doc(
+    "Spend credits now (409 insufficient_credits if the balance is short)",
+    tag="credits",
+    body=SpendBody,
+    response=CreditResult,
+    auth=True,
+)
 @authenticated()
 async def spend(request: Request) -> HTTPResponse:
     b = parse_body(request, SpendBody)
@@ -81,8 +91,13 @@ async def spend(request: Request) -> HTTPResponse:
 
 
 @bp.post("/reserve")
-@doc("Hold credits for a long-running job (commit or release it when the job ends)", tag="credits",
-     body=ReserveBody, response=CreditResult, auth=True)  # fmt: skip
+@doc(
+    "Hold credits for a long-running job (commit or release it when the job ends)",
+    tag="credits",
+    body=ReserveBody,
+    response=CreditResult,
+    auth=True,
+)
 @authenticated()
 async def reserve(request: Request) -> HTTPResponse:
     b = parse_body(request, ReserveBody)
@@ -96,8 +111,13 @@ async def reserve(request: Request) -> HTTPResponse:
 
 
 @bp.post("/commit")
-@doc("Charge a reservation (all of it, or less: the rest goes back)", tag="credits", body=CommitBody,
-     response=CreditResult, auth=True)  # fmt: skip
+@doc(
+    "Charge a reservation (all of it, or less: the rest goes back)",
+    tag="credits",
+    body=CommitBody,
+    response=CreditResult,
+    auth=True,
+)
 @authenticated()
 async def commit(request: Request) -> HTTPResponse:
     b = parse_body(request, CommitBody)
@@ -107,8 +127,13 @@ async def commit(request: Request) -> HTTPResponse:
 
 
 @bp.post("/release")
-@doc("Release a reservation: the job failed or was cancelled, the credits go back", tag="credits",
-     body=ReleaseBody, response=CreditResult, auth=True)  # fmt: skip
+@doc(
+    "Release a reservation: the job failed or was cancelled, the credits go back",
+    tag="credits",
+    body=ReleaseBody,
+    response=CreditResult,
+    auth=True,
+)
 @authenticated()
 async def release(request: Request) -> HTTPResponse:
     b = parse_body(request, ReleaseBody)

@@ -101,9 +101,16 @@ class CreditLedger:
 
     # ------------------------------------------------------------------ mutations inside a caller's transaction
     async def grant(
-        self, conn: asyncpg.Connection, user_id: int, amount: int, *, key: str, kind: str = "grant",
-        payment_id: int | None = None, memo: str | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        conn: asyncpg.Connection,
+        user_id: int,
+        amount: int,
+        *,
+        key: str,
+        kind: str = "grant",
+        payment_id: int | None = None,
+        memo: str | None = None,
+    ) -> dict[str, Any]:
         """Issue ``amount`` credits to the user (a purchase or a grant)."""
         op = _Op(user_id, key, kind, {"amount": amount, "payment_id": payment_id}, payment_id=payment_id, memo=memo)
         acc, replay = await self._begin(conn, op)
@@ -156,9 +163,15 @@ class CreditLedger:
         return acc, None
 
     async def _post(
-        self, conn: asyncpg.Connection, acc: _Locked, op: _Op, amount: int, moves: Moves, *,
+        self,
+        conn: asyncpg.Connection,
+        acc: _Locked,
+        op: _Op,
+        amount: int,
+        moves: Moves,
+        *,
         usage: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Write the transaction and its (balanced) entries; move the user's balances."""
         moves = [(a, x) for a, x in moves if x != 0]
         after: list[int | None] = []
@@ -172,13 +185,26 @@ class CreditLedger:
                 after.append(None)
         created_at = datetime.now(UTC)
         result = {
-            "kind": op.kind, "amount": amount, "balance": acc.balances(), "usage": usage, "replayed": False,
+            "kind": op.kind,
+            "amount": amount,
+            "balance": acc.balances(),
+            "usage": usage,
+            "replayed": False,
             "created_at": created_at.isoformat(),
-        }  # fmt: skip
+        }
         stored = await conn.fetchval(
-            self.q.insert_transaction, op.user_id, op.key, op.kind, amount, op.fingerprint,
-            usage["id"] if usage else None, op.payment_id, op.memo, result, created_at,
-        )  # fmt: skip
+            self.q.insert_transaction,
+            op.user_id,
+            op.key,
+            op.kind,
+            amount,
+            op.fingerprint,
+            usage["id"] if usage else None,
+            op.payment_id,
+            op.memo,
+            result,
+            created_at,
+        )
         await conn.execute(
             self.q.post_entries, stored["transaction_id"], [a for a, _ in moves], [x for _, x in moves], after
         )

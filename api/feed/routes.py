@@ -71,8 +71,12 @@ def parse_query_value(value: str) -> str:
 
 
 @bp.get("/sse")
-@doc("Live changes as Server-Sent Events (transfer, balance, block, reorg, resync)", tag="feed", response=None,
-     query=FeedQuery)  # fmt: skip
+@doc(
+    "Live changes as Server-Sent Events (transfer, balance, block, reorg, resync)",
+    tag="feed",
+    response=None,
+    query=FeedQuery,
+)
 @openapi.response(200, {"text/event-stream": str}, "an endless event stream")
 async def sse(request: Request) -> HTTPResponse | None:
     ctx = services(request)

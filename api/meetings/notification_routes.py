@@ -26,8 +26,13 @@ async def _wallets(request: Request) -> list[str]:
 
 
 @bp.get("/")
-@doc("The user's notifications, newest first, with the unread count", tag="notifications",
-     response=NotificationsPage, query=NotificationsQuery, auth=True)  # fmt: skip
+@doc(
+    "The user's notifications, newest first, with the unread count",
+    tag="notifications",
+    response=NotificationsPage,
+    query=NotificationsQuery,
+    auth=True,
+)
 @authenticated()
 async def notifications(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -44,8 +49,14 @@ async def notifications(request: Request) -> HTTPResponse:
 
 
 @bp.post("/<notification_id:str>/read")
-@doc("Mark one notification read", tag="notifications", body=EmptyBody, response=NotificationData, auth=True,
-     params=[path_parameter("notification_id", ID, "the notification id")])  # fmt: skip
+@doc(
+    "Mark one notification read",
+    tag="notifications",
+    body=EmptyBody,
+    response=NotificationData,
+    auth=True,
+    params=[path_parameter("notification_id", ID, "the notification id")],
+)
 @authenticated()
 async def mark_read(request: Request, notification_id: str) -> HTTPResponse:
     ctx = services(request)

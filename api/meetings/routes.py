@@ -56,8 +56,13 @@ async def caller_and_service(request: Request) -> tuple[Caller, Meetings]:
 
 @bp.get("/", name="my_meetings")
 @bp.get("/user", name="my_meetings_seed_path")
-@doc("The signed-in user's meetings (as seller, winner or redeeming holder), newest first", tag="meetings",
-     response=MeetingsPage, query=MeetingsQuery, auth=True)  # fmt: skip
+@doc(
+    "The signed-in user's meetings (as seller, winner or redeeming holder), newest first",
+    tag="meetings",
+    response=MeetingsPage,
+    query=MeetingsQuery,
+    auth=True,
+)
 @authenticated()
 async def mine(request: Request) -> HTTPResponse:
     query = parse_query(request, MeetingsQuery)
@@ -79,8 +84,13 @@ async def one(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.get("/auction/<auction_id:str>")
-@doc("The meeting of an auction the user sold or won", tag="meetings", response=MeetingData, auth=True,
-     params=[path_parameter("auction_id", UINT, "the auction id (uint256)")])  # fmt: skip
+@doc(
+    "The meeting of an auction the user sold or won",
+    tag="meetings",
+    response=MeetingData,
+    auth=True,
+    params=[path_parameter("auction_id", UINT, "the auction id (uint256)")],
+)
 @authenticated()
 async def by_auction(request: Request, auction_id: str) -> HTTPResponse:
     number = parse_id(auction_id, "auction_id", 78)
@@ -92,9 +102,16 @@ async def by_auction(request: Request, auction_id: str) -> HTTPResponse:
 
 @bp.post("/<meeting_id:str>/access")
 @bp.post("/access/<meeting_id:str>", name="redeem_seed_path")
-@doc("Redeem the pass with the holder's EIP-712 signature: the relayer burns it (202 pending); once the burn "
-     "is indexed, GET this path returns the Jitsi token. A burned pass cannot be redeemed again.",
-     tag="meetings", body=RedeemBody, response=Access, status=202, params=[MEETING], auth=True)  # fmt: skip
+@doc(
+    "Redeem the pass with the holder's EIP-712 signature: the relayer burns it (202 pending); once the burn "
+    "is indexed, GET this path returns the Jitsi token. A burned pass cannot be redeemed again.",
+    tag="meetings",
+    body=RedeemBody,
+    response=Access,
+    status=202,
+    params=[MEETING],
+    auth=True,
+)
 @authenticated()
 async def redeem(request: Request, meeting_id: str) -> HTTPResponse:
     number = parse_id(meeting_id, "meeting_id")
@@ -104,8 +121,13 @@ async def redeem(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.get("/<meeting_id:str>/access")
-@doc("A fresh Jitsi token for the seller (moderator) or the admitted holder; pending while the burn is in flight",
-     tag="meetings", response=Access, params=[MEETING], auth=True)  # fmt: skip
+@doc(
+    "A fresh Jitsi token for the seller (moderator) or the admitted holder; pending while the burn is in flight",
+    tag="meetings",
+    response=Access,
+    params=[MEETING],
+    auth=True,
+)
 @authenticated()
 async def token(request: Request, meeting_id: str) -> HTTPResponse:
     caller, meetings = await caller_and_service(request)
@@ -113,8 +135,14 @@ async def token(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.post("/<meeting_id:str>/extend")
-@doc("Move the meeting's end later (seller only)", tag="meetings", body=ExtendBody, response=MeetingData,
-     params=[MEETING], auth=True)  # fmt: skip
+@doc(
+    "Move the meeting's end later (seller only)",
+    tag="meetings",
+    body=ExtendBody,
+    response=MeetingData,
+    params=[MEETING],
+    auth=True,
+)
 @authenticated()
 async def extend(request: Request, meeting_id: str) -> HTTPResponse:
     number = parse_id(meeting_id, "meeting_id")
@@ -124,8 +152,14 @@ async def extend(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.post("/<meeting_id:str>/close")
-@doc("Close the meeting: no token is issued any more (seller only)", tag="meetings", body=CloseBody,
-     response=MeetingData, params=[MEETING], auth=True)  # fmt: skip
+@doc(
+    "Close the meeting: no token is issued any more (seller only)",
+    tag="meetings",
+    body=CloseBody,
+    response=MeetingData,
+    params=[MEETING],
+    auth=True,
+)
 @authenticated()
 async def close(request: Request, meeting_id: str) -> HTTPResponse:
     number = parse_id(meeting_id, "meeting_id")
@@ -135,8 +169,13 @@ async def close(request: Request, meeting_id: str) -> HTTPResponse:
 
 
 @bp.get("/<meeting_id:str>/log")
-@doc("The meeting's access log, newest first (seller only)", tag="meetings", response=AccessLog,
-     params=[MEETING], auth=True)  # fmt: skip
+@doc(
+    "The meeting's access log, newest first (seller only)",
+    tag="meetings",
+    response=AccessLog,
+    params=[MEETING],
+    auth=True,
+)
 @authenticated()
 async def access_log(request: Request, meeting_id: str) -> HTTPResponse:
     caller, meetings = await caller_and_service(request)

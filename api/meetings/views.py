@@ -46,8 +46,13 @@ def meeting_dict(row: asyncpg.Record, wallets: list[str]) -> Result:
     admitted = row["seller"] in mine or row["redeemed_by"] in mine
     burn = None
     if row["burn_request_id"] is not None:
-        burn = {"request_id": row["burn_request_id"], "status": row["burn_status"], "holder": row["burn_holder"],
-                "tx_hash": row["burn_tx"], "error": row["burn_error"]}  # fmt: skip
+        burn = {
+            "request_id": row["burn_request_id"],
+            "status": row["burn_status"],
+            "holder": row["burn_holder"],
+            "tx_hash": row["burn_tx"],
+            "error": row["burn_error"],
+        }
     return {
         "id": row["id"],
         "auction_id": row["auction_id"],

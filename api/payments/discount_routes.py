@@ -31,8 +31,13 @@ def _discounts(request: Request) -> Discounts:
 
 
 @bp.post("/validate")
-@doc("Check a discount code for a package and price it (the redemption itself happens at checkout)",
-     tag="discounts", body=DiscountValidateBody, response=DiscountQuote, auth=True)  # fmt: skip
+@doc(
+    "Check a discount code for a package and price it (the redemption itself happens at checkout)",
+    tag="discounts",
+    body=DiscountValidateBody,
+    response=DiscountQuote,
+    auth=True,
+)
 @authenticated()
 async def validate(request: Request) -> HTTPResponse:
     body = parse_body(request, DiscountValidateBody)
@@ -40,8 +45,13 @@ async def validate(request: Request) -> HTTPResponse:
 
 
 @bp.get("/my-codes")
-@doc("Your reward codes (one is issued after each completed purchase), newest first", tag="discounts",
-     response=DiscountCodes, query=ListQuery, auth=True)  # fmt: skip
+@doc(
+    "Your reward codes (one is issued after each completed purchase), newest first",
+    tag="discounts",
+    response=DiscountCodes,
+    query=ListQuery,
+    auth=True,
+)
 @authenticated()
 async def my_codes(request: Request) -> HTTPResponse:
     query = parse_query(request, ListQuery)
@@ -52,8 +62,9 @@ async def my_codes(request: Request) -> HTTPResponse:
 
 
 @admin_bp.post("/discount-codes")
-@doc("Create a discount code (admin)", tag="admin", body=DiscountCreateBody, response=DiscountCode, status=201,
-     auth=True)  # fmt: skip
+@doc(
+    "Create a discount code (admin)", tag="admin", body=DiscountCreateBody, response=DiscountCode, status=201, auth=True
+)
 @authenticated("admin")
 async def create_code(request: Request) -> HTTPResponse:
     body = parse_body(request, DiscountCreateBody)

@@ -26,8 +26,13 @@ def _payments(request: Request) -> Payments:
 
 
 @bp.get("/flags")
-@doc("Flagged accounts (open flags block purchases), newest first", tag="admin", response=FlagsPage,
-     query=FlagsQuery, auth=True)  # fmt: skip
+@doc(
+    "Flagged accounts (open flags block purchases), newest first",
+    tag="admin",
+    response=FlagsPage,
+    query=FlagsQuery,
+    auth=True,
+)
 @authenticated("admin")
 async def flags(request: Request) -> HTTPResponse:
     query = parse_query(request, FlagsQuery)
@@ -37,8 +42,14 @@ async def flags(request: Request) -> HTTPResponse:
 
 
 @bp.post("/flags/<flag_id:str>/clear")
-@doc("Clear a flag (the account may buy again)", tag="admin", body=ClearFlagBody, response=Flag, auth=True,
-     params=[path_parameter("flag_id", r"^[0-9]{1,18}$", "the flag's id")])  # fmt: skip
+@doc(
+    "Clear a flag (the account may buy again)",
+    tag="admin",
+    body=ClearFlagBody,
+    response=Flag,
+    auth=True,
+    params=[path_parameter("flag_id", r"^[0-9]{1,18}$", "the flag's id")],
+)
 @authenticated("admin")
 async def clear(request: Request, flag_id: str) -> HTTPResponse:
     if not re.fullmatch(r"[0-9]{1,18}", flag_id):

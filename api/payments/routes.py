@@ -23,9 +23,12 @@ from core.errors import InvalidInput
 
 bp = Blueprint("payments", url_prefix="/api/payment")
 SIGNATURE = Parameter(
-    "Stripe-Signature", Schema(type="string", maxLength=2048), "header", required=True,
+    "Stripe-Signature",
+    Schema(type="string", maxLength=2048),
+    "header",
+    required=True,
     description="t=<unix time>,v1=<HMAC-SHA256 of '<t>.<body>' with the webhook secret>",
-)  # fmt: skip
+)
 
 
 def _payments(request: Request) -> Payments:
@@ -42,8 +45,12 @@ async def packages(request: Request) -> HTTPResponse:
 @bp.post("/checkout")
 @doc(
     "Start a Stripe Checkout for a package (coins go to one of your linked wallets); returns the URL to pay at",
-    tag="payments", body=CheckoutBody, response=Checkout, status=201, auth=True,
-)  # fmt: skip
+    tag="payments",
+    body=CheckoutBody,
+    response=Checkout,
+    status=201,
+    auth=True,
+)
 @authenticated()
 @rate_limit("purchase", per="user")
 async def checkout(request: Request) -> HTTPResponse:
@@ -57,16 +64,24 @@ async def checkout(request: Request) -> HTTPResponse:
 @bp.post("/webhook")
 @doc(
     "Stripe events (signed): checkout completed/expired, charge refunded, dispute created; each event id once",
-    tag="payments", body=StripeEvent, response=WebhookReceived, params=[SIGNATURE],
-)  # fmt: skip
+    tag="payments",
+    body=StripeEvent,
+    response=WebhookReceived,
+    params=[SIGNATURE],
+)
 async def webhook(request: Request) -> HTTPResponse:
     signature = request.headers.get("stripe-signature")
     return ok(await _payments(request).handle_webhook(request.body or b"", signature))
 
 
 @bp.get("/history")
-@doc("Your payments, newest first ('minted' once the indexer has the mint)", tag="payments", response=PaymentsPage,
-     query=PageQuery, auth=True)  # fmt: skip
+@doc(
+    "Your payments, newest first ('minted' once the indexer has the mint)",
+    tag="payments",
+    response=PaymentsPage,
+    query=PageQuery,
+    auth=True,
+)
 @authenticated()
 async def history(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -83,9 +98,11 @@ async def history(request: Request) -> HTTPResponse:
 @bp.get("/<payment_id:str>")
 @doc(
     "One of your payments; while it is pending, its Checkout Session is looked up at Stripe and applied",
-    tag="payments", response=Payment, auth=True,
+    tag="payments",
+    response=Payment,
+    auth=True,
     params=[path_parameter("payment_id", r"^[0-9]{1,18}$", "the payment's id")],
-)  # fmt: skip
+)
 @authenticated()
 async def payment(request: Request, payment_id: str) -> HTTPResponse:
     ctx = services(request)

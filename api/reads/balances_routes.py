@@ -66,7 +66,8 @@ async def my_balances(request: Request) -> HTTPResponse:
     earnings: dict[str, list[dict[str, Any]]] = {w: [] for w in wallets}
     for e in owed:
         if e["amount"] != "0":
-            earnings[e["account"]].append({"token": e["token"], "token_name": ctx.tokens.get(e["token"]),
-                                           "amount": e["amount"]})  # fmt: skip
+            earnings[e["account"]].append(
+                {"token": e["token"], "token_name": ctx.tokens.get(e["token"]), "amount": e["amount"]}
+            )
     data = [{"address": w, "balances": _token_rows(ctx, by_wallet[w]), "earnings": earnings[w]} for w in wallets]
     return ok({"wallets": data, "indexed_block": indexed})

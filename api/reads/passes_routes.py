@@ -39,8 +39,9 @@ async def passes_of(request: Request, address: str) -> HTTPResponse:
 
 
 @bp.get("/passes")
-@doc("Meeting passes held by the signed-in user's wallets", tag="reads", response=PassesPage, query=PageQuery,
-     auth=True)  # fmt: skip
+@doc(
+    "Meeting passes held by the signed-in user's wallets", tag="reads", response=PassesPage, query=PageQuery, auth=True
+)
 @authenticated()
 async def my_passes(request: Request) -> HTTPResponse:
     ctx = services(request)

@@ -37,24 +37,41 @@ async def _submit(request: Request, kind: int) -> HTTPResponse:
 
 
 @bp.post("/clap")
-@doc("Submit a clap: an EIP-712 Intent (kind 0, token TKI) signed by one of your wallets; stored pending",
-     tag="tips", body=IntentBody, response=IntentData, status=201, auth=True)  # fmt: skip
+@doc(
+    "Submit a clap: an EIP-712 Intent (kind 0, token TKI) signed by one of your wallets; stored pending",
+    tag="tips",
+    body=IntentBody,
+    response=IntentData,
+    status=201,
+    auth=True,
+)
 @authenticated()
 async def clap(request: Request) -> HTTPResponse:
     return await _submit(request, KIND_CLAP)
 
 
 @bp.post("/gift")
-@doc("Submit a gift: an EIP-712 Intent (kind 1, token TK) signed by one of your wallets; stored pending",
-     tag="tips", body=IntentBody, response=IntentData, status=201, auth=True)  # fmt: skip
+@doc(
+    "Submit a gift: an EIP-712 Intent (kind 1, token TK) signed by one of your wallets; stored pending",
+    tag="tips",
+    body=IntentBody,
+    response=IntentData,
+    status=201,
+    auth=True,
+)
 @authenticated()
 async def gift(request: Request) -> HTTPResponse:
     return await _submit(request, KIND_GIFT)
 
 
 @bp.get("/intents")
-@doc("Your intents (submitted, sent or received by your wallets), newest first, with their on-chain outcome",
-     tag="tips", response=IntentsPage, query=IntentsQuery, auth=True)  # fmt: skip
+@doc(
+    "Your intents (submitted, sent or received by your wallets), newest first, with their on-chain outcome",
+    tag="tips",
+    response=IntentsPage,
+    query=IntentsQuery,
+    auth=True,
+)
 @authenticated()
 async def intents(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -70,8 +87,13 @@ async def intents(request: Request) -> HTTPResponse:
 
 
 @bp.get("/intents/<digest:str>")
-@doc("One of your intents by its EIP-712 digest", tag="tips", response=IntentData, auth=True,
-     params=[path_parameter("digest", BYTES32, "the intent's EIP-712 digest")])  # fmt: skip
+@doc(
+    "One of your intents by its EIP-712 digest",
+    tag="tips",
+    response=IntentData,
+    auth=True,
+    params=[path_parameter("digest", BYTES32, "the intent's EIP-712 digest")],
+)
 @authenticated()
 async def intent(request: Request, digest: str) -> HTTPResponse:
     ctx = services(request)
@@ -86,9 +108,15 @@ async def intent(request: Request, digest: str) -> HTTPResponse:
 
 
 @bp.post("/withdraw")
-@doc("Withdraw a creator's earnings: an EIP-712 Withdrawal signed by one of your wallets, sent by the relayer "
-     "(idempotent per creator and nonce)", tag="tips", body=WithdrawBody, response=WithdrawalRequest, status=201,
-     auth=True)  # fmt: skip
+@doc(
+    "Withdraw a creator's earnings: an EIP-712 Withdrawal signed by one of your wallets, sent by the relayer "
+    "(idempotent per creator and nonce)",
+    tag="tips",
+    body=WithdrawBody,
+    response=WithdrawalRequest,
+    status=201,
+    auth=True,
+)
 @authenticated("creator")
 async def withdraw(request: Request) -> HTTPResponse:
     ctx = services(request)
@@ -98,8 +126,13 @@ async def withdraw(request: Request) -> HTTPResponse:
 
 
 @bp.get("/withdrawals")
-@doc("Your wallets' withdrawal requests, newest first, with their relayer status and tx hash", tag="tips",
-     response=WithdrawRequestsPage, query=PageQuery, auth=True)  # fmt: skip
+@doc(
+    "Your wallets' withdrawal requests, newest first, with their relayer status and tx hash",
+    tag="tips",
+    response=WithdrawRequestsPage,
+    query=PageQuery,
+    auth=True,
+)
 @authenticated()
 async def withdrawals(request: Request) -> HTTPResponse:
     ctx = services(request)

@@ -178,10 +178,19 @@ class Tips:
                 raise InvalidInput("`to` is not the wallet of an approved creator", details={"to": intent["to"]})
             try:
                 row_id = await conn.fetchval(
-                    self.q.insert_intent, self.chain_id, "0x" + digest.hex(), user_id, intent["from"], intent["to"],
-                    intent["token"], str(intent["amount"]), kind, str(intent["nonce"]), str(intent["deadline"]),
+                    self.q.insert_intent,
+                    self.chain_id,
+                    "0x" + digest.hex(),
+                    user_id,
+                    intent["from"],
+                    intent["to"],
+                    intent["token"],
+                    str(intent["amount"]),
+                    kind,
+                    str(intent["nonce"]),
+                    str(intent["deadline"]),
                     body.signature.lower(),
-                )  # fmt: skip
+                )
             except asyncpg.UniqueViolationError as exc:
                 what = "intent" if exc.constraint_name == "tip_intents_chain_id_digest_key" else "nonce"
                 raise NonceUsed(f"this {what} was submitted before", details={"nonce": str(intent["nonce"])}) from exc
