@@ -1,4 +1,4 @@
--- Creators (api/creators.py): applications, profiles, follows, block lists.
+-- Creators (api/creators/service.py): applications, profiles, follows, block lists.
 
 -- name: is_creator
 SELECT EXISTS (SELECT 1 FROM creator_profiles WHERE user_id = $1);

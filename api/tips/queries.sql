@@ -1,4 +1,4 @@
--- Tips (api/tips.py): fans' signed intents, their outcomes, creators' signed withdrawals.
+-- Tips (api/tips/service.py): fans' signed intents, their outcomes, creators' signed withdrawals.
 
 -- name: creator_of_wallet
 -- The approved creator (user id) a wallet belongs to, if any.
