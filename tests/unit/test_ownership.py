@@ -12,7 +12,7 @@ from core.settings import ROOT
 PROCESSES = ("core", "indexer", "relayer", "api")
 _WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|(?<!\bFOR\s)(?<!\bDO\s)UPDATE|DELETE\s+FROM|COPY|TRUNCATE(?:\s+TABLE)?)\s+"
-    r"(?:ONLY\s+)?(?P<table>[a-z_][a-z0-9_]*)\b(?!\s*\()",
+    r"(?:ONLY\s+)?(?P<table>[a-z_][a-z0-9_]*)\b",
     re.IGNORECASE,
 )
 _SQL_STRING = re.compile(r"^\s*(?:WITH|INSERT|UPDATE|DELETE|SELECT|COPY|TRUNCATE|CREATE|ALTER)\b")
@@ -94,3 +94,13 @@ def test_only_the_queue_contract_enqueues() -> None:
         if re.search(r"INSERT\s+INTO\s+tx_requests", p.read_text(), re.I)
     }
     assert enqueues == {"core/queue/queries.sql"}
+
+
+def test_the_scan_sees_each_kind_of_write_and_no_lock() -> None:
+    sql = (
+        "INSERT INTO a (x) VALUES (1) ON CONFLICT (x) DO UPDATE SET x = 2; UPDATE b SET x = 1; "
+        "DELETE FROM c WHERE x = 1; COPY d FROM STDIN; TRUNCATE TABLE e; SELECT * FROM f FOR UPDATE SKIP LOCKED"
+    )
+    assert [m["table"] for m in _WRITE.finditer(sql)] == ["a", "b", "c", "d", "e"]
+    assert not _allowed("tx_requests", "api/tips/queries.sql")  # the API's own SQL may not enqueue
+    assert _allowed("tx_requests", "core/queue/queries.sql") and _allowed("tx_requests", "relayer/queries.sql")
