@@ -8,8 +8,8 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from api.app import create_app
+from api.settings import ApiSettings
 from core.process import start_process
-from core.settings import ApiSettings
 
 
 def main() -> None:

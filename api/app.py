@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -14,56 +13,40 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from api import errors
-from api.accounts import Accounts
-from api.auth.service import AuthService
+from api import background, errors
+from api.accounts import routes as admin
+from api.auctions import routes as auctions
+from api.auth import otp_routes as otp
+from api.auth import routes as auth
 from api.bodies import reject_nul_in_url
-from api.cache import ResponseCache
-from api.cleanup import run_cleanup
-from api.creators import Creators
-from api.ctx import Context
-from api.live.feed import FeedHub, FeedProducer
-from api.live.listener import Listener
+from api.creators import routes as creators
+from api.credits import routes as credits
+from api.custom_events import routes as custom_events
+from api.feed import routes as feed
 from api.mail import Mailer, mailer_from
-from api.meetings.notifications import Notifications
-from api.meetings.service import QUERIES as MEETING_QUERIES
-from api.meetings.service import Meetings
-from api.payments.discounts import Discounts
-from api.payments.gateway import StripeGateway
-from api.payments.ledger import Ledger
-from api.payments.service import Payments
+from api.meetings import notification_routes as notifications
+from api.meetings import routes as meetings
+from api.ops import routes as ops
+from api.payments import discount_routes as discounts
+from api.payments import flag_routes as flags
+from api.payments import routes as payments
 from api.protect import headers
-from api.protect.ratelimit import RateLimiter, client_ip
-from api.redis_client import redis_client
-from api.routes import (
-    admin,
-    auctions,
-    auth,
-    balances,
-    creators,
-    credits,
-    custom_events,
-    discounts,
-    feed,
-    flags,
-    meetings,
-    mints,
-    notifications,
-    ops,
-    otp,
-    passes,
-    payments,
-    tips,
-    transfers,
-    withdrawals,
+from api.protect.ratelimit import client_ip
+from api.reads import balances_routes as balances
+from api.reads import mints_routes as mints
+from api.reads import passes_routes as passes
+from api.reads import transfers_routes as transfers
+from api.reads import withdrawals_routes as withdrawals
+from api.services import Services, open_services, services
+from api.settings import ApiSettings
+from api.tips import routes as tips
+
+# Every domain's blueprints, in the order they are registered (and the OpenAPI document lists them).
+BLUEPRINTS = (
+    *(m.bp for m in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed)),
+    *(m.bp for m in (meetings, notifications, custom_events, payments, discounts, credits, flags)),
+    *(discounts.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp),
 )
-from api.store import Store
-from api.tips import Tips
-from core.chain.manifest import load_manifest
-from core.chain.rpc import RpcClient
-from core.db import create_pool
-from core.db.outage import when_available
-from core.settings import ApiSettings
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -75,80 +58,22 @@ LATENCY = Histogram(
 
 
 async def open_resources(app: Sanic) -> None:
-    ctx: Context = app.ctx.app
-    settings = ctx.settings
-    ctx.manifest = load_manifest(settings.manifest_path)
-    ctx.tokens = {c.address: name for name, c in ctx.manifest.erc20_tokens().items()}
-    ctx.pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
-    ctx.redis = redis_client(settings.redis_url)
-    ctx.rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
-    ctx.store = Store(ctx.pool, ctx.manifest.chain_id)
-    ctx.accounts = Accounts(ctx.pool)
-    assert ctx.mailer is not None
-    ctx.auth = AuthService(settings, ctx.accounts, ctx.redis, ctx.mailer, ctx.manifest.chain_id)
-    ctx.limiter = RateLimiter(ctx.redis, settings)
-    ctx.cache = ResponseCache(ctx.redis, settings.cache_ttl)
-    ctx.hub = FeedHub(ctx.redis, ctx.manifest.chain_id)
-    ctx.producer = FeedProducer(ctx.redis, ctx.store, ctx.tokens, settings.feed_maxlen)
-    ctx.tips = Tips(ctx.pool, ctx.store, ctx.rpc, ctx.manifest)
-    ctx.creators = Creators(ctx.pool, ctx.store, ctx.tokens)
-    chain_id = ctx.manifest.chain_id
-    ctx.notifications = Notifications(ctx.pool, ctx.redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
-    ctx.meetings = Meetings(
-        ctx.pool,
-        ctx.notifications,
-        settings,
-        chain_id=chain_id,
-        rpc=ctx.rpc,
-        pass_address=ctx.manifest.address_of("MeetingPass") or "",  # none deployed: meetings answer 503
-    )
-    ctx.gateway = StripeGateway(settings)
-    ctx.ledger = Ledger(ctx.pool, settings.credit_hold_ttl)
-    ctx.discounts = Discounts(ctx.pool)
-    ctx.payments = Payments(
-        ctx.pool,
-        gateway=ctx.gateway,
-        ledger=ctx.ledger,
-        discounts=ctx.discounts,
-        accounts=ctx.accounts,
-        settings=settings,
-    )
-    listener = Listener(settings.database_url, ctx.store, ctx.state, ctx.producer, after_step=_materialize(ctx))
-    ctx.tasks = [asyncio.create_task(listener.run()), asyncio.create_task(ctx.hub.run())]
-    ctx.tasks.append(asyncio.create_task(run_cleanup(ctx.store, settings.cleanup_interval, settings.cleanup_grace)))
-
-
-def _materialize(ctx: Context) -> Callable[[Any, list[tuple[int, str]]], Awaitable[None]]:
-    """The live-feed producer (lease holder) materializes the meetings of newly indexed blocks."""
-
-    async def after_step(indexed: Any, reorgs: list[tuple[int, str]]) -> None:
-        assert ctx.producer is not None and ctx.meetings is not None
-        if await ctx.producer.is_leader():
-            await ctx.meetings.on_indexed(indexed, reorgs)
-        else:
-            ctx.meetings.forget_watermark()
-
-    return after_step
+    stack = AsyncExitStack()
+    app.ctx.resources = stack
+    app.ctx.services = built = await open_services(app.ctx.settings, app.ctx.mailer, stack)
+    app.ctx.background = background.start(built)
 
 
 async def close_resources(app: Sanic) -> None:
-    ctx: Context = app.ctx.app
-    for task in ctx.tasks:
-        task.cancel()
-    if ctx.tasks:
-        await asyncio.wait(ctx.tasks, timeout=5)
-    ctx.tasks = []
-    if ctx.producer is not None:
+    await background.stop(getattr(app.ctx, "background", []))
+    app.ctx.background = []
+    built: Services | None = getattr(app.ctx, "services", None)
+    if built is not None:
         with contextlib.suppress(RedisError):  # Redis away: the lease expires by its TTL instead
-            await ctx.producer.release()
-    if ctx.rpc is not None:
-        await ctx.rpc.close()
-    if ctx.redis is not None:
-        await ctx.redis.aclose()
-    if ctx.pool is not None:
-        await ctx.pool.close()
-    if ctx.gateway is not None:
-        await ctx.gateway.close()
+            await built.producer.release()
+    stack: AsyncExitStack | None = getattr(app.ctx, "resources", None)
+    if stack is not None:
+        await stack.aclose()
 
 
 def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mailer | None = None) -> Sanic:
@@ -163,14 +88,10 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
         'Every response is {"success": true, "data": …} or {"success": false, "error": {code, message, details}}.',
     )
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
-    app.ctx.app = Context(settings=settings, mailer=mailer or mailer_from(settings))
+    app.ctx.settings = settings
+    app.ctx.mailer = mailer or mailer_from(settings)
     errors.install(app)
-    blueprints = (
-        *(m.bp for m in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed)),
-        *(m.bp for m in (meetings, notifications, custom_events, payments, discounts, credits, flags)),
-        discounts.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp,
-    )  # fmt: skip
-    for blueprint in blueprints:
+    for blueprint in BLUEPRINTS:
         app.blueprint(blueprint)
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 
@@ -181,9 +102,8 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     async def start(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         reject_nul_in_url(request.path, request.query_string)  # bodies: api.bodies.load_json
-        limiter = request.app.ctx.app.limiter
-        if limiter is not None and request.path.startswith("/api/") and request.method != "OPTIONS":
-            await limiter.hit("general", f"ip:{client_ip(request)}")
+        if request.path.startswith("/api/") and request.method != "OPTIONS":
+            await services(request).limiter.hit("general", f"ip:{client_ip(request)}")
 
     @app.on_response
     async def observe(request: Request, response: HTTPResponse) -> None:

@@ -12,14 +12,14 @@ import logging
 import random
 
 from api.live.feed import cancelling
-from api.store import Store
+from api.store import ApiStore
 
 log = logging.getLogger("api.cleanup")
 BATCH = 10_000
 MAX_BATCHES = 100  # per round: a large backlog is worked off over several rounds
 
 
-async def cleanup_once(store: Store, grace_s: float) -> dict[str, int] | None:
+async def cleanup_once(store: ApiStore, grace_s: float) -> dict[str, int] | None:
     """One round: batches until nothing is left (or MAX_BATCHES); None if another process holds the lock."""
     total = {"refresh_tokens": 0, "otps": 0}
     for _ in range(MAX_BATCHES):
@@ -33,7 +33,7 @@ async def cleanup_once(store: Store, grace_s: float) -> dict[str, int] | None:
     return total
 
 
-async def run_cleanup(store: Store, interval: float, grace_s: float) -> None:
+async def run_cleanup(store: ApiStore, interval: float, grace_s: float) -> None:
     await asyncio.sleep(random.uniform(1, min(interval, 30)))  # noqa: S311 (spreads the processes' first rounds)
     while not cancelling():
         try:

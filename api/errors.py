@@ -15,19 +15,9 @@ from sanic.exceptions import NotFound as RouteNotFound
 from sanic.response import HTTPResponse, json
 
 from api.allow import allowed_methods
+from api.domain_errors import Forbidden, NotIndexedYet, RateLimited, Unauthenticated
 from core.db.outage import is_connection_error
-from core.errors import (
-    AppError,
-    ConfigError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    NotIndexedYet,
-    RateLimited,
-    RetryableError,
-    Unauthenticated,
-)
+from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound, RetryableError
 
 log = logging.getLogger("api")
 

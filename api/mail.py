@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from api.settings import ApiSettings
 from core.errors import ServiceUnavailable
-from core.settings import ApiSettings
 
 
 class Mailer(Protocol):

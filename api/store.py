@@ -19,7 +19,7 @@ def _indexed(row: asyncpg.Record | None) -> Indexed:
     return {"number": row["block_number"], "hash": row["block_hash"]} if row else None
 
 
-class Store:
+class ApiStore:
     def __init__(self, pool: asyncpg.Pool, chain_id: int) -> None:
         self.pool = pool
         self.chain_id = chain_id

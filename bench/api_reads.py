@@ -44,7 +44,7 @@ from redis.asyncio import Redis
 
 from anvil.node import free_port
 from api.launch import spawn_api
-from api.reads import encode_cursor
+from api.reads.service import encode_cursor
 from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
 from core.db import create_pool
 from core.db.migrate import migrate

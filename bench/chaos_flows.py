@@ -47,8 +47,8 @@ from api.launch import spawn_api
 from bench.chaos_hostile import check_metadata, create_auction_data, hostile_metadata, metadata_of
 from core.chain.eip712 import INTENT_TYPES, KIND_CLAP, KIND_GIFT, REDEMPTION_TYPES
 from core.chain.manifest import Manifest
+from core.queue.kinds import validate_accrue
 from relayer.calls import encode_call
-from relayer.store import validate_accrue
 
 SIWE_DOMAIN = "chaos.example:443"
 PASSWORD = "chaos-password-123"  # noqa: S105 (the run's throwaway accounts)

@@ -1,4 +1,4 @@
-"""Credits ledger throughput: spends of 1 credit through ``Ledger.spend`` (row lock, idempotency key,
+"""Credits ledger throughput: spends of 1 credit through ``CreditLedger.spend`` (row lock, idempotency key,
 balanced entries), all on one user (serialized by the user's row lock) vs spread over 10 users, with
 20 in flight on a pool of 10 connections. Prints spends/s and checks the books sum to zero.
 
@@ -16,14 +16,14 @@ from collections.abc import Callable
 
 import asyncpg
 
-from api.payments.ledger import Ledger
+from api.credits.service import CreditLedger
 from core.db import create_pool
 from core.db.migrate import apply_migrations
 
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-async def run(ledger: Ledger, label: str, pick: Callable[[int], int], n: int) -> float:
+async def run(ledger: CreditLedger, label: str, pick: Callable[[int], int], n: int) -> float:
     gate = asyncio.Semaphore(20)
 
     async def one(i: int) -> None:
@@ -48,7 +48,7 @@ async def main() -> None:
         await apply_migrations(conn)
         await conn.close()
         pool = await create_pool(dsn, max_size=10)
-        ledger = Ledger(pool)
+        ledger = CreditLedger(pool)
         users = [await pool.fetchval("INSERT INTO users DEFAULT VALUES RETURNING id") for _ in range(10)]
         for user in users:
             async with pool.acquire() as conn, conn.transaction():

@@ -25,11 +25,12 @@ import asyncpg
 from redis.asyncio import Redis
 
 from api.meetings.notifications import Notifications
-from api.meetings.service import QUERIES, Caller, Meetings
+from api.meetings.service import QUERIES, Meetings
+from api.meetings.views import Caller
+from api.settings import ApiSettings
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.migrate import migrate
-from core.settings import ApiSettings
 
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

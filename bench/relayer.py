@@ -41,8 +41,8 @@ from anvil.deploy import deploy
 from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
 from core.chain.manifest import Manifest
 from core.db.migrate import migrate
+from core.queue import QUERIES
 from core.settings import ROOT
-from relayer.store import QUERIES
 
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RELAYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account #1 (RELAYER_KEY)

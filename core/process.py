@@ -8,9 +8,9 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from core.logging import setup_logging
-from core.settings import _Common
+from core.settings import SharedSettings
 
-S = TypeVar("S", bound=_Common)
+S = TypeVar("S", bound=SharedSettings)
 
 
 def describe(exc: ValidationError) -> str:

@@ -29,12 +29,13 @@ from core.db.outage import when_available
 from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
+from core.queue import mint_key
 from core.settings import RelayerSettings
 from relayer.app import Relayer
 from relayer.jobs import JobContext
 from relayer.keys import load_signer
 from relayer.scheduler import Scheduler
-from relayer.store import Store
+from relayer.store import RelayerStore
 
 log = logging.getLogger("relayer")
 
@@ -52,7 +53,7 @@ async def run(settings: RelayerSettings) -> None:
     try:
         relayer = Relayer(
             manifest,
-            Store(pool),
+            RelayerStore(pool),
             rpc,
             account,
             confirmations=settings.confirmations,
@@ -80,13 +81,13 @@ def _print(value: object) -> None:
 
 async def admin(settings: RelayerSettings, args: argparse.Namespace) -> int:
     pool = await create_pool(settings.database_url, max_size=2)
-    store = Store(pool)
+    store = RelayerStore(pool)
     try:
         if args.command == "status":
             _print(await store.status_counts())
         elif args.command == "enqueue-mint":
             payload = {"to": args.to, "amount": args.amount, "payment_ref": args.payment_ref}
-            _print({"id": await store.enqueue("mint", f"mint:{args.payment_ref.lower()}", payload)})
+            _print({"id": await store.enqueue("mint", mint_key(args.payment_ref.lower()), payload)})
         elif args.command == "enqueue":
             _print({"id": await store.enqueue(args.kind, args.key, json.loads(args.payload))})
         elif args.command == "schedules":

@@ -17,7 +17,7 @@ from relayer.calls import Call, build_call
 from relayer.metrics import FAILURES, FINISHED, SUBMITTED
 from relayer.policy import GWEI, Fees
 from relayer.signing import TxSigner
-from relayer.store import Store
+from relayer.store import RelayerStore
 
 log = logging.getLogger("relayer")
 
@@ -37,7 +37,7 @@ class RelayerBase:
     def __init__(
         self,
         manifest: Manifest,
-        store: Store,
+        store: RelayerStore,
         rpc: RpcClient,
         account: LocalAccount,
         *,

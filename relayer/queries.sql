@@ -1,9 +1,3 @@
--- name: enqueue
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ($1, $2, $3, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id;
-
 -- name: get_by_key
 SELECT * FROM tx_requests WHERE idempotency_key = $1;
 

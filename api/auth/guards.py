@@ -13,8 +13,8 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from api.auth.tokens import Claims
-from api.ctx import Context
-from core.errors import Forbidden, Unauthenticated
+from api.domain_errors import Forbidden, Unauthenticated
+from api.services import services
 
 ROLES = ("user", "creator", "admin")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse]])
@@ -34,8 +34,7 @@ async def optional_claims(request: Request) -> Claims | None:
     token = bearer_token(request)
     if token is None:
         return None
-    ctx: Context = request.app.ctx.app
-    assert ctx.auth is not None
+    ctx = services(request)
     return await ctx.auth.authenticate(token)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from api.accounts import Accounts, user_dict
+from api.accounts.service import Accounts, user_dict
 from api.auth import siwe
 from api.auth.passwords import hash_password, verify_password
 from api.auth.tokens import (
@@ -22,9 +22,10 @@ from api.auth.tokens import (
     new_refresh_token,
     signing_key,
 )
+from api.domain_errors import InvalidCode, Unauthenticated
 from api.mail import Mailer
-from core.errors import Conflict, InvalidCode, NotFound, ServiceUnavailable, Unauthenticated
-from core.settings import ApiSettings
+from api.settings import ApiSettings
+from core.errors import Conflict, NotFound, ServiceUnavailable
 
 log = logging.getLogger("api.auth")
 PURPOSES = {"verify_email": "Verify your email", "reset_password": "Reset your password"}
@@ -45,8 +46,12 @@ class AuthService:
         if profile is None:
             raise Unauthenticated("the account no longer exists")
         access = issue_access_token(self._secret, user_id, profile["role"], self.settings.access_token_ttl)
-        return {"access_token": access, "token_type": "Bearer", "expires_in": self.settings.access_token_ttl,
-                "user": profile}  # fmt: skip
+        return {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": self.settings.access_token_ttl,
+            "user": profile,
+        }
 
     async def start_session(self, user_id: int) -> dict[str, Any]:
         refresh, refresh_hash = new_refresh_token()
@@ -105,8 +110,12 @@ class AuthService:
     # ------------------------------------------------------------------ SIWE
     async def siwe_nonce(self) -> dict[str, Any]:
         nonce = await siwe.new_nonce(self.redis, self.settings.siwe_nonce_ttl)
-        return {"nonce": nonce, "expires_in": self.settings.siwe_nonce_ttl, "domain": self.settings.siwe_domain,
-                "chain_id": self.chain_id}  # fmt: skip
+        return {
+            "nonce": nonce,
+            "expires_in": self.settings.siwe_nonce_ttl,
+            "domain": self.settings.siwe_domain,
+            "chain_id": self.chain_id,
+        }
 
     async def siwe_sign_in(self, message: str, signature: str, link_to: int | None) -> dict[str, Any]:
         msg = siwe.check_message(

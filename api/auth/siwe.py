@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
-from core.errors import InvalidInput, Unauthenticated
+from api.domain_errors import Unauthenticated
+from core.errors import InvalidInput
 
 with warnings.catch_warnings():
     # abnf 2.8.3 warns about siwe's grammar redefining core rules, once, at import.

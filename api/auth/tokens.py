@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from core.errors import Unauthenticated
+from api.domain_errors import Unauthenticated
 
 ALGORITHM = "HS256"
 ISSUER = "creator-api"

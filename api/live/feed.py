@@ -24,7 +24,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from api.live import contract_events
-from api.store import Indexed, Store
+from api.store import ApiStore, Indexed
 
 log = logging.getLogger("api.feed")
 MAX_EVENTS_PER_STEP = 1000
@@ -67,7 +67,7 @@ def concerns(event: Event, account: str | None) -> bool:
 
 
 class FeedProducer:
-    def __init__(self, redis: Redis, store: Store, tokens: dict[str, str], maxlen: int) -> None:
+    def __init__(self, redis: Redis, store: ApiStore, tokens: dict[str, str], maxlen: int) -> None:
         self.redis = redis
         self.store = store
         self.tokens = tokens  # token address -> contract name

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from api.live.feed import FeedProducer, cancelling
 from api.live.state import IndexedState
-from api.store import Indexed, Store
+from api.store import ApiStore, Indexed
 from core.backoff import Backoff, mark
 from core.db.outage import DatabaseUnavailable, is_connection_error
 
@@ -32,7 +32,7 @@ class Listener:
     def __init__(
         self,
         dsn: str,
-        store: Store,
+        store: ApiStore,
         state: IndexedState,
         producer: FeedProducer,
         tick: float = 1.0,

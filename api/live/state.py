@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.errors import NotIndexedYet
+from api.domain_errors import NotIndexedYet
 
 Indexed = dict[str, Any] | None
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import jwt
 
+from api.settings import ApiSettings
 from core.errors import RetryableError
-from core.settings import ApiSettings
 
 
 def room_token(

@@ -1,6 +1,6 @@
 """Meetings: materialized from indexed auctions, opened by a relayer burn of the winner's pass.
 
-State is derived on every read (``meetings_by_ids`` in ``api/meetings.sql``), never trusted
+State is derived on every read (``meetings_by_ids`` in ``api/meetings/queries.sql``), never trusted
 from the row alone:
 
 - ``void``: the indexed auction no longer ended with this winner and pass (a reorg rolled it back);
@@ -16,81 +16,23 @@ in that same transaction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from api.domain_errors import Forbidden
 from api.meetings.jitsi import room_token
 from api.meetings.notifications import Notice, Notifications
 from api.meetings.redemption import Domain, load_domain, recover_holder
-from api.problems import Forbidden
+from api.meetings.views import IN_FLIGHT, Caller, Result, meeting_dict, participants, status_of
+from api.settings import ApiSettings
 from core.chain.rpc import RpcClient
 from core.db import Queries, translate_errors
 from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound
-from core.settings import ApiSettings
+from core.queue import TxRequest, burn_pass_key, enqueue
 
-QUERIES = Queries(Path(__file__).resolve().parent.parent / "meetings.sql")
-IN_FLIGHT = frozenset({"pending", "submitted", "confirmed"})  # a burn request not (yet) failed
-Result = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Caller:
-    user_id: int
-    wallets: list[str]
-
-
-def status_of(row: asyncpg.Record) -> str:
-    if not row["standing"]:
-        return "void"
-    if row["closed_at"] is not None:
-        return "closed"
-    if row["ends_at"] <= row["now"]:
-        return "expired"
-    if row["redeemed_by"] is not None:
-        return "open"
-    if row["burn_status"] in IN_FLIGHT:
-        return "redeeming"
-    return "scheduled"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def participants(row: asyncpg.Record) -> set[str]:
-    return {w for w in (row["seller"], row["winner"], row["burn_holder"], row["pass_owner"], row["redeemed_by"]) if w}
-
-
-def meeting_dict(row: asyncpg.Record, wallets: list[str]) -> Result:
-    mine = set(wallets)
-    role = "seller" if row["seller"] in mine else "winner" if row["winner"] in mine else "holder"
-    admitted = row["seller"] in mine or row["redeemed_by"] in mine
-    burn = None
-    if row["burn_request_id"] is not None:
-        burn = {"request_id": row["burn_request_id"], "status": row["burn_status"], "holder": row["burn_holder"],
-                "tx_hash": row["burn_tx"], "error": row["burn_error"]}  # fmt: skip
-    return {
-        "id": row["id"],
-        "auction_id": row["auction_id"],
-        "seller": row["seller"],
-        "winner": row["winner"],
-        "pass_id": row["pass_id"],
-        "status": status_of(row),
-        "role": role,
-        "room": row["room"] if admitted else None,  # unguessable: shown to the host and the admitted holder only
-        "starts_at": _iso(row["starts_at"]),
-        "ends_at": _iso(row["ends_at"]),
-        "closed_at": _iso(row["closed_at"]),
-        "pass_owner": row["pass_owner"],
-        "redeemed_by": row["redeemed_by"],
-        "redeemed_block": row["redeemed_block"],
-        "burn": burn,
-        "created_at": _iso(row["created_at"]),
-    }
+QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 
 
 class Meetings:
@@ -254,11 +196,9 @@ class Meetings:
             if row["pass_owner"] != holder:
                 return await deny(Forbidden("the indexed owner of the pass is another wallet"), "not_pass_holder")
             attempt = row["burn_attempt"] + 1
-            key = f"burn_pass:{self.chain_id}:{row['pass_id']}:{attempt}"
+            key = burn_pass_key(self.chain_id, row["pass_id"], attempt)
             payload = {"token_id": row["pass_id"], "holder": holder, "deadline": str(deadline), "signature": signature}
-            request_id = await conn.fetchval(self.q.enqueue_burn, key, payload)
-            if request_id is None:
-                request_id = await conn.fetchval(self.q.request_id_by_key, key)
+            request_id = (await enqueue(conn, TxRequest("burn_pass", key, payload))).id
             await conn.execute(self.q.set_burn, row["id"], attempt, request_id, holder, signature)
             await self._log(conn, row, caller, wallet=holder, action="redeem", outcome="pending", reason="burn_queued")
             return {**pending, "request_id": request_id}

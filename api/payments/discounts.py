@@ -118,18 +118,37 @@ class Discounts:
     async def create(self, created_by: int | None, **fields: Any) -> dict[str, Any]:
         async with translate_errors():
             row = await self.pool.fetchrow(
-                self.q.insert_code, fields["code"].upper(), fields["kind"], fields["percent"],
-                fields.get("package_kind"), fields.get("valid_from"), fields.get("valid_until"),
-                fields.get("max_redemptions"), fields.get("max_per_user", 1), None, None, created_by,
-            )  # fmt: skip
+                self.q.insert_code,
+                fields["code"].upper(),
+                fields["kind"],
+                fields["percent"],
+                fields.get("package_kind"),
+                fields.get("valid_from"),
+                fields.get("valid_until"),
+                fields.get("max_redemptions"),
+                fields.get("max_per_user", 1),
+                None,
+                None,
+                created_by,
+            )
         return code_dict(row)
 
     async def issue_reward(self, conn: asyncpg.Connection, user_id: int, payment_id: int) -> None:
         """A single-use code for the buyer after a completed purchase (once per payment)."""
         await conn.fetchrow(
-            self.q.insert_code, "R" + secrets.token_hex(6).upper(), "percent_off", REWARD_PERCENT_OFF, None, None,
-            datetime.now(UTC) + timedelta(days=REWARD_VALID_DAYS), 1, 1, user_id, payment_id, None,
-        )  # fmt: skip
+            self.q.insert_code,
+            "R" + secrets.token_hex(6).upper(),
+            "percent_off",
+            REWARD_PERCENT_OFF,
+            None,
+            None,
+            datetime.now(UTC) + timedelta(days=REWARD_VALID_DAYS),
+            1,
+            1,
+            user_id,
+            payment_id,
+            None,
+        )
 
     async def codes_of(self, user_id: int, before: int, limit: int) -> list[dict[str, Any]]:
         async with translate_errors():

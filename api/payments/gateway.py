@@ -13,8 +13,8 @@ import stripe
 
 from api.bodies import load_json
 from api.payments.problems import InvalidSignature, PaymentsUnavailable
+from api.settings import ApiSettings
 from core.errors import InvalidInput
-from core.settings import ApiSettings
 
 log = logging.getLogger("api.payments")
 

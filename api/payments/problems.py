@@ -1,15 +1,9 @@
-"""Domain errors of payments and credits (mapped to HTTP by ``api/errors.py`` through their roots)."""
+"""Domain errors of payments (mapped to HTTP by ``api/errors.py`` through their roots)."""
 
 from __future__ import annotations
 
-from api.problems import Forbidden
-from core.errors import Conflict, InvalidInput, ServiceUnavailable
-
-
-class InsufficientCredits(Conflict):
-    """The available credits do not cover the amount."""
-
-    code = "insufficient_credits"
+from api.domain_errors import Forbidden
+from core.errors import InvalidInput, ServiceUnavailable
 
 
 class AccountFlagged(Forbidden):

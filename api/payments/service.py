@@ -15,15 +15,16 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
-from api.accounts import Accounts
+from api.accounts.service import Accounts
+from api.credits.service import CreditLedger
 from api.payments import QUERIES
 from api.payments.discounts import Discounts, quote
 from api.payments.gateway import StripeGateway
-from api.payments.ledger import Ledger
 from api.payments.problems import AccountFlagged
+from api.settings import ApiSettings
 from core.db import translate_errors
 from core.errors import InvalidInput, NotFound
-from core.settings import ApiSettings
+from core.queue import TxRequest, cancel_pending, enqueue, mint_key
 
 log = logging.getLogger("api.payments")
 EVENTS = Counter("api_stripe_events_total", "Verified Stripe events handled", ["type", "outcome"])
@@ -36,10 +37,6 @@ KNOWN = {*COMPLETED, *ENDED, "charge.refunded", "charge.dispute.created"}
 def payment_ref(session_id: str) -> str:
     """The bytes32 the Coin mint carries: derived from the Checkout Session, so a session mints once."""
     return "0x" + hashlib.sha256(b"stripe-checkout-session:" + session_id.encode()).hexdigest()
-
-
-def mint_key(ref: str) -> str:
-    return f"mint:{ref}"  # the key `python -m relayer enqueue-mint` uses too
 
 
 def _text(obj: dict[str, Any], field: str) -> str | None:
@@ -62,7 +59,7 @@ class Payments:
         pool: asyncpg.Pool,
         *,
         gateway: StripeGateway,
-        ledger: Ledger,
+        ledger: CreditLedger,
         discounts: Discounts,
         accounts: Accounts,
         settings: ApiSettings,
@@ -204,7 +201,7 @@ class Payments:
         if payment["kind"] == "coins":
             ref = payment["payment_ref"]
             mint = {"to": payment["wallet"], "amount": str(total), "payment_ref": ref}
-            await conn.fetchval(self.q.enqueue_mint, mint_key(ref), mint)
+            await enqueue(conn, TxRequest("mint", mint_key(ref), mint))
         else:
             await self.ledger.grant(
                 conn, payment["user_id"], total, key=f"payment:{payment['id']}", kind="purchase",
@@ -250,7 +247,7 @@ class Payments:
         else:
             cancelled = None
             if full:
-                cancelled = await conn.fetchval(self.q.cancel_pending_mint, mint_key(payment["payment_ref"]), reason)
+                cancelled = await cancel_pending(conn, mint_key(payment["payment_ref"]), reason)
             if cancelled is None:
                 flag = {**(flag or {}), "coins": str(int(payment["amount"]) + int(payment["bonus"])),
                         "wallet": payment["wallet"], "payment_ref": payment["payment_ref"]}  # fmt: skip

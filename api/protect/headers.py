@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",

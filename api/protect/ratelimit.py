@@ -21,8 +21,9 @@ from redis.exceptions import RedisError
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from core.errors import RateLimited, ServiceUnavailable
-from core.settings import ApiSettings
+from api.domain_errors import RateLimited
+from api.settings import ApiSettings
+from core.errors import ServiceUnavailable
 
 log = logging.getLogger("api.ratelimit")
 FAIL_CLOSED = frozenset({"auth"})  # tiers that answer 503 rather than go unlimited while Redis is down
@@ -118,7 +119,7 @@ def rate_limit(tier: str, per: str = "ip") -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def limited(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            limiter: RateLimiter | None = request.app.ctx.app.limiter
+            limiter: RateLimiter | None = request.app.ctx.services.limiter
             if limiter is not None:
                 claims = getattr(request.ctx, "claims", None)
                 who = f"user:{claims.user_id}" if per == "user" and claims is not None else f"ip:{client_ip(request)}"

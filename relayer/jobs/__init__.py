@@ -17,7 +17,7 @@ import asyncpg
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import RelayerSettings
-from relayer.store import Store
+from relayer.store import RelayerStore
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class JobContext:
     rpc: RpcClient
     manifest: Manifest
     settings: RelayerSettings
-    store: Store
+    store: RelayerStore
     chain_id: int
     # The run's period, set by the scheduler: when it was due, and its index (due time // interval);
     # a triggered (not periodic) run has period None.

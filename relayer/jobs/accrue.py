@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.queue import MAX_ACCRUALS, accrue_key
 from relayer.jobs import JobContext
-from relayer.store import MAX_ACCRUALS
 
 CHUNKS_PER_PERIOD = 1000
 
@@ -38,6 +38,6 @@ async def accrue(ctx: JobContext) -> str:
     for chunk, members in enumerate(chunks):
         epoch = epoch_of(ctx.period, chunk)
         payload = {"epoch": epoch, "accounts": members, "amounts": [amount] * len(members)}
-        _, new = await ctx.store.enqueue_once("accrue", f"accrue:{ctx.chain_id}:{epoch}", payload)
+        _, new = await ctx.store.enqueue_once("accrue", accrue_key(ctx.chain_id, epoch), payload)
         created += new
     return f"period {ctx.period}: {len(accounts)} accounts x {amount} in {len(chunks)} epoch(s), {created} newly queued"

@@ -10,6 +10,7 @@ failed or went dead (e.g. a reorg changed it: "not over", "not active") is queue
 
 from __future__ import annotations
 
+from core.queue import end_auction_key
 from relayer.jobs import JobContext
 
 LIMIT = 500  # per run; the next run takes the rest
@@ -23,10 +24,10 @@ async def end_auctions(ctx: JobContext) -> str:
     created = 0
     for row in rows:
         auction_id = int(row["auction_id"])
-        key = f"end_auction:{ctx.chain_id}:{auction_id}"
+        key = end_auction_key(ctx.chain_id, auction_id)
         tried = await ctx.pool.fetchrow(ctx.store.q.end_auction_attempts, key)
         if tried["attempts"] and not tried["live"]:  # every earlier request failed: try again
-            key = f"{key}:{tried['attempts']}"
+            key = end_auction_key(ctx.chain_id, auction_id, tried["attempts"])
         _, new = await ctx.store.enqueue_once("end_auction", key, {"auction_id": auction_id})
         created += new
     return f"{len(rows)} expired auction(s) at chain time {now}, {created} newly queued"

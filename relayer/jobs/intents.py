@@ -20,7 +20,6 @@ when it reads an intent.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,8 +32,8 @@ from eth_utils import function_signature_to_4byte_selector
 
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT, Domain, fetch_domain, intent_digest, recover
 from core.db import Queries, translate_errors
+from core.queue import MAX_BATCH, TxRequest, enqueue, settle_key
 from relayer.jobs import JobContext
-from relayer.store import MAX_BATCH, validate_settle
 
 log = logging.getLogger("relayer.jobs.intents")
 QUERIES = Queries(Path(__file__).with_name("intents.sql"))
@@ -234,10 +233,7 @@ async def approve_pending(ctx: JobContext) -> str:
     return summary
 
 
-def batch_key(digests: list[str], tries: list[int] | None = None) -> str:
-    """The idempotency key of a settle batch: the same intents (and tries) always make the same key."""
-    parts = sorted(f"{d}:{t}" for d, t in zip(digests, tries or [0] * len(digests), strict=True))
-    return "settle:" + hashlib.sha256(",".join(parts).encode()).hexdigest()[:40]
+batch_key = settle_key  # the settle kind's key builder (core/queue)
 
 
 def _settle_payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -246,7 +242,7 @@ def _settle_payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
          "nonce": r["nonce"], "deadline": r["deadline"]}
         for r in rows
     ]  # fmt: skip
-    return validate_settle({"intents": intents, "signatures": [r["signature"] for r in rows]})
+    return {"intents": intents, "signatures": [r["signature"] for r in rows]}
 
 
 async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]:
@@ -260,10 +256,8 @@ async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]
         rows = [r for r in rows if r["id"] not in set(expired)]
         if not rows:
             return 0, len(expired), None
-        key = batch_key([r["digest"] for r in rows], [r["settle_tries"] for r in rows])
-        request_id = await conn.fetchval(QUERIES.enqueue_settle, key, _settle_payload(rows))
-        if request_id is None:  # the same batch was enqueued before (a re-run): reuse it
-            request_id = await conn.fetchval(QUERIES.request_by_key, key)
+        key = settle_key([r["digest"] for r in rows], [r["settle_tries"] for r in rows])
+        request_id = (await enqueue(conn, TxRequest("settle", key, _settle_payload(rows)))).id  # a re-run reuses it
         await conn.execute(QUERIES.mark_submitted, [r["id"] for r in rows], request_id)
         return len(rows), len(expired), int(request_id)
 

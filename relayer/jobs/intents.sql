@@ -69,15 +69,6 @@ FOR UPDATE SKIP LOCKED;
 UPDATE tip_intents SET status = 'refused', reason = 'expired', decided_at = now()
 WHERE id = ANY($1::bigint[]) AND status = 'approved';
 
--- name: enqueue_settle
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ('settle', $1, $2, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id;
-
--- name: request_by_key
-SELECT id FROM tx_requests WHERE idempotency_key = $1;
-
 -- name: mark_submitted
 UPDATE tip_intents SET status = 'submitted', tx_request_id = $2, submitted_at = now()
 WHERE id = ANY($1::bigint[]) AND status = 'approved';

@@ -19,7 +19,7 @@ from eth_utils import keccak
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.db import DatabaseUnavailable, create_pool
-from relayer.store import Store as RelayerStore
+from relayer.store import RelayerStore
 from tests.e2e.outage_stack import SseClient, Stack, private_stores, stack_env, wait_for
 from tests.integration.helpers import new_ref
 

@@ -25,7 +25,7 @@ from anvil.node import free_port
 from core.chain.manifest import Manifest
 from core.settings import ROOT
 from relayer.base import CRASH_EXIT_CODE
-from relayer.store import Store
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, new_ref
 from tests.integration.relayer.common import chain_nonce, mint
 
@@ -65,7 +65,7 @@ async def _wait_all_final(pool: asyncpg.Pool, process: subprocess.Popen[bytes], 
         if not await pool.fetchval("SELECT count(*) FROM tx_requests WHERE status IN ('pending', 'submitted')"):
             return
         await asyncio.sleep(0.2)
-    pytest.fail(f"requests still in flight: {await Store(pool).status_counts()}")
+    pytest.fail(f"requests still in flight: {await RelayerStore(pool).status_counts()}")
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path, since: int) -> None:
@@ -78,7 +78,7 @@ def _stop(process: subprocess.Popen[bytes], log: Path, since: int) -> None:
 
 
 async def _enqueue(pool: asyncpg.Pool, count: int) -> list[tuple[str, int]]:
-    store, fans = Store(pool), [(Account.create().address, i + 1) for i in range(count)]
+    store, fans = RelayerStore(pool), [(Account.create().address, i + 1) for i in range(count)]
     for i, (fan, amount) in enumerate(fans):
         await store.enqueue("mint", f"crash:{i}", mint(fan, amount, new_ref()))
     return fans
@@ -112,7 +112,7 @@ async def test_killed_at_a_crash_point_and_restarted_every_request_has_one_effec
     log = tmp_path / "relayer.log"
     crashing = _start(_env(db_url, chain, manifest_path, relayer_key, RELAYER_CRASH_AT=crash_at), log)
     assert crashing.wait(60) == CRASH_EXIT_CODE, _text(log)[-3000:]
-    counts = await Store(pool).status_counts()
+    counts = await RelayerStore(pool).status_counts()
     assert counts.get("submitted", 0) >= 5, counts  # in flight when it died
     assert not counts.get("confirmed"), counts
     mined_before_restart = chain_nonce(chain, address, "latest") - start
@@ -153,19 +153,19 @@ async def test_sigkill_at_random_moments_and_restarts(
             await asyncio.sleep(0.02)
         # Somewhere in claim / sign / send / confirm: after a random delay, or once this run has moved half of
         # what was left (a quiet machine relays all 200 within half a second; a kill after the end proves nothing).
-        before = await Store(pool).status_counts()
+        before = await RelayerStore(pool).status_counts()
         moved_before = before.get("confirmed", 0) + before.get("submitted", 0)
         enough = moved_before + max(1, (REQUESTS - moved_before) // 2)
         kill_at = time.monotonic() + rng.uniform(0.0, 0.8)
         while time.monotonic() < kill_at:
-            counts = await Store(pool).status_counts()
+            counts = await RelayerStore(pool).status_counts()
             if counts.get("confirmed", 0) + counts.get("submitted", 0) >= enough and counts.get("submitted"):
                 break
             await asyncio.sleep(0.01)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         kills += 1
-        counts = await Store(pool).status_counts()
+        counts = await RelayerStore(pool).status_counts()
         seen.append(counts)
         if not counts.get("pending") and not counts.get("submitted"):
             break

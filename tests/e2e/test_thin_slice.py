@@ -9,15 +9,15 @@ import asyncpg
 from eth_account import Account
 
 from api.app import create_app
+from api.settings import ApiSettings
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.settings import ApiSettings
 from indexer.app import Indexer
 from indexer.projections import Projections
 from indexer.store import QUERIES as INDEXER_QUERIES
 from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
-from relayer.store import Store as RelayerStore
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, sync
 
 

@@ -17,7 +17,7 @@ from indexer.store import QUERIES as INDEXER_QUERIES
 from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
 from relayer.calls import encode_call
-from relayer.store import Store as RelayerStore
+from relayer.store import RelayerStore
 
 # A bid in the last EXTENSION_WINDOW_S of an auction moves its end to EXTENSION_S after the bid: a test auction
 # (duration 300) that got a bid a second or more after its creation ends 600 s after that bid, not at 300.

@@ -9,7 +9,7 @@ import pytest
 from sanic import Sanic
 
 from api.app import create_app
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.conftest import REDIS_URL
 
 _names = itertools.count()

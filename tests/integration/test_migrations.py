@@ -10,7 +10,7 @@ from core.db.migrate import apply_migrations, load_migrations
 from core.errors import ConfigError
 from core.settings import ROOT
 
-QUERY_FILES = sorted(p for pkg in ("indexer", "relayer", "api") for p in (ROOT / pkg).rglob("*.sql"))
+QUERY_FILES = sorted(p for pkg in ("core", "indexer", "relayer", "api") for p in (ROOT / pkg).rglob("*.sql"))
 
 
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -10,7 +10,7 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import InvalidInput
-from relayer.store import Store
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, make_relayer, new_ref, relay_all
 
 
@@ -19,7 +19,7 @@ def _chain_nonce(url: str, address: str) -> int:
 
 
 async def test_enqueue_is_idempotent_per_key(pool: asyncpg.Pool) -> None:
-    store = Store(pool)
+    store = RelayerStore(pool)
     payload = {"to": Account.create().address, "amount": 5, "payment_ref": new_ref()}
     first = await store.enqueue("mint", "pay:1", payload)
     assert await store.enqueue("mint", "pay:1", payload) == first
@@ -42,7 +42,7 @@ async def test_enqueue_is_idempotent_per_key(pool: asyncpg.Pool) -> None:
 )
 async def test_malformed_requests_are_refused(pool: asyncpg.Pool, payload: dict[str, object]) -> None:
     with pytest.raises(InvalidInput):
-        await Store(pool).enqueue("mint", "k", payload)
+        await RelayerStore(pool).enqueue("mint", "k", payload)
     assert await pool.fetchval("SELECT count(*) FROM tx_requests") == 0
 
 

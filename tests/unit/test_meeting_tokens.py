@@ -11,9 +11,9 @@ from eth_account import Account
 
 from api.meetings.jitsi import room_token
 from api.meetings.redemption import recover_holder
+from api.settings import ApiSettings
 from core.chain.eip712 import REDEMPTION_TYPES, Domain
 from core.errors import RetryableError
-from core.settings import ApiSettings
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 DOMAIN = Domain("MeetingPass", "1", 31337, "0x" + "ab" * 20)

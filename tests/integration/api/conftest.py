@@ -18,7 +18,7 @@ from anvil.node import free_port
 from api.app import create_app
 from api.launch import spawn_api
 from api.mail import SmtpMailer
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.conftest import REDIS_URL
 from tests.fakes import FakeSmtpServer
 

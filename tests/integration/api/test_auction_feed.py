@@ -12,8 +12,8 @@ import httpx
 from redis.asyncio import Redis
 
 from anvil.node import rpc
+from api.settings import ApiSettings
 from core.chain.manifest import Manifest
-from core.settings import ApiSettings
 from tests.integration.api.auction_chain import ALICE, BOB, SELLER, clap, send
 from tests.integration.api.chain import index
 from tests.integration.api.test_feed import _read_sse, _until

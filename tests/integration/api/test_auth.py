@@ -9,7 +9,7 @@ import jwt
 from sanic import Sanic
 
 from api.auth.tokens import signing_key
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import make_app
 

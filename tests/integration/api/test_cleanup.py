@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 
 from api.cleanup import cleanup_once
-from api.store import Store
+from api.store import ApiStore
 
 
 async def _user(pool: asyncpg.Pool) -> int:
@@ -30,7 +30,7 @@ async def _seed(pool: asyncpg.Pool, user: int) -> None:
 
 async def test_expired_credentials_are_deleted_after_the_grace_period(pool: asyncpg.Pool) -> None:
     await _seed(pool, await _user(pool))
-    store = Store(pool, 31337)
+    store = ApiStore(pool, 31337)
     assert await cleanup_once(store, grace_s=86400) == {"refresh_tokens": 1, "otps": 1}
     left = await pool.fetch("SELECT code_hash FROM email_otps ORDER BY id")
     assert [r["code_hash"] for r in left] == ["recent", "live"]
@@ -43,7 +43,7 @@ async def test_expired_credentials_are_deleted_after_the_grace_period(pool: asyn
 
 async def test_one_process_cleans_at_a_time(pool: asyncpg.Pool) -> None:
     await _seed(pool, await _user(pool))
-    store = Store(pool, 31337)
+    store = ApiStore(pool, 31337)
     async with pool.acquire() as other, other.transaction():
         assert await other.fetchval(store.q.try_cleanup_lock)  # another process is cleaning
         assert await cleanup_once(store, grace_s=0) is None

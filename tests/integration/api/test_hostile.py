@@ -8,8 +8,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from api.settings import ApiSettings
 from bench import hostile
-from core.settings import ApiSettings
 from tests.integration.api.conftest import start_api
 
 

@@ -24,9 +24,9 @@ from eth_utils import to_checksum_address
 from redis.asyncio import Redis
 
 from anvil.node import rpc
+from api.settings import ApiSettings
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.settings import ApiSettings
 from relayer.calls import encode_call
 from tests.integration.api.chain import index
 from tests.integration.api.conftest import start_api

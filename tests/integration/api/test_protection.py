@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse
 from api.auth.guards import authenticated
 from api.errors import ok
 from api.protect.ratelimit import rate_limit
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import make_app
 

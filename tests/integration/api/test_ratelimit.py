@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from api.domain_errors import RateLimited
 from api.protect.ratelimit import RateLimiter
-from core.errors import RateLimited
-from core.settings import ROOT, ApiSettings
+from api.settings import ApiSettings
+from core.settings import ROOT
 
 
 class CountingLimiter(RateLimiter):
@@ -75,8 +76,8 @@ _WORKER = """
 import asyncio, sys
 from redis.asyncio import Redis
 from api.protect.ratelimit import RateLimiter
-from core.errors import RateLimited
-from core.settings import ApiSettings
+from api.domain_errors import RateLimited
+from api.settings import ApiSettings
 
 async def main() -> None:
     redis = Redis.from_url(sys.argv[1])

@@ -15,7 +15,7 @@ from redis.asyncio import Redis as RedisClient
 from anvil.node import free_port
 from anvil.stores import Redis
 from api.live.feed import LEASE_MS
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import api_settings, make_app, start_api
 

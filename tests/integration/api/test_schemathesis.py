@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
 

@@ -18,7 +18,7 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import RelayerSettings
 from relayer.jobs import JobContext
-from relayer.store import Store as RelayerStore
+from relayer.store import RelayerStore
 from tests.integration.helpers import mint_directly, relay_all
 from tests.integration.relayer.common import relayer_for
 

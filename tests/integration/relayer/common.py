@@ -9,7 +9,7 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from relayer.app import Relayer
-from relayer.store import Store
+from relayer.store import RelayerStore
 
 
 def chain_nonce(url: str, address: str, tag: str = "pending") -> int:
@@ -18,8 +18,8 @@ def chain_nonce(url: str, address: str, tag: str = "pending") -> int:
 
 def relayer_for(
     manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, key: str, **options: float
-) -> tuple[Relayer, Store]:
-    store = Store(pool)
+) -> tuple[Relayer, RelayerStore]:
+    store = RelayerStore(pool)
     return Relayer(manifest, store, client, Account.from_key(key), **options), store  # type: ignore[arg-type]
 
 

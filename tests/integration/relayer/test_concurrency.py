@@ -12,14 +12,14 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from relayer.app import Relayer
-from relayer.store import Store
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, new_ref
 from tests.integration.relayer.common import chain_nonce, mint, relayer_for
 
 REQUESTS = 30
 
 
-async def _drain(relayer: Relayer, store: Store) -> int:
+async def _drain(relayer: Relayer, store: RelayerStore) -> int:
     """Run one relayer until the queue is empty; returns how many requests it sent."""
     sent = 0
     for _ in range(500):
@@ -49,7 +49,7 @@ async def test_two_relayers_on_one_queue_send_each_request_once(
             for i, fan in enumerate(fans):
                 await store.enqueue("mint", f"pair:{i}", mint(fan, i + 1, new_ref()))
             began = time.monotonic()
-            sent = await asyncio.gather(_drain(first, store), _drain(second, Store(other_pool)))
+            sent = await asyncio.gather(_drain(first, store), _drain(second, RelayerStore(other_pool)))
             elapsed = time.monotonic() - began
     finally:
         await other_pool.close()

@@ -12,7 +12,7 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import InvalidInput
-from relayer.store import Store
+from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, relay_all
 from tests.integration.relayer.common import relayer_for
 
@@ -133,4 +133,4 @@ async def test_malformed_payloads_of_every_kind_are_refused(
     pool: asyncpg.Pool, kind: str, payload: dict[str, Any]
 ) -> None:
     with pytest.raises(InvalidInput):
-        await Store(pool).enqueue(kind, "k", payload)
+        await RelayerStore(pool).enqueue(kind, "k", payload)

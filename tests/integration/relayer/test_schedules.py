@@ -20,7 +20,7 @@ from relayer.jobs import JobContext
 from relayer.jobs.accrue import accrue, epoch_of
 from relayer.scheduler import Scheduler
 from relayer.schedules import Schedule
-from relayer.store import Store
+from relayer.store import RelayerStore
 from tests.integration.helpers import PAST_AUCTION_END_S, balance_of, make_indexer, make_relayer, relay_all, sync
 from tests.integration.test_auction_projection import ALICE, SELLER, send
 
@@ -38,7 +38,7 @@ async def accrue_then_hang(ctx: JobContext) -> str:
 
 def _ctx(pool: asyncpg.Pool, client: RpcClient, manifest: Manifest, **settings: Any) -> JobContext:
     relayer_settings = RelayerSettings(environment="test", **settings)
-    return JobContext(pool, client, manifest, relayer_settings, Store(pool), manifest.chain_id)
+    return JobContext(pool, client, manifest, relayer_settings, RelayerStore(pool), manifest.chain_id)
 
 
 async def _wallets(pool: asyncpg.Pool, users: int) -> list[str]:

@@ -15,7 +15,7 @@ from sanic import Sanic
 
 from anvil.node import free_port
 from api.launch import spawn_api
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fake_stripe import FakeStripe
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import _env, make_app

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from api.payments.ledger import Ledger
-from core.settings import ApiSettings
+from api.credits.service import CreditLedger
+from api.settings import ApiSettings
 from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user, start_workers
 
 
 async def grant(pool: asyncpg.Pool, user_id: int, amount: int) -> None:
-    ledger = Ledger(pool)
+    ledger = CreditLedger(pool)
     async with pool.acquire() as conn, conn.transaction():
         await ledger.grant(conn, user_id, amount, key=f"test-grant:{uuid.uuid4()}")
 
@@ -95,7 +95,7 @@ async def test_two_api_processes_worth_of_pools_race_on_one_balance(db_url: str,
 
     pools = [await create_pool(db_url, max_size=8) for _ in range(2)]
     try:
-        ledgers = [Ledger(p) for p in pools]
+        ledgers = [CreditLedger(p) for p in pools]
 
         async def spend(i: int) -> bool:
             try:

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 from sanic import Sanic
 
-from core.settings import ApiSettings
+from api.settings import ApiSettings
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.payments.conftest import (
     PASSWORD,

@@ -12,7 +12,7 @@ from sanic import Sanic
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from relayer.store import validate_mint
+from core.queue.kinds import validate_mint
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.payments.conftest import bearer, checkout, deliver, wallet_user
 from tests.integration.helpers import make_indexer, make_relayer, relay_all, sync

@@ -1,0 +1,140 @@
+"""Credits: balance, history, the usage log, and spends (direct, or reserve → commit / release)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from api.auth.guards import authenticated
+from api.credits.service import CreditLedger
+from api.errors import ok
+from api.inputs import parse_body, parse_query
+from api.openapi import doc
+from api.payments.schemas import (
+    CommitBody,
+    CreditBalance,
+    CreditHistory,
+    CreditResult,
+    ListQuery,
+    ReleaseBody,
+    ReserveBody,
+    SpendBody,
+    UsagePage,
+)
+from api.reads.service import FAR, decode_cursor, encode_cursor
+from api.services import services
+
+bp = Blueprint("credits", url_prefix="/api/credits")
+
+
+def _ledger(request: Request) -> CreditLedger:
+    ctx = services(request)
+    return ctx.ledger
+
+
+def _page(request: Request) -> tuple[ListQuery, int]:
+    query = parse_query(request, ListQuery)
+    (before,) = decode_cursor(query.cursor, (int,), (FAR,))
+    return query, before
+
+
+def _listed(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if len(items) >= limit else None}
+
+
+@bp.get("/balance")
+@doc("Your credits: available, and held by running jobs", tag="credits", response=CreditBalance, auth=True)
+@authenticated()
+async def balance(request: Request) -> HTTPResponse:
+    return ok(await _ledger(request).balance(request.ctx.claims.user_id))
+
+
+@bp.get("/history")
+@doc("Your credit transactions, newest first", tag="credits", response=CreditHistory, query=ListQuery, auth=True)
+@authenticated()
+async def history(request: Request) -> HTTPResponse:
+    query, before = _page(request)
+    return ok(_listed(await _ledger(request).history(request.ctx.claims.user_id, before, query.limit), query.limit))
+
+
+@bp.get("/usage")
+@doc(
+    "Your usage log (spends and reservations), newest first",
+    tag="credits",
+    response=UsagePage,
+    query=ListQuery,
+    auth=True,
+)
+@authenticated()
+async def usage(request: Request) -> HTTPResponse:
+    query, before = _page(request)
+    return ok(_listed(await _ledger(request).usage(request.ctx.claims.user_id, before, query.limit), query.limit))
+
+
+@bp.post("/spend")
+@doc(
+    "Spend credits now (409 insufficient_credits if the balance is short)",
+    tag="credits",
+    body=SpendBody,
+    response=CreditResult,
+    auth=True,
+)
+@authenticated()
+async def spend(request: Request) -> HTTPResponse:
+    b = parse_body(request, SpendBody)
+    user_id = request.ctx.claims.user_id
+    return ok(
+        await _ledger(request).spend(user_id, b.amount, feature=b.feature, reference=b.reference, key=b.idempotency_key)
+    )
+
+
+@bp.post("/reserve")
+@doc(
+    "Hold credits for a long-running job (commit or release it when the job ends)",
+    tag="credits",
+    body=ReserveBody,
+    response=CreditResult,
+    auth=True,
+)
+@authenticated()
+async def reserve(request: Request) -> HTTPResponse:
+    b = parse_body(request, ReserveBody)
+    user_id = request.ctx.claims.user_id
+    ledger = _ledger(request)
+    return ok(
+        await ledger.reserve(
+            user_id, b.amount, feature=b.feature, reference=b.reference, key=b.idempotency_key, ttl=b.ttl
+        )
+    )
+
+
+@bp.post("/commit")
+@doc(
+    "Charge a reservation (all of it, or less: the rest goes back)",
+    tag="credits",
+    body=CommitBody,
+    response=CreditResult,
+    auth=True,
+)
+@authenticated()
+async def commit(request: Request) -> HTTPResponse:
+    b = parse_body(request, CommitBody)
+    return ok(
+        await _ledger(request).commit(request.ctx.claims.user_id, b.usage_id, amount=b.amount, key=b.idempotency_key)
+    )
+
+
+@bp.post("/release")
+@doc(
+    "Release a reservation: the job failed or was cancelled, the credits go back",
+    tag="credits",
+    body=ReleaseBody,
+    response=CreditResult,
+    auth=True,
+)
+@authenticated()
+async def release(request: Request) -> HTTPResponse:
+    b = parse_body(request, ReleaseBody)
+    return ok(await _ledger(request).release(request.ctx.claims.user_id, b.usage_id, key=b.idempotency_key))

@@ -1,0 +1,1 @@
+"""The custom_events domain."""

@@ -1,0 +1,109 @@
+"""The live feed over Server-Sent Events and WebSocket, resumable from a cursor.
+
+SSE: ``GET /api/feed/sse?cursor=<id>&account=<0x…>`` (or the ``Last-Event-ID`` header);
+each event's ``id:`` is the cursor to resume from. WebSocket: ``/api/feed/ws`` with the same
+query; messages are ``{"id", "event": <type>, "data": {…}}``. See :mod:`api.live.feed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from api.feed.schemas import FeedQuery
+from api.inputs import parse_query
+from api.live.feed import Event, concerns, parse_id
+from api.openapi import doc
+from api.services import Services, services
+
+bp = Blueprint("feed", url_prefix="/api/feed")
+ws_bp = Blueprint("feed_ws", url_prefix="/api/feed")  # excluded from OpenAPI once registered (app.py)
+HEARTBEAT_S = 15.0
+
+
+async def events(ctx: Services, cursor: str | None, account: str | None) -> AsyncIterator[tuple[str, Event] | None]:
+    """The backlog after ``cursor``, then live entries; ``None`` is a heartbeat tick."""
+    queue = ctx.hub.subscribe()
+    try:
+        last = parse_id(cursor) if cursor else None
+        if cursor is not None:
+            intact, backlog = await ctx.hub.backlog(cursor)
+            if not intact:
+                yield cursor, {"type": "resync", "reason": "the cursor is older than the feed's history"}
+            for entry_id, event in backlog:
+                last = parse_id(entry_id)
+                if concerns(event, account):
+                    yield entry_id, event
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield None
+                continue
+            if item is None:  # this client fell too far behind: it must reconnect with its cursor
+                return
+            entry_id, event = item
+            if last is not None and parse_id(entry_id) <= last:
+                continue
+            last = parse_id(entry_id)
+            if concerns(event, account):
+                yield entry_id, event
+    finally:
+        ctx.hub.unsubscribe(queue)
+
+
+def _query(request: Request) -> tuple[str | None, str | None]:
+    query = parse_query(request, FeedQuery)
+    cursor = query.cursor
+    if cursor is None and request.headers.get("last-event-id"):
+        cursor = parse_query_value(request.headers["last-event-id"])
+    return cursor, query.account.lower() if query.account else None
+
+
+def parse_query_value(value: str) -> str:
+    return FeedQuery.model_validate({"cursor": value}).cursor or ""
+
+
+@bp.get("/sse")
+@doc(
+    "Live changes as Server-Sent Events (transfer, balance, block, reorg, resync)",
+    tag="feed",
+    response=None,
+    query=FeedQuery,
+)
+@openapi.response(200, {"text/event-stream": str}, "an endless event stream")
+async def sse(request: Request) -> HTTPResponse | None:
+    ctx = services(request)
+    cursor, account = _query(request)
+    response = await request.respond(
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    await response.send(": connected\n\n")
+    async for item in events(ctx, cursor, account):
+        if item is None:
+            await response.send(": ping\n\n")
+            continue
+        entry_id, event = item
+        data = json.dumps(event, separators=(",", ":"))
+        await response.send(f"id: {entry_id}\nevent: {event['type']}\ndata: {data}\n\n")
+    await response.eof()
+    return None
+
+
+@ws_bp.websocket("/ws")
+async def ws(request: Request, socket: Any) -> None:
+    ctx = services(request)
+    cursor, account = _query(request)
+    async for item in events(ctx, cursor, account):
+        if item is None:
+            await socket.ping()
+            continue
+        entry_id, event = item
+        await socket.send(json.dumps({"id": entry_id, "event": event["type"], "data": event}))

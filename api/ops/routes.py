@@ -1,0 +1,59 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, raw
+from sanic_ext import openapi
+
+from api.errors import envelope_error, ok
+from api.openapi import doc
+from api.ops.schemas import Health, Ready
+from api.services import services
+from core.backoff import mark
+
+bp = Blueprint("ops")
+
+
+@bp.get("/health")
+@doc("Liveness", tag="ops", response=Health)
+async def health(request: Request) -> HTTPResponse:
+    return ok({"status": "ok"})
+
+
+async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe, 2.0)  # type: ignore[arg-type]
+        mark(name, True)  # the dependency_up gauge follows what /ready saw
+        return name, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    except Exception as exc:  # noqa: BLE001 (any failure means not ready; reported, not raised)
+        mark(name, False)
+        return name, {"ok": False, "error": type(exc).__name__, "reason": str(exc)[:200]}
+
+
+@bp.get("/ready")
+@doc("Readiness: Postgres, Redis and the chain answer (503 with each check if not)", tag="ops", response=Ready)
+async def ready(request: Request) -> HTTPResponse:
+    ctx = services(request)
+    results = dict(
+        await asyncio.gather(
+            _check("database", ctx.pool.fetchval("SELECT 1")),
+            _check("redis", ctx.redis.ping()),
+            _check("chain", ctx.rpc.block_number()),
+        )
+    )
+    if all(r["ok"] for r in results.values()):
+        return ok({"status": "ready", "checks": results})
+    return envelope_error(503, "not_ready", "a dependency is unreachable", {"checks": results})
+
+
+@bp.get("/metrics")
+@doc("Prometheus metrics", tag="ops", response=None)
+@openapi.response(200, {"text/plain": str}, "Prometheus text format")
+async def metrics(request: Request) -> HTTPResponse:
+    return raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)

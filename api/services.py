@@ -1,0 +1,124 @@
+"""The API's services: one frozen object built when the server starts, read by every handler.
+
+``open_services`` opens the pool, Redis and the RPC client and builds every domain's service on
+them; each resource's closer goes on the ``AsyncExitStack`` as it opens, so a start that fails half
+way closes what it opened. Handlers read it with ``services(request)``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import asyncpg
+from redis.asyncio import Redis
+from sanic import Request
+
+from api.accounts.service import Accounts
+from api.auth.service import AuthService
+from api.cache import ResponseCache
+from api.creators.service import Creators
+from api.credits.service import CreditLedger
+from api.live.feed import FeedHub, FeedProducer
+from api.live.state import IndexedState
+from api.mail import Mailer
+from api.meetings.notifications import Notifications
+from api.meetings.service import QUERIES as MEETING_QUERIES
+from api.meetings.service import Meetings
+from api.payments.discounts import Discounts
+from api.payments.gateway import StripeGateway
+from api.payments.service import Payments
+from api.protect.ratelimit import RateLimiter
+from api.redis_client import redis_client
+from api.settings import ApiSettings
+from api.store import ApiStore
+from api.tips.service import Tips
+from core.chain.manifest import Manifest, load_manifest
+from core.chain.rpc import RpcClient
+from core.db import create_pool
+from core.db.outage import when_available
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: ApiSettings
+    mailer: Mailer
+    manifest: Manifest
+    pool: asyncpg.Pool
+    redis: Redis
+    rpc: RpcClient
+    store: ApiStore
+    accounts: Accounts
+    auth: AuthService
+    limiter: RateLimiter
+    cache: ResponseCache
+    hub: FeedHub
+    producer: FeedProducer
+    tips: Tips
+    creators: Creators
+    meetings: Meetings
+    notifications: Notifications
+    gateway: StripeGateway
+    ledger: CreditLedger
+    discounts: Discounts
+    payments: Payments
+    tokens: dict[str, str]  # ERC-20 address -> contract name
+    state: IndexedState = field(default_factory=IndexedState)
+
+
+async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitStack) -> Services:
+    manifest = load_manifest(settings.manifest_path)
+    chain_id = manifest.chain_id
+    tokens = {c.address: name for name, c in manifest.erc20_tokens().items()}
+    pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
+    stack.push_async_callback(pool.close)
+    redis = redis_client(settings.redis_url)
+    stack.push_async_callback(redis.aclose)
+    rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
+    stack.push_async_callback(rpc.close)
+    gateway = StripeGateway(settings)
+    stack.push_async_callback(gateway.close)
+    store = ApiStore(pool, chain_id)
+    accounts = Accounts(pool)
+    notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
+    ledger = CreditLedger(pool, settings.credit_hold_ttl)
+    discounts = Discounts(pool)
+    return Services(
+        settings=settings,
+        mailer=mailer,
+        manifest=manifest,
+        pool=pool,
+        redis=redis,
+        rpc=rpc,
+        store=store,
+        accounts=accounts,
+        auth=AuthService(settings, accounts, redis, mailer, chain_id),
+        limiter=RateLimiter(redis, settings),
+        cache=ResponseCache(redis, settings.cache_ttl),
+        hub=FeedHub(redis, chain_id),
+        producer=FeedProducer(redis, store, tokens, settings.feed_maxlen),
+        tips=Tips(pool, store, rpc, manifest),
+        creators=Creators(pool, store, tokens),
+        meetings=Meetings(
+            pool,
+            notifications,
+            settings,
+            chain_id=chain_id,
+            rpc=rpc,
+            pass_address=manifest.address_of("MeetingPass") or "",  # none deployed: meetings answer 503
+        ),
+        notifications=notifications,
+        gateway=gateway,
+        ledger=ledger,
+        discounts=discounts,
+        payments=Payments(
+            pool, gateway=gateway, ledger=ledger, discounts=discounts, accounts=accounts, settings=settings
+        ),
+        tokens=tokens,
+    )
+
+
+def services(request: Request) -> Services:
+    """The running app's services (built in ``before_server_start``)."""
+    built: Services = request.app.ctx.services
+    return built

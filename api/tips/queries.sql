@@ -1,0 +1,63 @@
+-- Tips (api/tips/service.py): fans' signed intents, their outcomes, creators' signed withdrawals.
+
+-- name: creator_of_wallet
+-- The approved creator (user id) a wallet belongs to, if any.
+SELECT w.user_id FROM user_wallets w JOIN creator_profiles p ON p.user_id = w.user_id WHERE w.address = $1;
+
+-- name: insert_intent
+-- Intents and withdrawals share the signer's nonce space on chain: a nonce already queued for
+-- a withdrawal is refused here too (no row returned).
+INSERT INTO tip_intents (chain_id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature)
+SELECT $1, $2, $3, $4, $5, $6, $7::numeric, $8, $9::numeric, $10::numeric, $11
+WHERE NOT EXISTS (SELECT 1 FROM tx_requests WHERE idempotency_key = 'withdraw_for:' || $4 || ':' || $9)
+RETURNING id;
+
+-- name: intents_page
+-- The user's intents (submitted by them, or sent/received by their wallets), newest first, with
+-- the on-chain outcome of the digest (a settlement wins over a later rejection of a replay)
+-- and the settle request that carries it.
+SELECT i.id, i.digest, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind, i.nonce::text AS nonce,
+       i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
+       o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
+FROM tip_intents i
+LEFT JOIN LATERAL (
+    SELECT status, reason, tx_hash, block_number, fee FROM intent_outcomes o
+    WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+    ORDER BY (o.status = 'settled') DESC, o.block_number DESC, o.log_index DESC LIMIT 1
+) o ON true
+LEFT JOIN tx_requests r ON r.id = i.tx_request_id
+WHERE i.chain_id = $1 AND i.id < $4
+  AND CASE $5::text
+      WHEN 'sent' THEN i.user_id = $2 OR i.sender = ANY($3::text[])
+      WHEN 'received' THEN i.receiver = ANY($3::text[])
+      ELSE i.user_id = $2 OR i.sender = ANY($3::text[]) OR i.receiver = ANY($3::text[])
+  END
+ORDER BY i.id DESC
+LIMIT $6;
+
+-- name: intent_by_digest
+SELECT i.id, i.digest, i.user_id, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind,
+       i.nonce::text AS nonce, i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
+       o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
+FROM tip_intents i
+LEFT JOIN LATERAL (
+    SELECT status, reason, tx_hash, block_number, fee FROM intent_outcomes o
+    WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+    ORDER BY (o.status = 'settled') DESC, o.block_number DESC, o.log_index DESC LIMIT 1
+) o ON true
+LEFT JOIN tx_requests r ON r.id = i.tx_request_id
+WHERE i.chain_id = $1 AND i.digest = $2;
+
+-- name: nonce_taken_by_intent
+SELECT 1 FROM tip_intents WHERE chain_id = $1 AND sender = $2 AND nonce = $3::numeric;
+
+-- name: withdrawal_request
+SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_requests WHERE idempotency_key = $1;
+
+-- name: withdrawals_page
+SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_requests
+WHERE kind = 'withdraw_for' AND payload ->> 'creator' = ANY($1::text[]) AND id < $2
+ORDER BY id DESC
+LIMIT $3;
