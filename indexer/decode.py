@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
@@ -134,6 +135,15 @@ class DecodedLog(NamedTuple):
     event: str
     args: dict[str, Any]
     args_json: RawJson | None = None  # the args as JSON text, when the decoder made it
+
+
+def stored_logs(rows: Iterable[Mapping[str, Any]]) -> list[DecodedLog]:
+    """Decoded logs as ``chain_events`` keeps them (replays and rollbacks read them back)."""
+    return [
+        DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"], r["contract"],
+                   r["event"], r["args"])
+        for r in rows
+    ]  # fmt: skip
 
 
 class LogDecoder:
