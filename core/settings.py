@@ -46,8 +46,14 @@ def _safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
 
 
 SHARED_FIELDS = (
-    "environment", "database_url", "redis_url", "rpc_urls", "rpc_batch_size", "manifest_path", "log_level",
-)  # fmt: skip
+    "environment",
+    "database_url",
+    "redis_url",
+    "rpc_urls",
+    "rpc_batch_size",
+    "manifest_path",
+    "log_level",
+)
 
 
 class _SharedEnvSource(EnvSettingsSource):

@@ -38,17 +38,32 @@ class ContractProjections:
     async def _flush_bids(self, conn: asyncpg.Connection, chain_id: int, bids: Bids) -> None:
         keys = sorted(bids)  # a fixed lock order
         await conn.execute(
-            self.q.auction_bids, chain_id, keys, [bids[k][0] for k in keys], [bids[k][1] for k in keys],
-            [bids[k][3] for k in keys], [bids[k][2] for k in keys],
-        )  # fmt: skip
+            self.q.auction_bids,
+            chain_id,
+            keys,
+            [bids[k][0] for k in keys],
+            [bids[k][1] for k in keys],
+            [bids[k][3] for k in keys],
+            [bids[k][2] for k in keys],
+        )
 
     async def _apply_state(self, conn: asyncpg.Connection, chain_id: int, g: DecodedLog) -> None:
         a, q, block = g.args, self.q, g.block_number
         if g.contract == AUCTION:
             auction = str(a["auction_id"])
             if g.event == "AuctionCreated":
-                await conn.execute(q.auction_created, chain_id, auction, a["seller"], str(a["reserve"]), a["end_time"],
-                                   a["fee_bps"], a["metadata"], block, a.get("_raw", {}).get("metadata"))  # fmt: skip
+                await conn.execute(
+                    q.auction_created,
+                    chain_id,
+                    auction,
+                    a["seller"],
+                    str(a["reserve"]),
+                    a["end_time"],
+                    a["fee_bps"],
+                    a["metadata"],
+                    block,
+                    a.get("_raw", {}).get("metadata"),
+                )
             elif g.event == "AuctionExtended":
                 await conn.execute(q.auction_extended, chain_id, auction, a["new_end_time"], block)
             elif g.event == "AuctionEnded":

@@ -63,8 +63,21 @@ def contract_rows(chain_id: int, contracts: frozenset[str], logs: list[DecodedLo
         a, head = g.args, (chain_id, g.block_number, g.log_index)
         if g.contract == ROUTER:
             if g.event == "IntentSettled":
-                rows["intent_outcomes"].append((*head, a["digest"], "settled", a["from_"], a["to"], a["token"],
-                                                a["amount"], a["kind"], a["fee"], None, g.tx_hash))  # fmt: skip
+                rows["intent_outcomes"].append(
+                    (
+                        *head,
+                        a["digest"],
+                        "settled",
+                        a["from_"],
+                        a["to"],
+                        a["token"],
+                        a["amount"],
+                        a["kind"],
+                        a["fee"],
+                        None,
+                        g.tx_hash,
+                    )
+                )
             elif g.event == "IntentRejected":
                 rows["intent_outcomes"].append(
                     (*head, a["digest"], "rejected", None, None, None, None, None, None, a["reason"], g.tx_hash)
@@ -76,8 +89,17 @@ def contract_rows(chain_id: int, contracts: frozenset[str], logs: list[DecodedLo
         elif g.contract == ENGAGEMENT and g.event == "Accrued":
             rows["accruals"].append((*head, a["epoch"], a["account"], a["amount"], g.tx_hash))
         elif g.contract == AUCTION and g.event == "BidPlaced":
-            rows["bids"].append((*head, a["auction_id"], a["bidder"], a["amount"], or_none(a["previous_bidder"]),
-                                 a["previous_amount"], g.tx_hash))  # fmt: skip
+            rows["bids"].append(
+                (
+                    *head,
+                    a["auction_id"],
+                    a["bidder"],
+                    a["amount"],
+                    or_none(a["previous_bidder"]),
+                    a["previous_amount"],
+                    g.tx_hash,
+                )
+            )
             stateful.append(g)
         elif g.event in STATE_EVENTS.get(g.contract, ()):
             stateful.append(g)

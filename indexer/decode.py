@@ -140,10 +140,18 @@ class DecodedLog(NamedTuple):
 def stored_logs(rows: Iterable[Mapping[str, Any]]) -> list[DecodedLog]:
     """Decoded logs as ``chain_events`` keeps them (replays and rollbacks read them back)."""
     return [
-        DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"], r["contract"],
-                   r["event"], r["args"])
+        DecodedLog(
+            r["block_number"],
+            r["block_hash"],
+            r["tx_hash"],
+            r["log_index"],
+            r["address"],
+            r["contract"],
+            r["event"],
+            r["args"],
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 class LogDecoder:
@@ -184,9 +192,16 @@ class LogDecoder:
             log_.warning("cannot decode %s.%s in tx %s: %s", contract, event, log.get("transactionHash"), exc)
             raw = undecodable_args(event, topics, log["data"], exc)
             return DecodedLog(
-                int(log["blockNumber"], 16), log["blockHash"].lower(), log["transactionHash"].lower(),
-                int(log["logIndex"], 16), address, contract, UNDECODABLE, raw, RawJson(json.dumps(raw)),
-            )  # fmt: skip
+                int(log["blockNumber"], 16),
+                log["blockHash"].lower(),
+                log["transactionHash"].lower(),
+                int(log["logIndex"], 16),
+                address,
+                contract,
+                UNDECODABLE,
+                raw,
+                RawJson(json.dumps(raw)),
+            )
         return DecodedLog(
             int(log["blockNumber"], 16),
             log["blockHash"].lower(),

@@ -119,5 +119,10 @@ class Historical:
         eta = (target - end) / rate if rate else float("inf")
         log.info(
             "backfill %d/%d  %.0f blocks/s  %.0f events/s  %d events  ETA %.0fs",
-            end, target, rate, events / elapsed, events, eta,
-        )  # fmt: skip
+            end,
+            target,
+            rate,
+            events / elapsed,
+            events,
+            eta,
+        )

@@ -70,10 +70,19 @@ class RowBuilder:
         """A batch's rows: raw events, projections, and the events counted per (contract, event)."""
         chain_id = self.chain_id
         events = [
-            (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract, g.event,
-             g.args_json if g.args_json is not None else g.args)
+            (
+                chain_id,
+                g.block_number,
+                g.block_hash,
+                g.tx_hash,
+                g.log_index,
+                g.address,
+                g.contract,
+                g.event,
+                g.args_json if g.args_json is not None else g.args,
+            )
             for g in logs
-        ]  # fmt: skip
+        ]
         counts = collections.Counter((g.contract, g.event) for g in logs)
         return BatchRows(events, self.projections(logs), dict(counts))
 
