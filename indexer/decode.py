@@ -190,26 +190,18 @@ class LogDecoder:
             contract = decoder.contract if decoder else self._names[address]
             event = decoder.event if decoder else None
             log_.warning("cannot decode %s.%s in tx %s: %s", contract, event, log.get("transactionHash"), exc)
-            raw = undecodable_args(event, topics, log["data"], exc)
-            return DecodedLog(
-                int(log["blockNumber"], 16),
-                log["blockHash"].lower(),
-                log["transactionHash"].lower(),
-                int(log["logIndex"], 16),
-                address,
-                contract,
-                UNDECODABLE,
-                raw,
-                RawJson(json.dumps(raw)),
-            )
+            args = undecodable_args(event, topics, log["data"], exc)
+            event, args_json = UNDECODABLE, RawJson(json.dumps(args))
+        else:
+            contract, event, args_json = decoder.contract, decoder.event, decoder.to_json(args)
         return DecodedLog(
             int(log["blockNumber"], 16),
             log["blockHash"].lower(),
             log["transactionHash"].lower(),
             int(log["logIndex"], 16),
             address,
-            decoder.contract,
-            decoder.event,
+            contract,
+            event,
             args,
-            decoder.to_json(args),
+            args_json,
         )
