@@ -216,9 +216,10 @@ def main() -> None:
     parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
     parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST)
     parser.add_argument(
-        "--relayer", help="address that gets every relayer role (minter, accruer, settler, redeemer); "
+        "--relayer",
+        help="address that gets every relayer role (minter, accruer, settler, redeemer); "
         "required off the dev chain (default there: anvil account #1)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--treasury", help="address that receives platform fees; required off the dev chain (default there: #2)"
     )

@@ -86,10 +86,13 @@ class Server:
             )
         with (self.data_dir / f"{self.name}.out").open("ab") as out:
             self.process = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, user=self.user,
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                user=self.user,
                 start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops us in order
                 preexec_fn=die_with_parent(self.stop_signal),  # noqa: PLW1509 (prctl only)
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + timeout
         while not self.ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -135,8 +138,10 @@ class Postgres(Server):
             log.info("initialising embedded PostgreSQL in %s", data_dir)
             subprocess.run(
                 [str(self.bin / "initdb"), "-D", str(data_dir), "--auth=trust", "-U", "postgres", "-E", "utf8"],
-                check=True, capture_output=True, user=self.user,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+                user=self.user,
+            )
 
     @property
     def url(self) -> str:

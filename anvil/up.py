@@ -155,8 +155,9 @@ class Stack:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s up      %(levelname)-5s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s up      %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     stack = Stack()
 
     def on_signal(signum: int, frame: object) -> None:

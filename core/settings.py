@@ -46,8 +46,14 @@ def _safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
 
 
 SHARED_FIELDS = (
-    "environment", "database_url", "redis_url", "rpc_urls", "rpc_batch_size", "manifest_path", "log_level",
-)  # fmt: skip
+    "environment",
+    "database_url",
+    "redis_url",
+    "rpc_urls",
+    "rpc_batch_size",
+    "manifest_path",
+    "log_level",
+)
 
 
 class _SharedEnvSource(EnvSettingsSource):
@@ -176,8 +182,6 @@ class RelayerSettings(SharedSettings):
     # Requests signed per claim, and how many in-flight requests one confirmation pass checks.
     send_batch: int = Field(50, ge=1, le=500)
     confirm_batch: int = Field(500, ge=1, le=5000)
-    # Test only: "after_send" or "after_mined" makes `run` exit abruptly (os._exit) at that point, once.
-    crash_at: Literal["", "after_send", "after_mined"] = ""
 
     @field_validator("keystore_path", mode="before")
     @classmethod

@@ -162,8 +162,11 @@ async def cmd_verify(settings: IndexerSettings) -> int:
         log.error("mismatch: %s", mismatch)
     log.info(
         "verify at block %s (%s): %d checks, %d mismatches",
-        report.block, report.block_hash, report.checked, len(report.mismatches),
-    )  # fmt: skip
+        report.block,
+        report.block_hash,
+        report.checked,
+        len(report.mismatches),
+    )
     return 0 if report.ok else 1
 
 

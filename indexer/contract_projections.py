@@ -9,92 +9,20 @@ projections agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import asyncpg
 
 from core.db import Queries
 from core.db.copy import copy_rows
-from indexer.decode import ZERO_ADDRESS, DecodedLog
-
-AUCTION, PASS, ROUTER, ENGAGEMENT = "MeetingAuction", "MeetingPass", "TipRouter", "Engagement"
-STATE_EVENTS = {
-    AUCTION: ("AuctionCreated", "BidPlaced", "AuctionExtended", "AuctionEnded", "AuctionCancelled"),
-    PASS: ("PassMinted", "Transfer", "PassRedeemed"),
-}
-APPEND_ONLY = ("intent_outcomes", "withdrawals", "router_treasuries", "accruals", "bids")
-
-
-def _or_none(address: str) -> str | None:
-    return None if address == ZERO_ADDRESS else address
-
-
-Bids = dict[str, tuple[str, str, int, int]]  # auction -> (last bidder, last amount, block, count)
-Step = Bids | DecodedLog  # a run of bids folded into one statement, or one other state event
-
-
-@dataclass(frozen=True)
-class ContractRows:
-    rows: dict[str, list[tuple[Any, ...]]]  # append-only table -> rows
-    steps: list[Step]  # state changes, in log order
-
-
-def _state_steps(logs: list[DecodedLog]) -> list[Step]:
-    """State events in log order; a run of bids is folded (the last bid per auction wins)."""
-    steps: list[Step] = []
-    bids: Bids = {}
-    for g in logs:
-        if g.contract == AUCTION and g.event == "BidPlaced":
-            auction = str(g.args["auction_id"])
-            count = bids[auction][3] + 1 if auction in bids else 1
-            bids[auction] = (g.args["bidder"], str(g.args["amount"]), g.block_number, count)
-            continue
-        if bids:
-            steps.append(bids)
-            bids = {}
-        steps.append(g)
-    if bids:
-        steps.append(bids)
-    return steps
+from indexer.contract_rows import APPEND_ONLY, AUCTION, PASS, PROJECTED, Bids, ContractRows, Step, or_none, state_steps
+from indexer.decode import DecodedLog, stored_logs
 
 
 class ContractProjections:
     def __init__(self, queries: Queries, contracts: set[str]) -> None:
         self.q = queries
-        self.contracts = contracts & {AUCTION, PASS, ROUTER, ENGAGEMENT}
+        self.contracts = contracts & PROJECTED
 
     # ------------------------------------------------------------------ apply
-    def prepare(self, chain_id: int, logs: list[DecodedLog]) -> ContractRows:
-        """The batch's append-only rows and state steps, computed without the database."""
-        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in APPEND_ONLY}
-        stateful: list[DecodedLog] = []
-        for g in logs:
-            if g.contract not in self.contracts:
-                continue
-            a, head = g.args, (chain_id, g.block_number, g.log_index)
-            if g.contract == ROUTER:
-                if g.event == "IntentSettled":
-                    rows["intent_outcomes"].append((*head, a["digest"], "settled", a["from_"], a["to"], a["token"],
-                                                    a["amount"], a["kind"], a["fee"], None, g.tx_hash))  # fmt: skip
-                elif g.event == "IntentRejected":
-                    rows["intent_outcomes"].append(
-                        (*head, a["digest"], "rejected", None, None, None, None, None, None, a["reason"], g.tx_hash)
-                    )
-                elif g.event == "Withdrawn":
-                    rows["withdrawals"].append((*head, a["creator"], a["token"], a["amount"], g.tx_hash))
-                elif g.event == "TreasuryUpdated":
-                    rows["router_treasuries"].append((*head, a["new_treasury"]))
-            elif g.contract == ENGAGEMENT and g.event == "Accrued":
-                rows["accruals"].append((*head, a["epoch"], a["account"], a["amount"], g.tx_hash))
-            elif g.contract == AUCTION and g.event == "BidPlaced":
-                rows["bids"].append((*head, a["auction_id"], a["bidder"], a["amount"], _or_none(a["previous_bidder"]),
-                                     a["previous_amount"], g.tx_hash))  # fmt: skip
-                stateful.append(g)
-            elif g.event in STATE_EVENTS.get(g.contract, ()):
-                stateful.append(g)
-        return ContractRows({table: records for table, records in rows.items() if records}, _state_steps(stateful))
-
     async def write(self, conn: asyncpg.Connection, chain_id: int, prepared: ContractRows) -> None:
         for table, records in prepared.rows.items():
             await copy_rows(conn, table, records)
@@ -110,23 +38,38 @@ class ContractProjections:
     async def _flush_bids(self, conn: asyncpg.Connection, chain_id: int, bids: Bids) -> None:
         keys = sorted(bids)  # a fixed lock order
         await conn.execute(
-            self.q.auction_bids, chain_id, keys, [bids[k][0] for k in keys], [bids[k][1] for k in keys],
-            [bids[k][3] for k in keys], [bids[k][2] for k in keys],
-        )  # fmt: skip
+            self.q.auction_bids,
+            chain_id,
+            keys,
+            [bids[k][0] for k in keys],
+            [bids[k][1] for k in keys],
+            [bids[k][3] for k in keys],
+            [bids[k][2] for k in keys],
+        )
 
     async def _apply_state(self, conn: asyncpg.Connection, chain_id: int, g: DecodedLog) -> None:
         a, q, block = g.args, self.q, g.block_number
         if g.contract == AUCTION:
             auction = str(a["auction_id"])
             if g.event == "AuctionCreated":
-                await conn.execute(q.auction_created, chain_id, auction, a["seller"], str(a["reserve"]), a["end_time"],
-                                   a["fee_bps"], a["metadata"], block, a.get("_raw", {}).get("metadata"))  # fmt: skip
+                await conn.execute(
+                    q.auction_created,
+                    chain_id,
+                    auction,
+                    a["seller"],
+                    str(a["reserve"]),
+                    a["end_time"],
+                    a["fee_bps"],
+                    a["metadata"],
+                    block,
+                    a.get("_raw", {}).get("metadata"),
+                )
             elif g.event == "AuctionExtended":
                 await conn.execute(q.auction_extended, chain_id, auction, a["new_end_time"], block)
             elif g.event == "AuctionEnded":
                 pass_id = str(a["pass_id"]) if a["pass_id"] else None
                 await conn.execute(
-                    q.auction_ended, chain_id, auction, _or_none(a["winner"]), str(a["fee"]), pass_id, block
+                    q.auction_ended, chain_id, auction, or_none(a["winner"]), str(a["fee"]), pass_id, block
                 )
             elif g.event == "AuctionCancelled":
                 await conn.execute(q.auction_cancelled, chain_id, auction, block)
@@ -136,7 +79,7 @@ class ContractProjections:
                     q.pass_minted, chain_id, str(a["token_id"]), str(a["auction_id"]), a["holder"], block
                 )
             elif g.event == "Transfer":
-                await conn.execute(q.pass_moved, chain_id, str(a["token_id"]), _or_none(a["receiver"]), block)
+                await conn.execute(q.pass_moved, chain_id, str(a["token_id"]), or_none(a["receiver"]), block)
             elif g.event == "PassRedeemed":
                 await conn.execute(q.pass_redeemed, chain_id, str(a["token_id"]), block)
 
@@ -158,12 +101,7 @@ class ContractProjections:
 
     async def _reapply(self, conn: asyncpg.Connection, chain_id: int, rows: list[asyncpg.Record]) -> None:
         """Re-run the state events (bids rows at or below the ancestor were kept, not re-inserted)."""
-        logs = [
-            DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
-                       r["contract"], r["event"], r["args"])
-            for r in rows
-        ]  # fmt: skip
-        await self._run_steps(conn, chain_id, _state_steps(logs))
+        await self._run_steps(conn, chain_id, state_steps(stored_logs(rows)))
 
     async def reset(self, conn: asyncpg.Connection, chain_id: int) -> None:
         for table in (*APPEND_ONLY, "auctions", "meeting_passes"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
@@ -136,6 +137,23 @@ class DecodedLog(NamedTuple):
     args_json: RawJson | None = None  # the args as JSON text, when the decoder made it
 
 
+def stored_logs(rows: Iterable[Mapping[str, Any]]) -> list[DecodedLog]:
+    """Decoded logs as ``chain_events`` keeps them (replays and rollbacks read them back)."""
+    return [
+        DecodedLog(
+            r["block_number"],
+            r["block_hash"],
+            r["tx_hash"],
+            r["log_index"],
+            r["address"],
+            r["contract"],
+            r["event"],
+            r["args"],
+        )
+        for r in rows
+    ]
+
+
 class LogDecoder:
     """Decodes raw ``eth_getLogs`` items of the manifest's contracts."""
 
@@ -172,19 +190,18 @@ class LogDecoder:
             contract = decoder.contract if decoder else self._names[address]
             event = decoder.event if decoder else None
             log_.warning("cannot decode %s.%s in tx %s: %s", contract, event, log.get("transactionHash"), exc)
-            raw = undecodable_args(event, topics, log["data"], exc)
-            return DecodedLog(
-                int(log["blockNumber"], 16), log["blockHash"].lower(), log["transactionHash"].lower(),
-                int(log["logIndex"], 16), address, contract, UNDECODABLE, raw, RawJson(json.dumps(raw)),
-            )  # fmt: skip
+            args = undecodable_args(event, topics, log["data"], exc)
+            event, args_json = UNDECODABLE, RawJson(json.dumps(args))
+        else:
+            contract, event, args_json = decoder.contract, decoder.event, decoder.to_json(args)
         return DecodedLog(
             int(log["blockNumber"], 16),
             log["blockHash"].lower(),
             log["transactionHash"].lower(),
             int(log["logIndex"], 16),
             address,
-            decoder.contract,
-            decoder.event,
+            contract,
+            event,
             args,
-            decoder.to_json(args),
+            args_json,
         )

@@ -2,11 +2,12 @@
 
 ``eth_getLogs`` + JSON parsing + decoding + header batches cost about as much CPU as the
 database writes; in one process they share one core. :class:`FetchWorker` forks a child that
-runs the same ``Indexer._fetch`` over ``start..target`` (adaptive ranges, factory children
-included) and checks each range's logs against its headers, then hands the decoded batches
-(without the raw logs) to the writer through a bounded queue. The writer still checks every
-batch against its checkpoint's hash and commits exactly as before: the child never touches
-the database, so killing either process at any moment loses and duplicates nothing.
+is handed only the :class:`~indexer.ranges.RangeReader` (no store, no database): it reads
+``start..target`` (adaptive ranges, factory children included), checks each range's logs against
+its headers, and hands each decoded batch (without the raw logs) to the writer through a bounded
+queue as a :class:`Fetched`, with the reader's range state after it, which the parent adopts.
+The writer still checks every batch against its checkpoint's hash and commits exactly as before,
+so killing either process at any moment loses and duplicates nothing.
 
 The child dies with its parent (PR_SET_PDEATHSIG), ignores the parent's signal wiring, and
 leaves with ``os._exit`` (it must not run the parent's cleanup on inherited connections).
@@ -23,16 +24,22 @@ import os
 import queue
 import signal
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.errors import RetryableError
-
-if TYPE_CHECKING:
-    from indexer.app import Batch, Indexer
+from indexer.ranges import Batch, RangeReader, RangeState
 
 log = logging.getLogger("indexer.fetcher")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message of the worker: a batch, and the reader's range state once it was read."""
+
+    batch: Batch
+    state: RangeState
 
 
 def _die_with_parent() -> None:
@@ -41,7 +48,7 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
+def _child(reader: RangeReader, start: int, target: int, out: Any) -> None:
     code = 0
     try:
         _die_with_parent()
@@ -49,7 +56,7 @@ def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop (3.11)
-        asyncio.run(_produce(indexer, start, target, out))
+        asyncio.run(_produce(reader, start, target, out))
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which decides)
         out.put(("error", f"{type(exc).__name__}: {exc}"))
         code = 1
@@ -59,32 +66,31 @@ def _child(indexer: Indexer, start: int, target: int, out: Any) -> None:
         os._exit(code)
 
 
-async def _produce(indexer: Indexer, start: int, target: int, out: Any) -> None:
-    indexer.rpc = indexer.rpc.fork()  # a session of this process's own
+async def _produce(reader: RangeReader, start: int, target: int, out: Any) -> None:
+    reader.rpc = reader.rpc.fork()  # a session of this process's own (the reader is this process's copy)
     try:
         while start <= target:
-            batch = await indexer._fetch(start, min(target, start + indexer.range - 1))
+            batch = await reader.next_batch(start, target)
             if batch is None:
                 continue
-            if not indexer.consistent(batch):
+            if not batch.consistent():
                 continue  # the chain moved during the fetch: read the range again
             # The raw logs stay here: the writer needs the decoded rows and the headers only.
-            out.put((replace(batch, logs=[]), indexer.range, indexer.max_range))
+            out.put(Fetched(replace(batch, logs=[]), reader.state))
             start = batch.end + 1
         out.put(None)
     finally:
-        await indexer.rpc.close()
+        await reader.rpc.close()
 
 
 class FetchWorker:
     """The child process and its bounded queue of decoded batches."""
 
-    def __init__(self, indexer: Indexer, start: int, target: int, depth: int) -> None:
+    def __init__(self, reader: RangeReader, start: int, target: int, depth: int) -> None:
         context = multiprocessing.get_context("fork")
-        self.indexer = indexer
         self.queue: Any = context.Queue(maxsize=depth)
         self.process: BaseProcess = context.Process(
-            target=_child, args=(indexer, start, target, self.queue), name="indexer-fetch", daemon=True
+            target=_child, args=(reader, start, target, self.queue), name="indexer-fetch", daemon=True
         )
 
     def start(self) -> None:
@@ -98,14 +104,12 @@ class FetchWorker:
                 if not self.process.is_alive():
                     return ("error", f"the fetch worker exited with code {self.process.exitcode}")
 
-    async def get(self) -> Batch | None:
+    async def get(self) -> Fetched | None:
+        """The next batch with the range state after it; None when the worker reached ``target``."""
         item = await asyncio.to_thread(self._get)
-        if item is None:
-            return None
-        if item[0] == "error":
-            raise RetryableError(f"fetch worker: {item[1]}")
-        batch, self.indexer.range, self.indexer.max_range = item
-        return batch
+        if item is None or isinstance(item, Fetched):
+            return item
+        raise RetryableError(f"fetch worker: {item[1]}")
 
     def stop(self) -> None:
         if self.process.is_alive():

@@ -15,7 +15,8 @@ from core.backoff import Backoff, mark
 from core.db.leader import LeaderLock
 from core.db.outage import DatabaseUnavailable
 from core.errors import RetryableError
-from indexer.app import LEADER, Indexer
+from indexer.app import Indexer
+from indexer.metrics import LEADER
 
 log = logging.getLogger("indexer")
 

@@ -8,42 +8,21 @@ transfer that touched it, so live-built and replayed projections are identical.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
-
 import asyncpg
 
-from core.chain.manifest import Manifest, erc20_transfer_fields
+from core.chain.manifest import Manifest
 from core.db import Queries
 from core.db.copy import copy_rows
 from core.errors import NonRetryableError
-from indexer.contract_projections import ContractProjections, ContractRows
-from indexer.decode import ZERO_ADDRESS, DecodedLog
+from indexer.contract_projections import ContractProjections
+from indexer.decode import DecodedLog, stored_logs
+from indexer.rows import BalanceRows, Prepared, RowBuilder, balance_deltas, balance_rows, token_fields
 
-TRANSFER = "Transfer"
-MINTED = "Minted"
 TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"]
 
 
 class IntegrityError(NonRetryableError):
     """The projections disagree with the raw events: a bug, never papered over."""
-
-
-Key = tuple[str, str]  # (token address, account)
-BalanceRow = tuple[str, str, str, int]  # token, account, delta (decimal text), last touching block
-BalanceRows = tuple[list[BalanceRow], list[BalanceRow], list[BalanceRow]]  # decreases, increases, net-zero
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A batch's projection rows, ready to write."""
-
-    contracts: ContractRows
-    transfers: list[tuple[Any, ...]]  # token_transfers rows
-    balances: BalanceRows
-    mints: list[tuple[Any, ...]]  # (payment_ref, token, account, amount, tx_hash, block)
 
 
 class Projections:
@@ -56,35 +35,19 @@ class Projections:
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, queries: Queries) -> Projections:
-        tokens = {}
-        for name, contract in manifest.contracts.items():
-            fields = erc20_transfer_fields(contract.abi)
-            if fields:
-                tokens[name] = fields
-        return cls(queries, tokens, set(manifest.contracts))
+        return cls(queries, token_fields(manifest), set(manifest.contracts))
+
+    def rows(self, chain_id: int) -> RowBuilder:
+        """The pure half: how a batch's logs become the rows ``write`` takes (the fetch side uses it)."""
+        return RowBuilder.of(chain_id, self.tokens, self.contracts.contracts)
 
     # ------------------------------------------------------------------ apply
     async def apply(self, conn: asyncpg.Connection, chain_id: int, logs: list[DecodedLog]) -> None:
         await self.write(conn, chain_id, self.prepare(chain_id, logs))
 
     def prepare(self, chain_id: int, logs: list[DecodedLog]) -> Prepared:
-        """The batch's projection rows, computed without the database.
-
-        A backfill runs this in the fetch worker's process, so the writer only sends rows.
-        """
-        transfers = []
-        for g in logs:
-            fields = self.tokens.get(g.contract) if g.event == TRANSFER else None
-            if fields:
-                src, dst, value = (g.args[f] for f in fields)
-                transfers.append((chain_id, g.block_number, g.log_index, g.address, src, dst, value, g.tx_hash))
-        deltas, last_block = _deltas((t[3], t[4], t[5], t[6], t[1]) for t in transfers)
-        mints = [
-            (m.args["payment_ref"], m.address, m.args["to"], str(m.args["amount"]), m.tx_hash, m.block_number)
-            for m in logs
-            if m.event == MINTED and "payment_ref" in m.args
-        ]
-        return Prepared(self.contracts.prepare(chain_id, logs), transfers, _balance_rows(deltas, last_block), mints)
+        """The batch's projection rows, computed without the database (``indexer/rows.py``)."""
+        return self.rows(chain_id).projections(logs)
 
     async def write(self, conn: asyncpg.Connection, chain_id: int, prepared: Prepared) -> None:
         await self.contracts.write(conn, chain_id, prepared.contracts)
@@ -111,9 +74,11 @@ class Projections:
         await self.contracts.revert_after(conn, chain_id, block)
         rows = await conn.fetch(self.q.transfers_after, chain_id, block)
         if rows:
-            deltas, _ = _deltas((r["token"], r["sender"], r["receiver"], r["amount"], r["block_number"]) for r in rows)
+            deltas, _ = balance_deltas(
+                (r["token"], r["sender"], r["receiver"], r["amount"], r["block_number"]) for r in rows
+            )
             negated = {key: -delta for key, delta in deltas.items()}
-            await self._add(conn, chain_id, _balance_rows(negated, dict.fromkeys(negated, block)))
+            await self._add(conn, chain_id, balance_rows(negated, dict.fromkeys(negated, block)))
             await conn.execute(self.q.delete_transfers_after, chain_id, block)
             keys = sorted(negated)
             await conn.execute(self.q.refresh_balance_blocks, chain_id, [k[0] for k in keys], [k[1] for k in keys])
@@ -131,35 +96,6 @@ class Projections:
             rows = await conn.fetch(self.q.events_page, chain_id, after[0], after[1], chunk)
             if not rows:
                 return replayed
-            logs = [
-                DecodedLog(r["block_number"], r["block_hash"], r["tx_hash"], r["log_index"], r["address"],
-                           r["contract"], r["event"], r["args"])
-                for r in rows
-            ]  # fmt: skip
-            await self.apply(conn, chain_id, logs)
+            await self.apply(conn, chain_id, stored_logs(rows))
             replayed += len(rows)
             after = (rows[-1]["block_number"], rows[-1]["log_index"])
-
-
-def _balance_rows(deltas: dict[Key, int], last_block: dict[Key, int]) -> BalanceRows:
-    """(decreases, increases, net-zero touches) as (token, account, delta, block) rows, sorted:
-    a fixed order of row locks, so concurrent writers cannot deadlock."""
-
-    def rows(sign: int) -> list[BalanceRow]:
-        return sorted((t, a, str(d), last_block[(t, a)]) for (t, a), d in deltas.items() if d * sign > 0)
-
-    touched = sorted((t, a, "0", last_block[(t, a)]) for (t, a), d in deltas.items() if d == 0)
-    return rows(-1), rows(+1), touched
-
-
-def _deltas(transfers: Iterable[tuple[str, str, str, Any, int]]) -> tuple[dict[Key, int], dict[Key, int]]:
-    """Net balance change and last touching block per (token, account); the zero address is skipped."""
-    deltas: dict[Key, int] = defaultdict(int)
-    last: dict[Key, int] = {}
-    for token, src, dst, value, block in transfers:
-        amount = int(value)
-        for account, signed in ((src, -amount), (dst, amount)):
-            if account != ZERO_ADDRESS:
-                deltas[(token, account)] += signed
-                last[(token, account)] = max(block, last.get((token, account), block))
-    return deltas, last

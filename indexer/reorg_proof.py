@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core.chain.rpc import RpcClient
 from core.errors import RpcError
-from indexer.store import Checkpoint
+from indexer.blocks import Checkpoint
 
 
 @dataclass(frozen=True)

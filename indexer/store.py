@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import collections
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from core.db import Queries
 from core.db.chains import register_chain
 from core.db.leader import LeaderLock
+from indexer.blocks import Checkpoint, Header
 from indexer.codec import EVENT_COLUMNS, UNDECODABLE, UNDECODABLE_LOGS
 from indexer.custom.sources import CustomBatch
 from indexer.custom.store import CustomStore
-from indexer.decode import DecodedLog
-from indexer.projections import Prepared, Projections
+from indexer.projections import Projections
+from indexer.rows import BatchRows
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    number: int
-    hash: str
-
-
-@dataclass(frozen=True)
-class Header:
-    number: int
-    hash: str
-    parent_hash: str
-    timestamp: int
-
-    @classmethod
-    def from_rpc(cls, block: dict[str, Any]) -> Header:
-        return cls(
-            int(block["number"], 16), block["hash"].lower(), block["parentHash"].lower(), int(block["timestamp"], 16)
-        )
-
-
-@dataclass(frozen=True)
-class BatchRows:
-    """A batch's rows ready to write: prepared where it was fetched (the fetch worker, in a backfill)."""
-
-    events: list[tuple[Any, ...]]  # chain_events records (EVENT_COLUMNS)
-    projections: Prepared
-    counts: dict[tuple[str, str], int]  # events per (contract, event), for the metrics
 
 
 class Store:
@@ -94,17 +63,6 @@ class Store:
     async def recent_blocks(self, below: int, limit: int) -> list[Checkpoint]:
         rows = await self.pool.fetch(self.q.recent_blocks, self.chain_id, below, limit)
         return [Checkpoint(r["number"], r["hash"]) for r in rows]
-
-    def rows_for(self, logs: list[DecodedLog]) -> BatchRows:
-        """A batch's rows (raw events and projections), computed without the database."""
-        chain_id = self.chain_id
-        events = [
-            (chain_id, g.block_number, g.block_hash, g.tx_hash, g.log_index, g.address, g.contract, g.event,
-             g.args_json if g.args_json is not None else g.args)
-            for g in logs
-        ]  # fmt: skip
-        counts = collections.Counter((g.contract, g.event) for g in logs)
-        return BatchRows(events, self.projections.prepare(chain_id, logs), dict(counts))
 
     async def write_batch(
         self,

@@ -110,17 +110,31 @@ async def _verify_auctions(
     selector = "0x" + function_signature_to_4byte_selector("auctions(uint256)").hex()
     for offset in range(0, len(rows), 200):
         chunk = rows[offset : offset + 200]
-        calls = [("eth_call", [{"to": address, "data": selector + int(r["auction_id"]).to_bytes(32).hex()}, at])
-                 for r in chunk]  # fmt: skip
+        calls = [
+            ("eth_call", [{"to": address, "data": selector + int(r["auction_id"]).to_bytes(32).hex()}, at])
+            for r in chunk
+        ]
         for row, result in zip(chunk, await rpc.batch(calls), strict=True):
             report.checked += 1
             ((seller, _, end, bidder, bid, _, status, pass_id),) = abi_decode(
                 [_AUCTION_TUPLE], bytes.fromhex(result[2:])
             )
-            chain = (seller.lower(), end, None if bidder == ZERO_ADDRESS else bidder.lower(), bid,
-                     _AUCTION_STATUS.get(status), pass_id or None)  # fmt: skip
-            ours = (row["seller"], row["end_time"], row["highest_bidder"], int(row["highest_bid"]), row["status"],
-                    int(row["pass_id"]) if row["pass_id"] is not None else None)  # fmt: skip
+            chain = (
+                seller.lower(),
+                end,
+                None if bidder == ZERO_ADDRESS else bidder.lower(),
+                bid,
+                _AUCTION_STATUS.get(status),
+                pass_id or None,
+            )
+            ours = (
+                row["seller"],
+                row["end_time"],
+                row["highest_bidder"],
+                int(row["highest_bid"]),
+                row["status"],
+                int(row["pass_id"]) if row["pass_id"] is not None else None,
+            )
             if chain != ours:
                 report.mismatches.append(f"auction {row['auction_id']}: chain {chain}, indexed {ours}")
 

@@ -32,6 +32,7 @@ from core.process import start_process
 from core.queue import mint_key
 from core.settings import RelayerSettings
 from relayer.app import Relayer
+from relayer.base import CrashHook, no_crash
 from relayer.jobs import JobContext
 from relayer.keys import load_signer
 from relayer.scheduler import Scheduler
@@ -40,7 +41,7 @@ from relayer.store import RelayerStore
 log = logging.getLogger("relayer")
 
 
-async def run(settings: RelayerSettings) -> None:
+async def run(settings: RelayerSettings, crash_hook: CrashHook = no_crash) -> None:
     manifest = load_manifest(settings.manifest_path)
     account = load_signer(settings)
     stop = asyncio.Event()
@@ -63,7 +64,7 @@ async def run(settings: RelayerSettings) -> None:
             max_fee_gwei=settings.max_fee_gwei,
             send_batch=settings.send_batch,
             confirm_batch=settings.confirm_batch,
-            crash_at=settings.crash_at,
+            crash_hook=crash_hook,
             finality_blocks=settings.finality_blocks,
         )
         ctx = JobContext(pool, rpc, manifest, settings, relayer.store, manifest.chain_id)
@@ -142,13 +143,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main() -> None:
+def main(crash_hook: CrashHook = no_crash) -> None:
+    """The command line; ``crash_hook`` is for the crash tests' entry point (``tests/e2e/crashing_relayer.py``)."""
     args = parse()
     settings = start_process(RelayerSettings, "relayer")
     try:
         if args.command == "run":
             serve_metrics(settings.metrics_port)
-            asyncio.run(run(settings))
+            asyncio.run(run(settings, crash_hook))
         else:
             sys.exit(asyncio.run(admin(settings, args)))
     except AppError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -21,9 +21,16 @@ from relayer.store import RelayerStore
 
 log = logging.getLogger("relayer")
 
-CRASH_POINTS = ("after_send", "after_mined")
-CRASH_EXIT_CODE = 86
 FEE_HISTORY = ("eth_feeHistory", [5, "latest", [50]])
+
+
+# Called at named points of a pass ("after_send": a batch broadcast; "after_mined": receipts read, outcomes
+# not recorded). Production passes none; the crash tests inject one that exits there (tests/e2e/crashing_relayer.py).
+CrashHook = Callable[[str], None]
+
+
+def no_crash(point: str) -> None:
+    """The default crash hook: nothing happens at any point."""
 
 
 def revert_data(exc: NonRetryableRpcError) -> str | None:
@@ -48,11 +55,9 @@ class RelayerBase:
         max_fee_gwei: float = 500.0,
         send_batch: int = 50,
         confirm_batch: int = 500,
-        crash_at: str = "",
+        crash_hook: CrashHook = no_crash,
         finality_blocks: int = 64,
     ) -> None:
-        if crash_at and crash_at not in CRASH_POINTS:
-            raise ValueError(f"RELAYER_CRASH_AT must be one of {CRASH_POINTS}")
         self.manifest = manifest
         self.store = store
         self.q = store.q
@@ -68,7 +73,7 @@ class RelayerBase:
         self.max_fee = int(max_fee_gwei * GWEI)
         self.send_batch = send_batch
         self.confirm_batch = confirm_batch
-        self.crash_at = crash_at
+        self.crash_hook = crash_hook
         self.finality_blocks = max(finality_blocks, confirmations)
         self._sending: asyncio.Task[None] | None = None
         self._last_head: int | None = None
@@ -76,10 +81,8 @@ class RelayerBase:
         self._last_metrics = 0.0
 
     def crash_point(self, name: str) -> None:
-        """Test only (RELAYER_CRASH_AT): die here as a SIGKILL would, with nothing flushed or committed."""
-        if self.crash_at == name:
-            log.warning("RELAYER_CRASH_AT=%s: exiting abruptly", name)
-            os._exit(CRASH_EXIT_CODE)
+        """A named point for the injected crash hook (a test's may die here as a SIGKILL would)."""
+        self.crash_hook(name)
 
     def _capped(self, fees: Fees) -> Fees:
         max_fee = min(fees.max_fee_per_gas, self.max_fee)

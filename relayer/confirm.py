@@ -9,7 +9,8 @@ fees; if that one is mined the request is ``cancelled``, if the original won the
 the request is re-signed with a new one.
 
 A pass reads the receipts of up to ``confirm_batch`` requests, the blocks they name and the
-node's knowledge of the unmined ones in JSON-RPC batches, and writes the outcomes at once.
+node's knowledge of the unmined ones in JSON-RPC batches, and writes the outcomes at once; what becomes
+of an unmined one (rebroadcast, re-sign, cancel, replace) is ``relayer/replace.py``.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ import asyncpg
 
 from core.errors import NonRetryableRpcError, RetryableError, RpcError
 from relayer import proof
-from relayer.base import FEE_HISTORY, RelayerBase, revert_data
-from relayer.metrics import FAILURES, FINISHED, LATENCY, REPLACEMENTS, RESUBMISSIONS
-from relayer.policy import Fees, bump_fees, decode_revert, fees_from_history, is_stuck
+from relayer.base import revert_data
+from relayer.metrics import FAILURES, FINISHED, LATENCY, RESUBMISSIONS
+from relayer.policy import decode_revert
+from relayer.replace import Replacer
 
 log = logging.getLogger("relayer")
 
 RPC_BATCH = 1000
 
 
-class Confirmer(RelayerBase):
+class Confirmer(Replacer):
     async def _many(self, method: str, params: list[list[Any]]) -> list[Any]:
         """One method over many parameter lists, in batches; a retryable failure of one item raises."""
         results: list[Any] = []
@@ -134,8 +136,12 @@ class Confirmer(RelayerBase):
                 RESUBMISSIONS.labels(request["kind"], "reorged").inc()
                 log.warning(
                     "request %d (%s): its tx %s (%s in block %d) was dropped by a reorg; back in flight",
-                    request["id"], request["kind"], request["tx_hash"], request["status"], request["block_number"],
-                )  # fmt: skip
+                    request["id"],
+                    request["kind"],
+                    request["tx_hash"],
+                    request["status"],
+                    request["block_number"],
+                )
         return len(dropped)
 
     async def _known(self, unmined: list[asyncpg.Record], mined_nonce: int) -> set[int]:
@@ -198,100 +204,6 @@ class Confirmer(RelayerBase):
             elif status == "failed":
                 FAILURES.labels(kind, "reverted").inc()
             log.info("request %d (%s) %s in block %d (tx %s)", request["id"], kind, status, block, mined_hash)
-
-    async def _unmined(
-        self,
-        conn: asyncpg.Connection,
-        request: asyncpg.Record,
-        hashes: list[str],
-        head: int,
-        *,
-        known: bool,
-        mined_nonce: int,
-        runnable_since: int | None = None,
-    ) -> str | None:
-        """A submitted request with no receipt: rebroadcast, re-sign, cancel or replace; returns a raw tx to send."""
-        kind, tx_hash = request["kind"], request["tx_hash"]
-        if not known:
-            log.info("request %d: tx %s unknown to the node; re-broadcasting", request["id"], tx_hash)
-            refusal = await self._broadcast(request["raw_tx"], kind)
-            RESUBMISSIONS.labels(kind, "rebroadcast").inc()
-            if refusal is not None and await self._nonce_taken(request, hashes):
-                await self._resign(conn, request, refusal)
-                return None
-            # Refused for another reason (e.g. its max fee is below the base fee now): replace it once stuck.
-        if mined_nonce > request["nonce"]:
-            return None  # its nonce is mined: by one of its txs whose receipt is not served yet (never stuck)
-        if request["cancel_requested_at"] is not None and request["cancel_tx_hash"] is None:
-            return await self._replace(conn, request, head, cancel=True)
-        elapsed = (datetime.now(UTC) - (request["submitted_at"] or request["updated_at"])).total_seconds()
-        if request["nonce"] != mined_nonce:
-            return None  # queued behind the account's next nonce: only that transaction can be stuck
-        sent_block = request["submitted_block"] if request["submitted_block"] is not None else head
-        if runnable_since is not None:
-            sent_block = max(sent_block, runnable_since)  # blocks that mined our own earlier nonces don't count
-        if not is_stuck(
-            head=head,
-            sent_block=sent_block,
-            elapsed=elapsed,
-            stuck_blocks=self.stuck_blocks,
-            stuck_seconds=self.stuck_seconds,
-        ):
-            return None
-        return await self._replace(conn, request, head)
-
-    async def _nonce_taken(self, request: asyncpg.Record, hashes: list[str]) -> bool:
-        """The request's nonce was mined by a transaction that is none of its own (one node's proof)."""
-        return await proof.nonce_taken(self.rpc, self.address, request["nonce"], hashes)
-
-    async def _resign(self, conn: asyncpg.Connection, request: asyncpg.Record, refusal: str) -> None:
-        if request["cancel_requested_at"] is not None:
-            reason = f"cancelled: nonce {request['nonce']} was taken by another transaction ({refusal})"
-            await conn.execute(self.q.mark_final, request["id"], "cancelled", None, reason, None)
-            FINISHED.labels(request["kind"], "cancelled").inc()
-            return
-        if request["attempts"] >= self.max_attempts:
-            await self._dead(conn, request, f"dropped {request['attempts']} times; last refusal: {refusal}", "dropped")
-            return
-        log.warning("request %d: nonce %d was taken (%s); re-signing", request["id"], request["nonce"], refusal)
-        await conn.execute(self.q.requeue, request["id"], f"dropped; nonce {request['nonce']} taken: {refusal}")
-        RESUBMISSIONS.labels(request["kind"], "resigned").inc()
-
-    async def _replace(
-        self, conn: asyncpg.Connection, request: asyncpg.Record, head: int, *, cancel: bool = False
-    ) -> str | None:
-        if request["max_fee_per_gas"] is None or request["gas_limit"] is None:
-            return None  # signed before migration 0004 recorded fees: it can only be rebroadcast
-        previous = Fees(int(request["max_fee_per_gas"]), int(request["max_priority_fee_per_gas"]))
-        market = fees_from_history(await self.rpc.call(*FEE_HISTORY))
-        fees = bump_fees(previous, market, self.max_fee)
-        if fees is None:
-            log.warning("request %d: stuck at the fee cap (%d wei); waiting", request["id"], previous.max_fee_per_gas)
-            return None
-        if cancel:
-            raw, tx_hash = self._sign(self._unsigned(request["nonce"], self.account.address, "0x", 21000, fees))
-            query = self.q.mark_cancel_sent
-        else:
-            call = self._call_for(request)
-            raw, tx_hash = self._sign(
-                self._unsigned(request["nonce"], call.to, call.data, int(request["gas_limit"]), fees)
-            )
-            query = self.q.mark_replaced
-        await conn.execute(
-            query, request["id"], tx_hash, raw, head, fees.max_fee_per_gas, fees.max_priority_fee_per_gas
-        )
-        REPLACEMENTS.labels(request["kind"]).inc()
-        log.warning(
-            "request %d: tx %s %s by %s (nonce %d, max fee %d -> %d wei)",
-            request["id"],
-            request["tx_hash"],
-            "cancelled" if cancel else "stuck; replaced",
-            tx_hash,
-            request["nonce"],
-            previous.max_fee_per_gas,
-            fees.max_fee_per_gas,
-        )
-        return raw
 
     async def _revert_reason(self, request: asyncpg.Record, block: int) -> str:
         call = self._call_for(request)

@@ -122,10 +122,15 @@ def domain_separator(domain: Domain) -> bytes:
     return keccak(
         abi_encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [_DOMAIN_TYPE_HASH, keccak(text=domain.name), keccak(text=domain.version), domain.chain_id,
-             domain.verifying_contract],
+            [
+                _DOMAIN_TYPE_HASH,
+                keccak(text=domain.name),
+                keccak(text=domain.version),
+                domain.chain_id,
+                domain.verifying_contract,
+            ],
         )
-    )  # fmt: skip
+    )
 
 
 def _digest(domain: Domain, struct_types: list[str], values: list[Any]) -> bytes:

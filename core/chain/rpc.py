@@ -99,9 +99,12 @@ class RpcClient:
     def fork(self) -> RpcClient:
         """A client of its own (e.g. for a child process) with the same providers, settings and known heads."""
         other = RpcClient(
-            self.urls, timeout=self._timeout.total or 15.0, retries=self._retries, backoff=self._backoff,
+            self.urls,
+            timeout=self._timeout.total or 15.0,
+            retries=self._retries,
+            backoff=self._backoff,
             batch_size=self.batch_size,
-        )  # fmt: skip
+        )
         for mine, theirs in zip(other.providers.all, self.providers.all, strict=True):
             mine.head = theirs.head
         other.providers.current = self.providers.current

@@ -136,12 +136,26 @@ class CustomSources:
                 log.warning("cannot decode %s in tx %s: %s", table.table, item.get("transactionHash"), exc)
                 raw = undecodable_args(table.event, topics, item["data"], exc)
                 rows.setdefault(UNDECODABLE_ROWS, []).append(
-                    (chain_id, block, item["blockHash"].lower(), item["transactionHash"].lower(),
-                     int(item["logIndex"], 16), item["address"].lower(), contract.name, UNDECODABLE,
-                     RawJson(json.dumps(raw)))
-                )  # fmt: skip
+                    (
+                        chain_id,
+                        block,
+                        item["blockHash"].lower(),
+                        item["transactionHash"].lower(),
+                        int(item["logIndex"], 16),
+                        item["address"].lower(),
+                        contract.name,
+                        UNDECODABLE,
+                        RawJson(json.dumps(raw)),
+                    )
+                )
                 continue
-            record = (chain_id, block, int(item["logIndex"], 16), item["transactionHash"].lower(),
-                      item["address"].lower(), *values)  # fmt: skip
+            record = (
+                chain_id,
+                block,
+                int(item["logIndex"], 16),
+                item["transactionHash"].lower(),
+                item["address"].lower(),
+                *values,
+            )
             rows.setdefault(table.table, []).append(record)
         return rows

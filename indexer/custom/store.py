@@ -44,9 +44,14 @@ class CustomStore:
                 for statement in table.ddl():
                     await conn.execute(statement)
                 await conn.execute(
-                    self.q.custom_register, table.contract, table.event, table.table, table.signature, table.topic0,
+                    self.q.custom_register,
+                    table.contract,
+                    table.event,
+                    table.table,
+                    table.signature,
+                    table.topic0,
                     columns,
-                )  # fmt: skip
+                )
                 log.info("created table %s.%s for %s", CUSTOM_SCHEMA, table.table, table.signature)
             self.registered = sorted({*existing, *self.sources.tables})
 
@@ -77,9 +82,14 @@ class CustomStore:
         if children:
             c = children
             await conn.execute(
-                self.q.custom_insert_children, chain_id, [x.contract for x in c], [x.address for x in c],
-                [x.factory for x in c], [x.block_number for x in c], [x.log_index for x in c],
-            )  # fmt: skip
+                self.q.custom_insert_children,
+                chain_id,
+                [x.contract for x in c],
+                [x.address for x in c],
+                [x.factory for x in c],
+                [x.block_number for x in c],
+                [x.log_index for x in c],
+            )
 
     async def rollback(self, conn: asyncpg.Connection, chain_id: int, block: int) -> None:
         for name in self.registered:

@@ -1,9 +1,10 @@
 """`python -m relayer run` SIGKILLed mid-flight and restarted: every request has exactly one effect, no nonce gap.
 
-Deterministic points use the test-only ``RELAYER_CRASH_AT`` (the process calls ``os._exit``, as a
-SIGKILL would leave it: nothing after that point committed): ``after_send`` (a batch broadcast, the
-next one signed and committed but maybe not sent) and ``after_mined`` (receipts read, outcomes not
-recorded). A last test SIGKILLs the process at random moments.
+Deterministic points run the relayer through ``tests/e2e/crashing_relayer.py``, which injects a crash
+hook exiting at the point named by ``RELAYER_CRASH_AT`` (the process calls ``os._exit``, as a SIGKILL
+would leave it: nothing after that point committed): ``after_send`` (a batch broadcast, the next one
+signed and committed but maybe not sent) and ``after_mined`` (receipts read, outcomes not recorded).
+A last test SIGKILLs the process at random moments.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from eth_account import Account
 from anvil.node import free_port
 from core.chain.manifest import Manifest
 from core.settings import ROOT
-from relayer.base import CRASH_EXIT_CODE
 from relayer.store import RelayerStore
+from tests.e2e.crashing_relayer import CRASH_EXIT_CODE
 from tests.integration.helpers import balance_of, new_ref
 from tests.integration.relayer.common import chain_nonce, mint
 
 REQUESTS = 200
+CRASHING = "tests.e2e.crashing_relayer"  # the relayer with the crash hook injected
 
 
 def _env(db_url: str, chain: str, manifest_path: Path, key: str, **extra: str) -> dict[str, str]:
@@ -53,9 +55,9 @@ def _text(log: Path, since: int = 0) -> str:
     return log.read_text()[since:]
 
 
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _start(env: dict[str, str], log: Path, module: str = "relayer") -> subprocess.Popen[bytes]:
     with log.open("ab") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "relayer", "run"], env=env, cwd=ROOT, stderr=log_file)
+        return subprocess.Popen([sys.executable, "-m", module, "run"], env=env, cwd=ROOT, stderr=log_file)
 
 
 async def _wait_all_final(pool: asyncpg.Pool, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -110,7 +112,7 @@ async def test_killed_at_a_crash_point_and_restarted_every_request_has_one_effec
     start = chain_nonce(chain, address, "latest")
     fans = await _enqueue(pool, 20)
     log = tmp_path / "relayer.log"
-    crashing = _start(_env(db_url, chain, manifest_path, relayer_key, RELAYER_CRASH_AT=crash_at), log)
+    crashing = _start(_env(db_url, chain, manifest_path, relayer_key, RELAYER_CRASH_AT=crash_at), log, CRASHING)
     assert crashing.wait(60) == CRASH_EXIT_CODE, _text(log)[-3000:]
     counts = await RelayerStore(pool).status_counts()
     assert counts.get("submitted", 0) >= 5, counts  # in flight when it died

@@ -201,7 +201,7 @@ async def test_the_fetch_worker_process_writes_the_same_rows(
     async with RpcClient([chain]) as client:
         # Small ranges: several batches cross the process boundary, children found in one feed the next.
         indexer = custom_indexer(manifest, pool, client, config, max_block_range=2)
-        indexer.fetch_worker, indexer.worker_min_blocks = True, 0
+        indexer.historical.fetch_worker, indexer.historical.worker_min_blocks = True, 0
         await sync(indexer)
     assert await _indexed_transfers(pool, "child__transfer") == _chain_transfers(chain, children)
     assert await pool.fetchval("SELECT count(*) FROM custom_children") == 5

@@ -1,0 +1,166 @@
+"""Reading ranges: a block range's logs (adaptive ``eth_getLogs``), its headers, checked complete and
+decoded into a :class:`Batch` — everything the fetch side does, with no database.
+
+:class:`RangeReader` holds what it reads with (the RPC client, the one ABI codec's decoder, the
+row builder, the configured contracts) and its own range state: the span of the next request
+grows while answers stay small and shrinks on refusals and timeouts (``RangeState``). The
+historical pipeline runs it in a forked worker (``indexer/fetcher.py``), which sends the state
+back with every batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from core.chain.rpc import RpcClient
+from core.errors import RequestTooLarge, RetryableError
+from indexer import completeness
+from indexer.blocks import Header
+from indexer.custom.sources import CustomBatch, CustomSources
+from indexer.decode import LogDecoder
+from indexer.rows import BatchRows, RowBuilder
+
+log = logging.getLogger("indexer")
+
+FIRST_RANGE = 64  # start small and grow: the right range depends on event density, unknown up front
+
+
+@dataclass(frozen=True)
+class Batch:
+    start: int
+    end: int
+    logs: list[dict[str, Any]]
+    headers: dict[int, Header]
+    rows: BatchRows  # decoded and prepared for writing
+    custom: CustomBatch | None = None
+
+    def consistent(self) -> bool:
+        """Every log is from the block whose header was fetched (False: the chain moved during the fetch)."""
+        headers = self.headers
+        if any(
+            item.get("removed") or item["blockHash"].lower() != headers[int(item["blockNumber"], 16)].hash
+            for item in self.logs
+        ):
+            log.info("logs and headers disagree in %d..%d (chain moved during fetch); retrying", self.start, self.end)
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class RangeState:
+    """The span of the next ``eth_getLogs`` and the most any provider accepts (learned from a refusal)."""
+
+    range: int
+    max_range: int
+
+
+class RangeReader:
+    def __init__(
+        self,
+        rpc: RpcClient,
+        decoder: LogDecoder,
+        rows: RowBuilder,
+        addresses: list[str],
+        custom: CustomSources | None = None,
+        *,
+        max_block_range: int = 2000,
+        target_logs: int = 5000,
+        near_head: int = completeness.NEAR_HEAD,
+    ) -> None:
+        self.rpc = rpc
+        self.decoder = decoder
+        self.rows = rows
+        self.custom = custom
+        self.state = RangeState(min(max_block_range, FIRST_RANGE), max_block_range)
+        self.target_logs = target_logs
+        self.near_head = near_head  # blocks below the head read block by block, by hash (0: none)
+        self._addresses = addresses
+
+    @property
+    def addresses(self) -> list[str]:
+        return self._addresses + (self.custom.addresses() if self.custom else [])
+
+    async def hash_at(self, number: int) -> str | None:
+        block = await self.rpc.get_block(number)
+        return block["hash"].lower() if block else None
+
+    async def next_batch(self, start: int, last: int) -> Batch | None:
+        """The next range from ``start``, at most the current span and never past ``last``."""
+        return await self.read(start, min(last, start + self.state.range - 1))
+
+    async def read(self, start: int, end: int) -> Batch | None:
+        """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
+        addresses = self.addresses
+        end = completeness.clamp(self.rpc, start, end, self.near_head)
+        read = await self.read_logs(start, end, addresses)
+        if read is None:
+            return None
+        logs = read.logs
+        custom = None
+        if self.custom is not None:
+            custom = CustomBatch()
+            if self.custom.has_factories and (children := self.custom.discover(logs)):
+                # Children announced in this range were not in the filter: fetch their logs too.
+                custom.children = children
+                self.custom.add_children(children)
+                known = set(addresses)
+                if new := sorted({c.address for c in children} - known):
+                    extra = await self.read_logs(start, end, new, adapt=False)
+                    if extra is None:
+                        return None
+                    addresses = addresses + new
+                    read.blocks |= extra.blocks
+                    read.by_hash &= extra.by_hash
+                    logs = sorted(logs + extra.logs, key=lambda g: (int(g["blockNumber"], 16), int(g["logIndex"], 16)))
+            custom.rows = self.custom.decode(logs)
+        needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
+        read.blocks |= await completeness.headers(self.rpc, [n for n in needed if n not in read.blocks])
+        await completeness.confirm_empty(self.rpc, read, completeness.suspects(read, logs, addresses), addresses)
+        headers = {n: Header.from_rpc(read.blocks[n]) for n in needed}
+        decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
+        return Batch(start, end, logs, headers, self.rows.batch(decoded), custom)
+
+    async def get_logs(
+        self, start: int, end: int, addresses: list[str], *, adapt: bool = True
+    ) -> list[dict[str, Any]] | None:
+        read = await self.read_logs(start, end, addresses, adapt=adapt)
+        return None if read is None else read.logs
+
+    async def read_logs(
+        self, start: int, end: int, addresses: list[str], *, adapt: bool = True
+    ) -> completeness.RangeRead | None:
+        """The range's logs, checked complete (``completeness``); None when the range had to shrink."""
+        if not addresses:  # an empty filter would match every contract's logs
+            return completeness.RangeRead([], {}, self.rpc.providers.pick(), set(range(start, end + 1)))
+        state = self.state
+        try:
+            read = await completeness.read_range(self.rpc, start, end, addresses, self.near_head)
+        except RequestTooLarge as exc:
+            span = end - start + 1
+            if span == 1:
+                raise
+            # A range limit in the message is a fixed block-range limit: never ask for more again.
+            max_range = span - 1 if "range" in exc.message.lower() else state.max_range
+            self.state = RangeState(max(1, span // 2), max_range)
+            log.info("eth_getLogs %d..%d refused (%s); range now %d", start, end, exc.message, self.state.range)
+            return None
+        except completeness.IncompleteAnswer:
+            raise  # read again later (the provider was rejected): not a reason to narrow the range
+        except RetryableError as exc:
+            # Timeouts on wide ranges: narrow down (the client already retried the same request).
+            if state.range == 1:
+                raise
+            self.state = RangeState(max(1, state.range // 2), state.max_range)
+            log.info("eth_getLogs %d..%d failed (%s); range now %d", start, end, exc, self.state.range)
+            return None
+        if not adapt:
+            return read
+        # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
+        span, found = end - start + 1, len(read.logs)
+        if found > 2 * self.target_logs:
+            self.state = RangeState(max(1, span * self.target_logs // found), state.max_range)
+        elif found < self.target_logs and span >= state.range:
+            self.state = RangeState(min(state.max_range, state.range * 2), state.max_range)
+        return read
