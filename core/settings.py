@@ -1,4 +1,5 @@
-"""One validated, env-prefixed Settings object per process, composed from shared parts.
+"""The shared part of every process's Settings (each process owns its own: indexer/settings.py,
+relayer/settings.py, api/settings.py).
 
 Shared values (``DATABASE_URL``, ``REDIS_URL``, ``RPC_URLS``, ``MANIFEST_PATH``, ``ENVIRONMENT``)
 may be given once for all processes or per process with its prefix (``INDEXER_DATABASE_URL``...), in the
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -32,7 +33,7 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "sec
 SAFE_FINALITY_DEPTH, SAFE_CONFIRMATIONS, MIN_PUBLIC_DEPTH = 64, 3, 2
 
 
-def _safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
+def safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
     """Fill unset depths with their public-chain default; refuse explicit ones below MIN_PUBLIC_DEPTH."""
     for name, default in defaults.items():
         if name not in settings.model_fields_set:
@@ -123,80 +124,3 @@ class SharedSettings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment != "production"
-
-
-class IndexerSettings(SharedSettings):
-    model_config = SettingsConfigDict(env_prefix="INDEXER_", env_file=".env", extra="ignore")
-
-    poll_interval: float = Field(0.5, gt=0)
-    max_block_range: int = Field(2000, ge=1)
-    finality_depth: int = Field(0, ge=0)
-    metrics_port: int = Field(9101, ge=0, le=65535)
-    # "auto": the first RPC URL with ws(s)://; "none": poll only; or an explicit ws:// URL.
-    ws_url: str = "auto"
-    # Backfill fetches and decodes in a second process (uses the second core).
-    fetch_worker: bool = True
-    # Further contracts to index by configuration (TOML or JSON; README "Indexer"); none when unset.
-    contracts_path: Path | None = None
-
-    @field_validator("contracts_path", mode="before")
-    @classmethod
-    def _no_contracts(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @model_validator(mode="after")
-    def _public_chain_depth(self) -> IndexerSettings:
-        if not self.is_development:
-            _safe_depths(self, {"finality_depth": SAFE_FINALITY_DEPTH})
-        return self
-
-
-class RelayerSettings(SharedSettings):
-    model_config = SettingsConfigDict(env_prefix="RELAYER_", env_file=".env", extra="ignore")
-
-    private_key: SecretStr = SecretStr("")
-    keystore_path: Path | None = None
-    keystore_password: SecretStr = SecretStr("")
-    poll_interval: float = Field(0.5, gt=0)
-    confirmations: int = Field(1, ge=1)
-    max_attempts: int = Field(5, ge=1)
-    metrics_port: int = Field(9102, ge=0, le=65535)
-    stuck_blocks: int = Field(3, ge=1)
-    stuck_seconds: float = Field(60.0, gt=0)
-    max_fee_gwei: float = Field(500.0, gt=0)
-    # A finished request's tx is watched until this deep: a reorg that drops it (confirmed but not
-    # final) puts the request back in flight, to be rebroadcast or re-signed.
-    finality_blocks: int = Field(64, ge=1)
-    # Tips (relayer/jobs/intents.py): the approval policy's per-user caps over the last 24 h
-    # (intents approved, and base units per kind; 0 = no amount cap), and the settle batch size.
-    tips_daily_max_intents: int = Field(200, ge=1)
-    tips_daily_max_clap_amount: int = Field(0, ge=0)
-    tips_daily_max_gift_amount: int = Field(0, ge=0)
-    tips_approve_batch: int = Field(200, ge=1, le=1000)
-    tips_settle_batch: int = Field(100, ge=1, le=256)  # at most TipRouter.MAX_BATCH
-    # Schedules (relayer/schedules.py): seconds between runs per job, overriding the registry's defaults,
-    # as JSON, e.g. RELAYER_SCHEDULE_INTERVALS='{"accrue": 2, "end_auctions": 1}'; 0 disables a job.
-    schedule_intervals: dict[str, float] = Field(default_factory=dict)
-    # The daily TKI accrual: this many wei of TKI per account with a linked wallet, per period.
-    accrue_amount: int = Field(10 * 10**18, ge=0)
-    # Requests signed per claim, and how many in-flight requests one confirmation pass checks.
-    send_batch: int = Field(50, ge=1, le=500)
-    confirm_batch: int = Field(500, ge=1, le=5000)
-
-    @field_validator("keystore_path", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @model_validator(mode="after")
-    def _key_source(self) -> RelayerSettings:
-        # A missing key is refused where the signer is loaded (`run`); queue commands need none.
-        if self.private_key.get_secret_value() and not self.is_development:
-            raise ValueError("RELAYER_PRIVATE_KEY is for development only; use an encrypted keystore")
-        return self
-
-    @model_validator(mode="after")
-    def _public_chain_depth(self) -> RelayerSettings:
-        if not self.is_development:
-            _safe_depths(self, {"confirmations": SAFE_CONFIRMATIONS, "finality_blocks": SAFE_FINALITY_DEPTH})
-        return self

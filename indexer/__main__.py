@@ -29,12 +29,12 @@ from core.db.outage import when_available
 from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
-from core.settings import IndexerSettings
 from indexer.app import Indexer
 from indexer.custom import custom_store
 from indexer.leading import run_as_leader
 from indexer.projections import Projections
 from indexer.realtime import ws_url_for
+from indexer.settings import IndexerSettings
 from indexer.store import QUERIES, Store, indexer_lock
 from indexer.verify import verify
 

@@ -30,12 +30,12 @@ from core.errors import AppError
 from core.metrics import serve_metrics
 from core.process import start_process
 from core.queue import mint_key
-from core.settings import RelayerSettings
 from relayer.app import Relayer
 from relayer.base import CrashHook, no_crash
 from relayer.jobs import JobContext
 from relayer.keys import load_signer
 from relayer.scheduler import Scheduler
+from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
 
 log = logging.getLogger("relayer")

@@ -9,7 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from core.chain.devkeys import is_dev_address
 from core.errors import ConfigError
-from core.settings import RelayerSettings
+from relayer.settings import RelayerSettings
 
 
 def load_signer(settings: RelayerSettings) -> LocalAccount:

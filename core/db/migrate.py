@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 
 from core.errors import ConfigError
-from core.settings import ROOT, IndexerSettings
+from core.settings import ROOT, SharedSettings
 
 MIGRATIONS_DIR = ROOT / "migrations"
 _LOCK_KEY = 0x6D696772  # "migr"
@@ -98,7 +98,7 @@ async def migrate(dsn: str) -> list[int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
-    dsn = sys.argv[1] if len(sys.argv) > 1 else IndexerSettings().database_url
+    dsn = sys.argv[1] if len(sys.argv) > 1 else SharedSettings().database_url
     applied = asyncio.run(migrate(dsn))
     log.info("database is at the latest schema (%d applied now)", len(applied))
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.settings import RelayerSettings
+from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
 
 

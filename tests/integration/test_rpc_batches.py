@@ -56,7 +56,7 @@ async def test_a_refused_batch_is_split_and_the_smaller_size_kept(small_batches:
 
 
 async def test_the_batch_size_is_a_setting(chain: str) -> None:
-    from core.settings import IndexerSettings  # noqa: PLC0415
+    from indexer.settings import IndexerSettings  # noqa: PLC0415
 
     assert IndexerSettings(rpc_batch_size=25).rpc_batch_size == 25
     async with RpcClient([chain], batch_size=2) as client:

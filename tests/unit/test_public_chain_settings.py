@@ -12,8 +12,10 @@ from eth_account import Account
 from core.chain.devkeys import DEV_ACCOUNTS, dev_keys, is_dev_address, is_dev_key
 from core.errors import ConfigError
 from core.process import start_process
-from core.settings import SAFE_CONFIRMATIONS, SAFE_FINALITY_DEPTH, IndexerSettings, RelayerSettings
+from core.settings import SAFE_CONFIRMATIONS, SAFE_FINALITY_DEPTH
+from indexer.settings import IndexerSettings
 from relayer.keys import load_signer
+from relayer.settings import RelayerSettings
 
 
 @pytest.fixture(autouse=True)

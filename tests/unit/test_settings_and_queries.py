@@ -4,7 +4,8 @@ import pytest
 
 from api.settings import ApiSettings
 from core.db.queries import parse_queries
-from core.settings import IndexerSettings, RelayerSettings
+from indexer.settings import IndexerSettings
+from relayer.settings import RelayerSettings
 
 DEV_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 

@@ -16,8 +16,8 @@ from sanic import Sanic
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from core.settings import RelayerSettings
 from relayer.jobs import JobContext
+from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
 from tests.integration.helpers import mint_directly, relay_all
 from tests.integration.relayer.common import relayer_for

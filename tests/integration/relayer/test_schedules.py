@@ -15,11 +15,11 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
-from core.settings import RelayerSettings
 from relayer.jobs import JobContext
 from relayer.jobs.accrue import accrue, epoch_of
 from relayer.scheduler import Scheduler
 from relayer.schedules import Schedule
+from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
 from tests.integration.helpers import PAST_AUCTION_END_S, balance_of, make_indexer, make_relayer, relay_all, sync
 from tests.integration.test_auction_projection import ALICE, SELLER, send
