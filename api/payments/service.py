@@ -19,6 +19,7 @@ from api.accounts.service import Accounts
 from api.credits.service import CreditLedger
 from api.payments import QUERIES
 from api.payments.discounts import Discounts, quote
+from api.payments.events import event_cents, event_text
 from api.payments.gateway import StripeGateway
 from api.payments.problems import AccountFlagged
 from api.settings import ApiSettings
@@ -37,20 +38,6 @@ KNOWN = {*COMPLETED, *ENDED, "charge.refunded", "charge.dispute.created"}
 def payment_ref(session_id: str) -> str:
     """The bytes32 the Coin mint carries: derived from the Checkout Session, so a session mints once."""
     return "0x" + hashlib.sha256(b"stripe-checkout-session:" + session_id.encode()).hexdigest()
-
-
-def _text(obj: dict[str, Any], field: str) -> str | None:
-    value = obj.get(field)
-    if isinstance(value, dict):  # an expanded object
-        value = value.get("id")
-    return value if isinstance(value, str) and 0 < len(value) <= 255 else None
-
-
-def _cents(obj: dict[str, Any], field: str) -> int:
-    value = obj.get(field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"the event's {field} is not an amount in cents")
-    return value
 
 
 class Payments:
@@ -160,7 +147,7 @@ class Payments:
         self, conn: asyncpg.Connection, event_id: str, kind: str, obj: dict[str, Any]
     ) -> tuple[str, int | None]:
         if kind in COMPLETED or kind in ENDED:
-            session_id = _text(obj, "id")
+            session_id = event_text(obj, "id")
             payment = await conn.fetchrow(self.q.payment_by_session_for_update, session_id) if session_id else None
             if payment is None:
                 return "unknown_session", None
@@ -177,18 +164,18 @@ class Payments:
                     session_id, total, currency, payment["charged_cents"], payment["currency"],
                 )  # fmt: skip
                 return "amount_mismatch", payment["id"]
-            return await self._fulfil(conn, payment, _text(obj, "payment_intent")), payment["id"]
+            return await self._fulfil(conn, payment, event_text(obj, "payment_intent")), payment["id"]
         if kind in ("charge.refunded", "charge.dispute.created"):
-            intent = _text(obj, "payment_intent")
+            intent = event_text(obj, "payment_intent")
             payment = await conn.fetchrow(self.q.payment_by_intent_for_update, intent) if intent else None
             if payment is None:
                 return "unknown_payment", None
             if payment["status"] not in REVERSIBLE:
                 return f"ignored_{payment['status']}", payment["id"]
             if kind == "charge.refunded":
-                cents, reason = _cents(obj, "amount_refunded"), "refund"
+                cents, reason = event_cents(obj, "amount_refunded"), "refund"
             else:
-                cents, reason = _cents(obj, "amount"), "dispute"
+                cents, reason = event_cents(obj, "amount"), "dispute"
             return await self._reverse(conn, event_id, payment, reason, cents), payment["id"]
         return "ignored", None
 
