@@ -50,7 +50,7 @@ async def test_configured_string_and_bytes_fields_with_hostile_values(
         async with running(indexer) as task:
             head = await caught_up(pool, chain, task)
         report = Report()
-        sources = indexer.custom
+        sources = indexer.reader.custom
         await verify_events(pool, client, manifest, sources, block=head, report=report)
         assert not report.mismatches, report.mismatches
         assert [n.split(" at block")[0] for n in report.notes] == ["stored raw (undecodable): notes.Note"]
