@@ -5,7 +5,7 @@ BIN := .venv/bin
 ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
 
-.PHONY: install up test lint unit contracts artifacts deploy lock clean
+.PHONY: install up test lint unit contracts artifacts deploy lock clean client
 
 # Fresh clone -> venv + node_modules, from the lock files. Re-runs only when they change.
 install: .venv/.installed node_modules/.installed
@@ -47,6 +47,10 @@ artifacts: install
 
 deploy: install
 	$(PY) -m anvil.deploy --rpc-url $${RPC_URL:-http://127.0.0.1:8545}
+
+# Regenerate the TypeScript client's types (api/client/src/schema.d.ts) from the served OpenAPI document.
+client: install
+	UPDATE_CLIENT=1 $(BIN)/pytest -q tests/integration/api/test_ts_client.py -k committed
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | (echo "# Exact, tested dependency set (pip freeze). Regenerate with: make lock"; cat) > requirements.lock

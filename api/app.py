@@ -13,23 +13,27 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from api import background, errors
+from api import background, errors, request_ids
 from api.accounts import routes as admin
 from api.auctions import routes as auctions
 from api.auth import otp_routes as otp
 from api.auth import routes as auth
 from api.bodies import reject_nul_in_url
+from api.content import routes as content
 from api.creators import routes as creators
 from api.credits import routes as credits
 from api.custom_events import routes as custom_events
 from api.feed import routes as feed
 from api.mail import Mailer, mailer_from
+from api.media import routes as media
 from api.meetings import notification_routes as notifications
 from api.meetings import routes as meetings
 from api.ops import routes as ops
 from api.payments import discount_routes as discounts
 from api.payments import flag_routes as flags
 from api.payments import routes as payments
+from api.profiles import routes as profiles
+from api.profiles import search_routes as search
 from api.protect import headers
 from api.protect.ratelimit import client_ip
 from api.reads import balances_routes as balances
@@ -39,6 +43,10 @@ from api.reads import transfers_routes as transfers
 from api.reads import withdrawals_routes as withdrawals
 from api.services import Services, open_services, services
 from api.settings import ApiSettings
+from api.signin import routes as signin
+from api.stream import gift_routes as gifts
+from api.stream import routes as stream
+from api.stream import viewer_routes as viewer_stream
 from api.tips import routes as tips
 
 # Every domain's blueprints, in the order they are registered (and the OpenAPI document lists them).
@@ -46,6 +54,9 @@ BLUEPRINTS = (
     *(m.bp for m in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed)),
     *(m.bp for m in (meetings, notifications, custom_events, payments, discounts, credits, flags)),
     *(discounts.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp),
+    *(stream.bp, stream.webhook_bp, viewer_stream.bp, gifts.bp, gifts.admin_bp),
+    *(media.bp, profiles.viewer_bp, profiles.user_bp, profiles.social_bp, content.bp, search.bp),
+    signin.bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -97,6 +108,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
 
     app.before_server_start(open_resources)
     app.after_server_stop(close_resources)
+    request_ids.install(app)  # README "Logs": X-Request-ID and the access log
 
     @app.on_request
     async def start(request: Request) -> None:

@@ -4,7 +4,9 @@
   live-feed producer (the lease holder turns new blocks into feed events) and, on the lease holder,
   the materialisation of meetings from newly indexed auctions;
 - ``feed_hub``: the Redis stream → the WebSocket subscribers of this process;
-- ``cleanup``: expired OTPs and refresh tokens, in batches, under an advisory lock.
+- ``cleanup``: expired OTPs and refresh tokens, in batches, under an advisory lock;
+- ``media_cleanup``: orphaned (never confirmed) uploads past their deadline, object and row (SKIP LOCKED).
+- ``signin_cleanup``: expired OpenID Connect requests and one-time sign-in codes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from api.cleanup import run_cleanup
 from api.live.listener import Listener
 from api.services import Services
+from api.signin.cleanup import run_signin_cleanup
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ BACKGROUND: tuple[Background, ...] = (
     Background("listener", _listen),
     Background("feed_hub", lambda s: s.hub.run()),
     Background("cleanup", lambda s: run_cleanup(s.store, s.settings.cleanup_interval, s.settings.cleanup_grace)),
+    Background("media_cleanup", lambda s: s.media.run_cleanup()),
+    Background(
+        "signin_cleanup", lambda s: run_signin_cleanup(s.signin, s.settings.cleanup_interval, s.settings.cleanup_grace)
+    ),
 )
 
 

@@ -224,3 +224,9 @@ DELETE FROM refresh_tokens WHERE id IN (
 DELETE FROM email_otps WHERE id IN (
     SELECT id FROM email_otps WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2
 );
+
+-- name: claim_unverified_email
+-- The mailbox's owner proved it with a code: the email is verified, and a password set by whoever
+-- registered the unverified address is dropped (no pre-registration takeover).
+UPDATE users SET email_verified = true, password_hash = NULL, updated_at = now()
+WHERE id = $1 AND NOT email_verified RETURNING id;

@@ -17,21 +17,31 @@ from sanic import Request
 from api.accounts.service import Accounts
 from api.auth.service import AuthService
 from api.cache import ResponseCache
+from api.content.service import Content
 from api.creators.service import Creators
 from api.credits.service import CreditLedger
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
+from api.media.service import Media
+from api.media.storage import ObjectStorage
 from api.meetings.notifications import Notifications
 from api.meetings.service import QUERIES as MEETING_QUERIES
 from api.meetings.service import Meetings
 from api.payments.discounts import Discounts
 from api.payments.gateway import StripeGateway
 from api.payments.service import Payments
+from api.profiles.service import Profiles
 from api.protect.ratelimit import RateLimiter
 from api.redis_client import redis_client
 from api.settings import ApiSettings
+from api.signin.service import SignIn, clients_from
 from api.store import ApiStore
+from api.stream.discovery import Discovery
+from api.stream.gifts import Gifts
+from api.stream.lifecycle import Lifecycle
+from api.stream.livekit import LiveKit
+from api.stream.service import Streams
 from api.tips.service import Tips
 from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
@@ -62,7 +72,16 @@ class Services:
     ledger: CreditLedger
     discounts: Discounts
     payments: Payments
+    signin: SignIn
     tokens: dict[str, str]  # ERC-20 address -> contract name
+    livekit: LiveKit
+    streams: Streams
+    lifecycle: Lifecycle
+    discovery: Discovery
+    gifts: Gifts
+    media: Media
+    profiles: Profiles
+    content: Content
     state: IndexedState = field(default_factory=IndexedState)
 
 
@@ -83,6 +102,12 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
     ledger = CreditLedger(pool, settings.credit_hold_ttl)
     discounts = Discounts(pool)
+    livekit = LiveKit(settings)
+    stack.push_async_callback(livekit.close)
+    auth = AuthService(settings, accounts, redis, mailer, chain_id)
+    media = Media(pool, await ObjectStorage.open(settings, stack), settings)
+    signin = SignIn(pool, auth, clients_from(settings), settings)
+    stack.push_async_callback(signin.close)
     return Services(
         settings=settings,
         mailer=mailer,
@@ -92,7 +117,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         rpc=rpc,
         store=store,
         accounts=accounts,
-        auth=AuthService(settings, accounts, redis, mailer, chain_id),
+        auth=auth,
         limiter=RateLimiter(redis, settings),
         cache=ResponseCache(redis, settings.cache_ttl),
         hub=FeedHub(redis, chain_id),
@@ -114,7 +139,16 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         payments=Payments(
             pool, gateway=gateway, ledger=ledger, discounts=discounts, accounts=accounts, settings=settings
         ),
+        signin=signin,
         tokens=tokens,
+        livekit=livekit,
+        streams=Streams(pool, livekit),
+        lifecycle=Lifecycle(pool),
+        discovery=Discovery(pool),
+        gifts=Gifts(pool),
+        media=media,
+        profiles=Profiles(pool, accounts, auth, media),
+        content=Content(pool, media),
     )
 
 

@@ -6,10 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from core.settings import PLACEHOLDER_SECRETS, ROOT, SharedSettings, split_csv
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider (README "Sign-in with OpenID Connect"): found by issuer discovery."""
+
+    issuer: str = Field(pattern=r"^https?://[^\s]+$")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr = SecretStr("")
+    scopes: str = "openid email profile"
 
 
 class ApiSettings(SharedSettings):
@@ -73,6 +82,44 @@ class ApiSettings(SharedSettings):
     checkout_cancel_url: str = "http://localhost:5173/payment/cancelled"
     # A credits reservation not committed or released within this many seconds is released.
     credit_hold_ttl: int = Field(3600, ge=10, le=7 * 86400)
+    # Streaming (README "Streaming"): the LiveKit server (Twirp API), its API key and secret (which also
+    # sign its webhooks), the ws(s) URL given to clients (default: the same), token and empty-room lifetimes.
+    livekit_url: str = ""
+    livekit_public_url: str = ""
+    livekit_api_key: str = ""
+    livekit_api_secret: SecretStr = SecretStr("")
+    livekit_token_ttl: int = Field(6 * 3600, ge=60, le=86400)
+    livekit_empty_timeout: int = Field(600, ge=10, le=86400)
+    livekit_timeout: float = Field(10.0, gt=0, le=60)
+    # Media (README "Media"): an S3-compatible bucket (S3, R2, MinIO; moto's server in tests). An empty
+    # endpoint is AWS's own; an empty public base serves reads by presigned GET URLs.
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = Field("creator-media", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_access_key_id: str = "dev-access-key"
+    s3_secret_access_key: SecretStr = SecretStr("dev-secret")
+    s3_addressing_style: str = Field("path", pattern="^(path|virtual|auto)$")
+    s3_public_base_url: str = ""
+    media_upload_ttl: int = Field(600, ge=30, le=86400)
+    media_read_ttl: int = Field(3600, ge=60, le=7 * 86400)
+    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    media_max_pixels: int = Field(40_000_000, ge=10_000, le=200_000_000)
+    media_cleanup_interval: float = Field(300, gt=0)
+    # Sign-in with OpenID Connect: Google when GOOGLE_CLIENT_ID is set, any other provider by OIDC_PROVIDERS
+    # (JSON: {"name": {"issuer", "client_id", "client_secret"}}); callbacks on OIDC_REDIRECT_BASE (this API's
+    # public origin); the browser lands on OIDC_RETURN_URL#code=<one-time code> and trades it by POST.
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_issuer: str = "https://accounts.google.com"
+    oidc_providers: dict[str, OidcProvider] = Field(default_factory=dict)
+    oidc_redirect_base: str = "http://localhost:8000"
+    oidc_return_url: str = "http://localhost:5173/auth/callback"
+    oidc_login_ttl: int = Field(600, ge=30, le=3600)
+    oidc_timeout: float = Field(10.0, gt=0, le=60)
+    signin_code_ttl: int = Field(60, ge=10, le=600)
+    # README "Metrics and alerts": /metrics wants "Authorization: Bearer <this>" when set; outside
+    # development it must be set (else /metrics answers 403).
+    metrics_token: SecretStr = SecretStr("")
 
     @field_validator("rate_general", "rate_auth", "rate_purchase")
     @classmethod
@@ -93,7 +140,35 @@ class ApiSettings(SharedSettings):
             raise ValueError("API_JWT_SECRET must be set to a real secret outside development")
         return self
 
+    @model_validator(mode="after")
+    def _no_placeholder_oidc_secret(self) -> ApiSettings:
+        for name, provider in self.sign_in_providers().items():
+            if not self.is_development and provider.client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"the OpenID Connect provider {name!r} needs a real client secret outside development")
+        return self
+
+    def sign_in_providers(self) -> dict[str, OidcProvider]:
+        """The configured OpenID Connect providers by name, Google's preset first."""
+        google = {}
+        if self.google_client_id:
+            google["google"] = OidcProvider(
+                issuer=self.google_issuer, client_id=self.google_client_id, client_secret=self.google_client_secret
+            )
+        return {**google, **self.oidc_providers}
+
     @property
     def jitsi_configured(self) -> bool:
         """Outside development a placeholder Jitsi secret issues no room token (meetings answer 503)."""
         return self.is_development or self.jitsi_app_secret.get_secret_value().lower() not in PLACEHOLDER_SECRETS
+
+    @property
+    def livekit_configured(self) -> bool:
+        """Streaming needs the URL, key and secret; outside development a placeholder secret does not count."""
+        secret = self.livekit_api_secret.get_secret_value()
+        real = self.is_development or secret.lower() not in PLACEHOLDER_SECRETS
+        return bool(self.livekit_url and self.livekit_api_key and secret) and real
+
+    @property
+    def media_configured(self) -> bool:
+        """Outside development a placeholder S3 secret stores nothing (media routes answer 503)."""
+        return self.is_development or self.s3_secret_access_key.get_secret_value().lower() not in PLACEHOLDER_SECRETS

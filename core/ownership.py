@@ -8,7 +8,8 @@ exceptions are declared here with their reason, by the path prefix of the code a
   (approved/refused, submitted in a settle batch);
 - the bookkeeping tables of ``core/db`` (migrations run, chain identity) are written by every
   process through that one module.
-Tables in the ``custom`` schema (configured contracts' events) are the indexer's.
+Tables in the ``custom`` schema (configured contracts' events) are the indexer's; a table in the
+``projection_shadow`` schema (a projection being rebuilt beside the served one) has the owner of its namesake.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ def _all(owner: str, names: str) -> dict[str, Table]:
 
 
 CUSTOM_SCHEMA_OWNER = "indexer"
+SHADOW_SCHEMA = "projection_shadow"
 
 TABLES: dict[str, Table] = {
     **_all(
         "indexer",
         """accruals auctions bids chain_events custom_children custom_contract_progress custom_event_tables
         indexed_blocks indexer_checkpoints intent_outcomes meeting_passes router_treasuries token_balances
-        token_mints token_transfers withdrawals""",
+        token_mints token_transfers withdrawals projection_versions""",
     ),
     **_all("relayer", "schedule_runs signer_nonces"),
     "tx_requests": Table("relayer", also=("core/queue/",)),
@@ -45,5 +47,8 @@ TABLES: dict[str, Table] = {
         users""",
     ),
     "tip_intents": Table("api", also=("relayer/jobs/",)),
+    **_all("api", "media_objects post_comments post_likes posts user_profiles"),
+    **_all("api", "oidc_logins signin_codes user_identities"),
     **_all("core", "chain_identity schema_migrations"),
+    **_all("api", "gifts livekit_events stream_ingresses stream_participants streams"),
 }

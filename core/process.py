@@ -29,5 +29,5 @@ def start_process(settings_class: type[S], process: str) -> S:
     except ValidationError as exc:
         print(f"{process}: invalid configuration: {describe(exc)}", file=sys.stderr)  # noqa: T201 (no logging yet)
         sys.exit(2)
-    setup_logging(process, settings.log_level)
+    setup_logging(process, settings.log_level, json=settings.json_logs)
     return settings

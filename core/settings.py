@@ -54,6 +54,7 @@ SHARED_FIELDS = (
     "rpc_batch_size",
     "manifest_path",
     "log_level",
+    "log_format",
 )
 
 
@@ -108,6 +109,8 @@ class SharedSettings(BaseSettings):
     rpc_batch_size: int = Field(1000, ge=1)
     manifest_path: Path = DEFAULT_MANIFEST
     log_level: str = "INFO"
+    # README "Logs": "auto" is readable lines in development, JSON lines outside it.
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     @field_validator("rpc_urls", mode="before")
     @classmethod
@@ -124,3 +127,7 @@ class SharedSettings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment != "production"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and not self.is_development)

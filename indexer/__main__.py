@@ -6,6 +6,7 @@ status                   checkpoint, head, lag, row counts
 replay                   rebuild every projection from the raw event log (no RPC)
 verify                   compare projections with chain reads at the indexed block; exit 1 on mismatch
 migrate                  apply database migrations
+projections status|upgrade  versioned projections: show, or build beside and swap (README "Upgrading projections")
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from indexer.projections import Projections
 from indexer.realtime import ws_url_for
 from indexer.settings import IndexerSettings
 from indexer.store import QUERIES, Store, indexer_lock
+from indexer.upgrade.cli import check_at_start, cmd_projections, definitions
 from indexer.verify import verify
 
 log = logging.getLogger("indexer")
@@ -89,6 +91,7 @@ async def cmd_run(settings: IndexerSettings) -> int:
         loop.add_signal_handler(sig, stop.set)
     await when_available(lambda: migrate(settings.database_url), "migrations", stop)  # started mid-outage: wait
     async with Runtime(settings) as rt:
+        await check_at_start(rt.pool, definitions(rt.manifest))  # a changed projection is named, not rebuilt
         await run_as_leader(rt.indexer, rt.lock, stop, settings.poll_interval, _ws_url(settings))
     log.info("indexer stopped")
     return 0
@@ -175,8 +178,13 @@ def main() -> None:
         prog="python -m indexer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "backfill", "status", "replay", "verify", "migrate"]
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "backfill", "status", "replay", "verify", "migrate", "projections"],
     )
+    parser.add_argument("action", nargs="?", default="status", help="projections: status or upgrade")
+    parser.add_argument("--keep", type=int, default=0, help="projections upgrade: old versions kept for rollback")
     parser.add_argument("--from", dest="start", type=int, help="backfill: first block, when nothing is indexed yet")
     parser.add_argument("--to", type=int, help="backfill: last block to index (default: the head)")
     args = parser.parse_args()
@@ -193,8 +201,10 @@ def main() -> None:
             asyncio.run(migrate(settings.database_url))
             code = 0
         elif args.command == "run":
-            serve_metrics(settings.metrics_port)
+            serve_metrics(settings.metrics_port, settings.metrics_host)
             code = asyncio.run(cmd_run(settings))
+        elif args.command == "projections":
+            code = asyncio.run(cmd_projections(settings, args.action, args.keep))
         elif args.command == "backfill":
             code = asyncio.run(cmd_backfill(settings, args.start, args.to))
         else:

@@ -17,6 +17,7 @@ class IndexerSettings(SharedSettings):
     max_block_range: int = Field(2000, ge=1)
     finality_depth: int = Field(0, ge=0)
     metrics_port: int = Field(9101, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 to be scraped from another host or container
     # "auto": the first RPC URL with ws(s)://; "none": poll only; or an explicit ws:// URL.
     ws_url: str = "auto"
     # Backfill fetches and decodes in a second process (uses the second core).

@@ -149,7 +149,7 @@ def main(crash_hook: CrashHook = no_crash) -> None:
     settings = start_process(RelayerSettings, "relayer")
     try:
         if args.command == "run":
-            serve_metrics(settings.metrics_port)
+            serve_metrics(settings.metrics_port, settings.metrics_host)
             asyncio.run(run(settings, crash_hook))
         else:
             sys.exit(asyncio.run(admin(settings, args)))

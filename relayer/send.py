@@ -89,6 +89,13 @@ class Sender(RelayerBase):
         """Inside the claim transaction: pre-flight, sign and persist; returns (raw tx, kind) in nonce order."""
         calls: dict[int, Call] = {}
         for request in requests:
+            if request["request_id"]:  # README "Logs": the API request that caused it
+                log.info(
+                    "handling request %d (%s)",
+                    request["id"],
+                    request["kind"],
+                    extra={"request_id": request["request_id"]},
+                )
             try:
                 calls[request["id"]] = build_call(self.manifest, request["kind"], request["payload"])
             except InvalidInput as exc:

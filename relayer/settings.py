@@ -20,6 +20,7 @@ class RelayerSettings(SharedSettings):
     confirmations: int = Field(1, ge=1)
     max_attempts: int = Field(5, ge=1)
     metrics_port: int = Field(9102, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     stuck_blocks: int = Field(3, ge=1)
     stuck_seconds: float = Field(60.0, gt=0)
     max_fee_gwei: float = Field(500.0, gt=0)

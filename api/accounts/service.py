@@ -62,6 +62,11 @@ class Accounts:
         async with translate_errors():
             await self.pool.execute(self.q.set_email_verified, user_id)
 
+    async def claim_email(self, user_id: int) -> bool:
+        """Mark the email verified; True if it was not (and a password set before is dropped)."""
+        async with translate_errors():
+            return await self.pool.fetchval(self.q.claim_unverified_email, user_id) is not None
+
     async def set_role(self, user_id: int, role: str) -> asyncpg.Record | None:
         async with translate_errors():
             row: asyncpg.Record | None = await self.pool.fetchrow(self.q.set_role, user_id, role)

@@ -1,11 +1,11 @@
-"""Email one-time codes: email verification and password reset (paths of the source system)."""
+"""Email one-time codes: passwordless sign-in, email verification and password reset (paths of the source system)."""
 
 from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from api.auth.schemas import EmailBody, OtpBody, ResetPasswordBody
+from api.auth.schemas import EmailBody, OtpBody, ResetPasswordBody, Tokens
 from api.auth.service import AuthService
 from api.errors import ok
 from api.inputs import parse_body
@@ -68,3 +68,25 @@ async def reset_password(request: Request) -> HTTPResponse:
     body = parse_body(request, ResetPasswordBody)
     await _ctx(request).reset_password(body.email, body.otp, body.password)
     return ok({"done": True})
+
+
+@bp.post("/signin/email-otp/send")
+@doc(
+    "Mail a sign-in code (an address without an account gets one; the same answer either way)",
+    tag="otp",
+    body=EmailBody,
+    response=Done,
+)
+@rate_limit("auth")
+async def send_sign_in(request: Request) -> HTTPResponse:
+    body = parse_body(request, EmailBody)
+    await _ctx(request).send_sign_in_code(body.email)
+    return ok({"done": True})
+
+
+@bp.post("/signin/email-otp")
+@doc("Sign in with the mailed code (passwordless)", tag="otp", body=OtpBody, response=Tokens)
+@rate_limit("auth")
+async def sign_in(request: Request) -> HTTPResponse:
+    body = parse_body(request, OtpBody)
+    return ok(await _ctx(request).email_sign_in(body.email, body.otp))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -28,7 +29,7 @@ from api.settings import ApiSettings
 from core.errors import Conflict, NotFound, ServiceUnavailable
 
 log = logging.getLogger("api.auth")
-PURPOSES = {"verify_email": "Verify your email", "reset_password": "Reset your password"}
+PURPOSES = {"verify_email": "Verify your email", "reset_password": "Reset your password", "sign_in": "Sign in"}
 
 
 class AuthService:
@@ -152,6 +153,22 @@ class AuthService:
         ):
             raise InvalidCode("the code is wrong, used or expired")
         return int(row["id"])
+
+    async def send_sign_in_code(self, email: str) -> None:
+        """Mail a sign-in code; an address without an account gets one (created unverified, no password)."""
+        email = email.strip().lower()
+        if await self.accounts.by_email(email) is None:
+            with contextlib.suppress(Conflict):  # created meanwhile by another request
+                await self.accounts.create_user(email, None)
+        await self.send_otp(email, "sign_in")
+
+    async def email_sign_in(self, email: str, code: str) -> dict[str, Any]:
+        """Sign in with a mailed code. The first code proves the mailbox: the email becomes verified and a
+        password or session set up before by whoever registered the unverified address is revoked."""
+        user_id = await self._check_otp(email, "sign_in", code)
+        if await self.accounts.claim_email(user_id):
+            await self.accounts.revoke_all(user_id)
+        return await self.start_session(user_id)
 
     async def verify_email(self, email: str, code: str) -> None:
         await self.accounts.set_email_verified(await self._check_otp(email, "verify_email", code))

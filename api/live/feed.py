@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -90,7 +90,7 @@ class FeedProducer:
         if await self.redis.eval(_RELEASE, 1, self.lease_key, self.me):
             log.info("released the live feed lease")
 
-    async def step(self, indexed: Indexed, reorgs: list[tuple[int, str]]) -> None:
+    async def step(self, indexed: Indexed, reorgs: list[tuple[int, str]], resyncs: Sequence[str] = ()) -> None:
         """Announce what changed since the last announced block (leader only)."""
         if not await self.is_leader():
             return
@@ -107,6 +107,8 @@ class FeedProducer:
             if last is not None and block < last[0]:
                 events.append({"type": "reorg", "block": block, "hash": hash_})
                 last = (block, hash_)
+        for reason in resyncs:  # a projection was swapped: what the clients hold may differ from it
+            events.append({"type": "resync", "reason": reason})
         if indexed is None and last is None:
             last = (0, "")  # nothing indexed yet: the feed will announce everything from the start
         if indexed is not None:

@@ -47,6 +47,7 @@ class Listener:
         self.tick = tick
         self._wake = asyncio.Event()
         self._reorgs: list[tuple[int, str]] = []
+        self._resyncs: list[str] = []  # a projection was swapped (README "Upgrading projections")
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         try:
@@ -55,6 +56,8 @@ class Listener:
                 return
             if data.get("reorg"):
                 self._reorgs.append((int(data["block"]), str(data["hash"])))
+            if data.get("resync"):
+                self._resyncs.append(str(data.get("reason") or "a projection was upgraded"))
         except (ValueError, TypeError, KeyError):
             log.warning("ignoring a malformed %s payload: %.200s", CHANNEL, payload)
         self._wake.set()
@@ -63,10 +66,12 @@ class Listener:
         indexed = await self.store.indexed_block()
         self.state.update(indexed)
         reorgs, self._reorgs = self._reorgs, []
+        resyncs, self._resyncs = self._resyncs, []
         try:
-            await self.producer.step(indexed, reorgs)
+            await self.producer.step(indexed, reorgs, resyncs)
         except RedisError as exc:  # the LISTEN connection stays; the next step announces what this one missed
             self._reorgs = reorgs + self._reorgs
+            self._resyncs = resyncs + self._resyncs
             mark("redis", False)
             log.warning("feed step failed (%s); retrying on the next tick", exc)
             return

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from api.errors import envelope_error, ok
 from api.openapi import doc
+from api.ops.metrics_auth import refusal
 from api.ops.schemas import Health, Ready
 from api.services import services
 from core.backoff import mark
+from core.metrics import exposition
 
 bp = Blueprint("ops")
 
@@ -53,7 +55,8 @@ async def ready(request: Request) -> HTTPResponse:
 
 
 @bp.get("/metrics")
-@doc("Prometheus metrics", tag="ops", response=None)
+@doc("Prometheus metrics, across every worker (bearer API_METRICS_TOKEN when set)", tag="ops", response=None)
 @openapi.response(200, {"text/plain": str}, "Prometheus text format")
 async def metrics(request: Request) -> HTTPResponse:
-    return raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    refused = refusal(request.headers.get("authorization"), services(request).settings)
+    return refused or raw(exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -17,6 +17,7 @@ import asyncpg
 
 from core.db.queries import Queries
 from core.errors import InvalidInput
+from core.logging import current_request_id
 from core.queue.kinds import (
     KINDS,
     MAX_ACCRUALS,
@@ -74,9 +75,11 @@ def validate(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def enqueue(conn: asyncpg.Connection, request: TxRequest) -> Enqueued:
-    """Insert the request once per idempotency key, on the caller's connection (and transaction)."""
+    """Insert the request once per idempotency key, on the caller's connection (and transaction).
+
+    It carries the request id bound in the logging context (the API request causing it), if any."""
     payload = validate(request.kind, request.payload)
-    new_id = await conn.fetchval(QUERIES.enqueue, request.kind, request.key, payload)
+    new_id = await conn.fetchval(QUERIES.enqueue, request.kind, request.key, payload, current_request_id())
     if new_id is not None:
         return Enqueued(id=int(new_id), new=True, matches=True)
     row = await conn.fetchrow(QUERIES.get_by_key, request.key)

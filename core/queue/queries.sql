@@ -2,8 +2,8 @@
 -- state transitions (relayer/queries.sql); producers only insert, and cancel what is still pending.
 
 -- name: enqueue
-INSERT INTO tx_requests (kind, idempotency_key, payload, history)
-VALUES ($1, $2, $3, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())))
+INSERT INTO tx_requests (kind, idempotency_key, payload, history, request_id)
+VALUES ($1, $2, $3, jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now())), $4)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id;
 

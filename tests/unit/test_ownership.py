@@ -6,13 +6,21 @@ import ast
 import re
 from pathlib import Path
 
-from core.ownership import CUSTOM_SCHEMA_OWNER, TABLES
+from core.ownership import CUSTOM_SCHEMA_OWNER, SHADOW_SCHEMA, TABLES
 from core.settings import ROOT
 
 PROCESSES = ("core", "indexer", "relayer", "api")
+
+
+def _name(match: re.Match[str]) -> str:
+    """A written table's name; one in the shadow schema is its namesake's, any other schema stays qualified."""
+    schema, table = (match["schema"] or "").lower(), match["table"].lower()
+    return table if schema in ("", SHADOW_SCHEMA) else f"{schema}.{table}"
+
+
 _WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|(?<!\bFOR\s)(?<!\bDO\s)UPDATE|DELETE\s+FROM|COPY|TRUNCATE(?:\s+TABLE)?)\s+"
-    r"(?:ONLY\s+)?(?P<table>[a-z_][a-z0-9_]*)\b",
+    r"(?:ONLY\s+)?(?:(?P<schema>[a-z_][a-z0-9_]*)\.)?(?P<table>[a-z_][a-z0-9_]*)\b",
     re.IGNORECASE,
 )
 _SQL_STRING = re.compile(r"^\s*(?:WITH|INSERT|UPDATE|DELETE|SELECT|COPY|TRUNCATE|CREATE|ALTER)\b")
@@ -50,7 +58,7 @@ def _writes() -> list[tuple[str, str]]:
             texts, calls = _sql_texts(path)
             for text in texts:
                 flat = re.sub(r"\s+", " ", re.sub(r"--[^\n]*", "", text))
-                found += [(m["table"].lower(), relative) for m in _WRITE.finditer(flat)]
+                found += [(_name(m), relative) for m in _WRITE.finditer(flat)]
             for call in calls if relative != _COPY_HELPER else []:
                 position = _COPY_CALLS[_called(call)]
                 arg = call.args[position] if len(call.args) > position else None

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 
 from api.settings import ApiSettings
+from tests.fake_livekit import FakeLiveKit
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
 
@@ -39,6 +40,9 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
         "API_STRIPE_SECRET_KEY": stripe.api_key,
         "API_STRIPE_WEBHOOK_SECRET": "whsec_schemathesis",
     }
+    livekit = await FakeLiveKit("APIschemathesis", "schemathesis-livekit-secret-0123456789").start()
+    payments.update({"API_LIVEKIT_URL": livekit.url, "API_LIVEKIT_API_KEY": livekit.api_key,
+                     "API_LIVEKIT_API_SECRET": livekit.api_secret})  # fmt: skip
     process, url = start_api(
         settings.model_copy(update={"min_block_timeout": 0.2}),
         {"API_OUTBOX_DIR": str(tmp_path / "outbox"), **payments},
@@ -80,3 +84,4 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
         process.terminate()
         process.wait(10)
         stripe.stop()
+        await livekit.stop()

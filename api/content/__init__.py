@@ -1,0 +1,1 @@
+"""Content: posts, likes, comments, the public and the personalised feed."""

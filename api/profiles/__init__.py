@@ -1,0 +1,1 @@
+"""Profiles: usernames, names, bio, avatar; the viewer's own profile, password and statistics; social reads."""

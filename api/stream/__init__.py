@@ -1,0 +1,1 @@
+"""Live streaming on LiveKit (README "Streaming")."""

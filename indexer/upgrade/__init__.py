@@ -1,0 +1,1 @@
+"""Projection upgrades without a full reindex: build beside the served table, then swap."""
