@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from sanic import Sanic
 
+from api.settings import ApiSettings
 from tests.fake_livekit import FakeLiveKit
+from tests.integration.api.conftest import start_api
 from tests.integration.api.payments.conftest import email_user
-from tests.integration.api.stream.conftest import call, creator, deliver
+from tests.integration.api.stream.conftest import KEY, SECRET, call, creator, deliver
 
 
 async def _live_stream(app: Sanic, pool: asyncpg.Pool, email: str, title: str) -> tuple[dict[str, Any], str]:
@@ -116,14 +120,27 @@ async def test_ingress_events_find_their_stream(
 
 
 async def test_the_same_event_delivered_at_once_is_applied_once(
-    stream_app: Sanic, pool: asyncpg.Pool, fake_livekit: FakeLiveKit
+    stream_app: Sanic, settings: ApiSettings, pool: asyncpg.Pool, fake_livekit: FakeLiveKit, tmp_path: Path
 ) -> None:
+    """Six deliveries of one event at once, against a running ``python -m api`` (the in-process test
+    client opens the app's resources per request, so concurrent requests there are not one app)."""
     alice, room = await _live_stream(stream_app, pool, "alice@example.com", "x")
     assert (await deliver(stream_app, fake_livekit, fake_livekit.event("room_started", room))).status == 200
     joined = fake_livekit.event("participant_joined", room, identity="viewer:42")
-    responses = await asyncio.gather(*(deliver(stream_app, fake_livekit, joined) for _ in range(6)))
-    assert [r.status for r in responses] == [200] * 6
-    assert sorted(r.json["data"]["applied"] for r in responses) == [False] * 5 + [True]
+    body, token = fake_livekit.signed(joined)
+    extra = {"API_LIVEKIT_URL": fake_livekit.url, "API_LIVEKIT_API_KEY": KEY, "API_LIVEKIT_API_SECRET": SECRET}
+    process, url = start_api(settings, extra, tmp_path / "api.log")
+    try:
+        headers = {"Authorization": token, "Content-Type": "application/webhook+json"}
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            responses = await asyncio.gather(
+                *(client.post("/api/webhook/livekit", content=body, headers=headers) for _ in range(6))
+            )
+    finally:
+        process.terminate()
+        process.wait(15)
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    assert sorted(r.json()["data"]["applied"] for r in responses) == [False] * 5 + [True]
     assert await pool.fetchval("SELECT count(*) FROM livekit_events WHERE event_id = $1", joined.id) == 1
     status = (await call(stream_app, "get", "/api/stream/status", alice)).json["data"]
     assert (status["viewers"], status["peak_viewers"]) == (1, 1)
