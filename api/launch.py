@@ -12,7 +12,7 @@ import httpx
 from core.settings import ROOT
 
 
-def spawn_api(env: dict[str, str], log: Path, *, timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+def spawn_api(env: dict[str, str], log: Path, *, timeout: float = 180.0) -> tuple[subprocess.Popen[bytes], str]:
     """The API with ``env`` (which names ``API_PORT``; ``API_HOST`` defaults to 127.0.0.1), its output appended
     to ``log`` (a pipe nobody reads could fill up). Returns the process and its base URL once ``/health`` answers
     200; raises RuntimeError with the log's tail if it exits first or does not answer within ``timeout``."""

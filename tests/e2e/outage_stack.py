@@ -74,7 +74,7 @@ class Stack:
                 self.children[name] = subprocess.Popen(
                     [sys.executable, "-m", name], env=self.env, cwd=ROOT, stdout=sink, stderr=sink
                 )
-        wait_for(lambda: self.status("/ready")[0] == 200, "the stack to be ready")
+        wait_for(lambda: self.status("/ready")[0] == 200, "the stack to be ready", timeout=180)
 
     def dead(self) -> list[str]:
         return [name for name, child in self.children.items() if child.poll() is not None]

@@ -85,7 +85,7 @@ def test_prometheus_sees_every_target_up_and_loads_the_rules(scraped_stack: tupl
         health = {t["labels"]["job"]: t["health"] for t in (data or {}).get("activeTargets", [])}
         return health if health == {"api": "up", "indexer": "up", "relayer": "up"} else None
 
-    assert wait_for(all_up, "every target up in Prometheus", timeout=120)
+    assert wait_for(all_up, "every target up in Prometheus", timeout=180)
     rules = wait_for(lambda: _get(f"{prometheus}/api/v1/rules"), "the rules loaded", timeout=60)
     names = {rule["name"] for group in rules["groups"] for rule in group["rules"]}
     assert {"IndexerLagging", "RelayerDeadLetters", "ApiErrorRate", "ScheduleNoRecentSuccess"} <= names

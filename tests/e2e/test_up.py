@@ -34,7 +34,7 @@ def test_up_serves_and_stops_cleanly(db_url: str, tmp_path: Path) -> None:
     with log_path.open("wb") as log_file:
         up = subprocess.Popen([sys.executable, "-m", "anvil.up"], env=env, cwd=ROOT, stdout=log_file, stderr=log_file)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # first start: embedded PostgreSQL, deploy, three processes
         ready = None
         while time.monotonic() < deadline and up.poll() is None:
             try:

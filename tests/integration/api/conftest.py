@@ -94,7 +94,7 @@ def start_api(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m api`` on a free port; its output goes to ``log``."""
     log = log or Path(tempfile.mkstemp(prefix="api-", suffix=".log")[1])
-    return spawn_api(_env(settings, free_port(), extra or {}), log, timeout=120)  # a loaded machine starts slowly
+    return spawn_api(_env(settings, free_port(), extra or {}), log, timeout=180)  # a loaded machine starts slowly
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ async def deliver(
 
 
 def start_workers(
-    settings: ApiSettings, extra: dict[str, str], log: Path, timeout: float = 120.0
+    settings: ApiSettings, extra: dict[str, str], log: Path, timeout: float = 180.0
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m api`` with its own environment (e.g. 2 workers), given longer to start on a loaded machine."""
     return spawn_api(_env(settings, free_port(), extra), log, timeout=timeout)
