@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from api import background, errors, request_ids
+from api.auto_routes import build_signals_once
 from api.accounts import routes as admin
 from api.auctions import routes as auctions
 from api.auth import otp_routes as otp
@@ -107,6 +108,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     openapi.exclude(bp=feed.ws_bp)  # OpenAPI cannot describe a WebSocket
 
     app.before_server_start(open_resources)
+    build_signals_once(app)  # sanic-ext's HEAD/OPTIONS routes without a quadratic start
     app.after_server_stop(close_resources)
     request_ids.install(app)  # README "Logs": X-Request-ID and the access log
 
