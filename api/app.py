@@ -14,11 +14,11 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from api import background, errors, request_ids
-from api.auto_routes import build_signals_once
 from api.accounts import routes as admin
 from api.auctions import routes as auctions
 from api.auth import otp_routes as otp
 from api.auth import routes as auth
+from api.auto_routes import build_signals_once
 from api.bodies import reject_nul_in_url
 from api.content import routes as content
 from api.creators import routes as creators
