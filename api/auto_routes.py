@@ -13,11 +13,14 @@ from sanic import Sanic
 from sanic_ext.config import PRIORITY
 
 
-def build_signals_once(app: Sanic) -> None:
-    @app.before_server_start(priority=PRIORITY + 1)
-    def pause_signal_router(app: Sanic) -> None:
-        app.signal_router.reset()
+def _pause_signal_router(app: Sanic) -> None:
+    app.signal_router.reset()
 
-    @app.before_server_start(priority=PRIORITY - 1)
-    def finalize_signal_router(app: Sanic) -> None:
-        app.signalize(bool(app.config.TOUCHUP))
+
+def _finalize_signal_router(app: Sanic) -> None:
+    app.signalize(bool(app.config.TOUCHUP))
+
+
+def build_signals_once(app: Sanic) -> None:
+    app.register_listener(_pause_signal_router, "before_server_start", priority=PRIORITY + 1)
+    app.register_listener(_finalize_signal_router, "before_server_start", priority=PRIORITY - 1)
