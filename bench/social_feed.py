@@ -5,7 +5,7 @@
 
 Builds its own migrated database and fills it with SQL (``generate_series``): ``--users`` users
 (the first ``--creators`` of them creators with profiles), each following ``--follows`` creators
-(users × follows rows), ``--posts`` posts (nine in ten by creators), then ``ANALYZE``. Starts the
+(users x follows rows), ``--posts`` posts (nine in ten by creators), then ``ANALYZE``. Starts the
 API with ``API_WORKERS=2`` and runs wrk (Debian: ``apt-get install -y wrk``) over random users on:
 
 - ``GET /health`` — the baseline of the same run: the HTTP stack with no database read;
@@ -35,10 +35,10 @@ from anvil.node import free_port
 from api.auth.tokens import issue_access_token
 from api.content.service import NEWEST
 from api.content.service import QUERIES as CONTENT
-from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, wrk, write_bench_manifest
+from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, write_bench_manifest, wrk
 from core.db.migrate import migrate
 
-SECRET = "bench-secret-for-the-social-feed-0123456789"
+SECRET = "bench-secret-for-the-social-feed-0123456789"  # noqa: S105 (signs the bench's own tokens)
 
 
 async def build_database(name: str, users: int, creators: int, follows: int, posts: int) -> dict[str, int]:
@@ -87,8 +87,7 @@ async def build_database(name: str, users: int, creators: int, follows: int, pos
         await conn.execute("CREATE INDEX posts_author ON posts (author_id, id DESC)")
         await conn.execute("ANALYZE")
         counts = {
-            table: int(await conn.fetchval(f"SELECT count(*) FROM {table}"))  # noqa: S608 (fixed names)
-            for table in ("users", "follows", "posts")
+            table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in ("users", "follows", "posts")
         }
         counts["megabytes"] = int(await conn.fetchval("SELECT pg_database_size(current_database())")) // 2**20
     finally:
