@@ -189,28 +189,37 @@ def write_bench_manifest(path: Path) -> None:
     write_manifest(Manifest(chain_id=CHAIN_ID, genesis_hash="0x" + "0" * 64, deploy_block=0, contracts=contracts), path)
 
 
-def start_api(db: str, manifest: Path, port: int, rate_general: str) -> subprocess.Popen[bytes]:
+def start_api(
+    db: str, manifest: Path, port: int, rate_general: str, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
     env.update({
         "API_DATABASE_URL": dsn_for(db), "API_REDIS_URL": REDIS_URL, "API_MANIFEST_PATH": str(manifest),
         "API_PORT": str(port), "API_WORKERS": "2", "API_RATE_GENERAL": rate_general, "API_RPC_URLS": "http://127.0.0.1:1",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING", **(extra or {}),
     })  # fmt: skip
     try:
-        process, _ = spawn_api(env, Path(tempfile.mkstemp(prefix=f"api-{port}-", suffix=".log")[1]), timeout=30)
+        process, _ = spawn_api(env, Path(tempfile.mkstemp(prefix=f"api-{port}-", suffix=".log")[1]), timeout=120)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from exc
     time.sleep(1.0)  # both workers up
     return process
 
 
-def wrk(url: str, paths: list[str], duration: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, paths: list[str], duration: int, connections: int, tokens: list[str] | None = None
+) -> dict[str, float]:
+    """wrk over ``paths`` picked at random; with ``tokens``, path i is sent with ``Bearer tokens[i]``."""
     script = (
         "paths = {"
         + ",".join(json.dumps(p) for p in paths)
+        + "}\ntokens = {"
+        + ",".join(json.dumps(f"Bearer {t}") for t in tokens or [])
         + "}\n"
         + (
-            "request = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n"
+            "request = function()\n  local i = math.random(#paths)\n"
+            "  if #tokens > 0 then return wrk.format('GET', paths[i], {Authorization = tokens[i]}) end\n"
+            "  return wrk.format('GET', paths[i])\nend\n"
             "response = function(status, headers, body)\n  if status ~= 200 then errors_non200 = true end\nend\n"
         )
     )

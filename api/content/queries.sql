@@ -16,19 +16,46 @@ WHERE p.id = $1
   AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $2 AND b.blocked_id = p.author_id)
                                               OR (b.blocker_id = p.author_id AND b.blocked_id = $2));
 
--- name: feed_page
--- Newest first, before cursor $2; $3 limit; $1 viewer (0: anonymous); $4 author (0: any);
--- $5 true: the viewer's personalised feed (followed creators and self).
+-- name: public_feed
+-- Newest first, before cursor $2; $3 limit; $1 viewer (0: anonymous), blocks hidden both ways.
 SELECT p.*, u.username, EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $1) AS liked
 FROM posts p LEFT JOIN user_profiles u ON u.user_id = p.author_id
 WHERE p.id < $2
-  AND ($4 = 0 OR p.author_id = $4)
-  AND (NOT $5 OR p.author_id = $1
-       OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.creator_id = p.author_id))
   AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = p.author_id)
                                               OR (b.blocker_id = p.author_id AND b.blocked_id = $1))
 ORDER BY p.id DESC
 LIMIT $3;
+
+-- name: author_posts
+-- The posts of author $4, newest first, before cursor $2; $3 limit; $1 viewer (0: anonymous).
+-- Its own query (not "$4 = 0 OR …"), so a generic plan still walks posts_author.
+SELECT p.*, u.username, EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $1) AS liked
+FROM posts p LEFT JOIN user_profiles u ON u.user_id = p.author_id
+WHERE p.author_id = $4 AND p.id < $2
+  AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = p.author_id)
+                                              OR (b.blocker_id = p.author_id AND b.blocked_id = $1))
+ORDER BY p.id DESC
+LIMIT $3;
+
+-- name: personal_feed
+-- Viewer $1's feed: followed creators and self, newest first, before cursor $2; $3 limit. Each
+-- author's newest $3 posts come from posts_author (one index probe per followed creator), then
+-- the merged page: the cost follows the number of follows, not the size of posts.
+SELECT p.*, u.username, EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $1) AS liked
+FROM (
+    SELECT latest.id
+    FROM (SELECT f.creator_id AS author_id FROM follows f WHERE f.follower_id = $1
+          UNION SELECT $1) authors
+    CROSS JOIN LATERAL (SELECT q.id FROM posts q WHERE q.author_id = authors.author_id AND q.id < $2
+                        ORDER BY q.id DESC LIMIT $3) latest
+    ORDER BY latest.id DESC
+    LIMIT $3
+) page
+JOIN posts p ON p.id = page.id
+LEFT JOIN user_profiles u ON u.user_id = p.author_id
+WHERE NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = p.author_id)
+                                              OR (b.blocker_id = p.author_id AND b.blocked_id = $1))
+ORDER BY p.id DESC;
 
 -- name: lock_post
 SELECT id, author_id FROM posts WHERE id = $1 FOR UPDATE;

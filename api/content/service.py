@@ -80,7 +80,12 @@ class Content:
         self, viewer: int | None, before: int, limit: int, *, author: int = 0, personal: bool = False
     ) -> list[dict[str, Any]]:
         async with translate_errors():
-            rows = await self.pool.fetch(self.q.feed_page, viewer or 0, before or NEWEST, limit, author, personal)
+            if personal:
+                rows = await self.pool.fetch(self.q.personal_feed, viewer or 0, before or NEWEST, limit)
+            elif author:
+                rows = await self.pool.fetch(self.q.author_posts, viewer or 0, before or NEWEST, limit, author)
+            else:
+                rows = await self.pool.fetch(self.q.public_feed, viewer or 0, before or NEWEST, limit)
         return [await self._view(r) for r in rows]
 
     async def like(self, user_id: int, post_id: int, on: bool) -> dict[str, Any]:
