@@ -130,11 +130,9 @@ class CustomStore:
                 f"DELETE FROM {qualified(name)} WHERE chain_id = $1 AND block_number > $2", chain_id, block
             )
         await conn.execute(self.q.custom_delete_children_after, chain_id, block)
-        await conn.execute(self.q.custom_delete_logs_after, chain_id, block)
 
     async def reset(self, conn: asyncpg.Connection, chain_id: int) -> None:
         for name in self.registered:
             await conn.execute(f"DELETE FROM {qualified(name)} WHERE chain_id = $1", chain_id)
         await conn.execute(self.q.reset_chain_custom_children, chain_id)
         await conn.execute(self.q.reset_chain_custom_progress, chain_id)
-        await conn.execute(self.q.reset_chain_custom_logs, chain_id)
