@@ -10,7 +10,9 @@ for two variants:
 - **ours**: the three "our contract" instances in the deployment manifest (raw log + projections:
   balances, transfers, intent outcomes, bids, auctions);
 - **config**: the plain ERC-20 named in an ``INDEXER_CONTRACTS_PATH`` file only (typed table
-  ``custom_events.erc20__transfer``), the path any other indexer can be compared on;
+  ``custom_events.erc20__transfer`` and its raw log ``custom_logs``), run as the indexer on its own
+  (``INDEXER_MODE=standalone``: no manifest, only the indexer's tables), the path any other
+  indexer can be compared on;
 
 each with: end-to-end ``python -m indexer backfill`` from an empty database (events/s, process
 start included), the "ceiling" over the same range and addresses (``eth_getLogs`` + COPY of the
@@ -43,7 +45,7 @@ from websockets.asyncio.client import connect
 from anvil.node import free_port, rpc, start_anvil
 from core.chain.manifest import DeployedContract, Manifest, write_manifest
 from core.chain.rpc import RpcClient
-from core.db.migrate import migrate
+from core.db.migrate import INDEXER_ALONE, migrate
 from core.settings import ROOT
 
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -194,11 +196,11 @@ def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, flo
     return elapsed, writer, worker
 
 
-async def fresh_database(admin: asyncpg.Connection, name: str) -> str:
+async def fresh_database(admin: asyncpg.Connection, name: str, owners: frozenset[str] | None = None) -> str:
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    await migrate(dsn)
+    await migrate(dsn, owners=owners)
     return dsn
 
 
@@ -268,16 +270,14 @@ async def main() -> None:
             report("ours", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
             print(f"[ours] rows: {counts}")
         if args.only in (None, "config"):
-            manifest_path = WORKDIR / "manifest-empty.json"
-            empty = Manifest(chain_id=31337, genesis_hash=genesis["hash"], deploy_block=deploy_block, contracts={})
-            write_manifest(empty, manifest_path)
             (WORKDIR / "erc20.json").write_text(json.dumps(abi))
             config = WORKDIR / "contracts.toml"
             config.write_text(f'[[contracts]]\nname = "erc20"\nabi = "erc20.json"\naddress = "{emitters["erc20"]}"\n'
                               f'start_block = {deploy_block}\nevents = ["Transfer"]\n')  # fmt: skip
-            dsn = await fresh_database(admin, f"{prefix}_config")
-            env = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path),
-                   "INDEXER_CONTRACTS_PATH": str(config)}  # fmt: skip
+            dsn = await fresh_database(admin, f"{prefix}_config", INDEXER_ALONE)
+            # The indexer on its own: no manifest (the node's chain id and genesis), only its tables.
+            env = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(WORKDIR / "none.json"),
+                   "INDEXER_CONTRACTS_PATH": str(config), "INDEXER_MODE": "standalone"}  # fmt: skip
             elapsed, *rss = run_backfill(env, head, "config")
             conn = await asyncpg.connect(dsn)
             events = await conn.fetchval('SELECT count(*) FROM custom_events."erc20__transfer"')

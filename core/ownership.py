@@ -33,7 +33,7 @@ SHADOW_SCHEMA = "projection_shadow"
 TABLES: dict[str, Table] = {
     **_all(
         "indexer",
-        """accruals auctions bids chain_events custom_children custom_contract_progress custom_event_tables
+        """accruals auctions bids chain_events custom_children custom_contract_progress custom_event_tables custom_logs
         indexed_blocks indexer_checkpoints intent_outcomes meeting_passes router_treasuries token_balances
         token_mints token_transfers withdrawals projection_versions""",
     ),
@@ -49,6 +49,6 @@ TABLES: dict[str, Table] = {
     "tip_intents": Table("api", also=("relayer/jobs/",)),
     **_all("api", "media_objects post_comments post_likes posts user_profiles"),
     **_all("api", "oidc_logins signin_codes user_identities"),
-    **_all("core", "chain_identity schema_migrations"),
+    **_all("core", "chain_identity schema_migrations schema_migrations_indexer"),
     **_all("api", "gifts livekit_events stream_ingresses stream_participants streams"),
 }

@@ -3,10 +3,16 @@
 run                      backfill, then follow the head (default)
 backfill [--from A] [--to B]  index A..B (default: checkpoint..head) and exit
 status                   checkpoint, head, lag, row counts
-replay                   rebuild every projection from the raw event log (no RPC)
+replay                   rebuild every projection (and configured contract's table) from the raw log (no RPC)
 verify                   compare projections with chain reads at the indexed block; exit 1 on mismatch
 migrate                  apply database migrations
 projections status|upgrade  versioned projections: show, or build beside and swap (README "Upgrading projections")
+
+--config FILE            index the contracts of FILE alone (INDEXER_CONTRACTS_PATH=FILE INDEXER_MODE=standalone):
+                         no manifest, only the indexer's tables (README "Indexing any contract")
+
+A configuration error (bad TOML, unknown event, another chain, unreachable node) prints one line
+`error: ...` on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -16,66 +22,25 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 import time
 
-import asyncpg
-
-from core.chain.manifest import Manifest, load_manifest
-from core.chain.rpc import RpcClient
-from core.db import create_pool
 from core.db.migrate import migrate
 from core.db.outage import when_available
-from core.errors import AppError
+from core.errors import AppError, ConfigError
 from core.metrics import serve_metrics
 from core.process import start_process
-from indexer.app import Indexer
-from indexer.custom import custom_store
 from indexer.leading import run_as_leader
-from indexer.projections import Projections
 from indexer.realtime import ws_url_for
+from indexer.runtime import Runtime
 from indexer.settings import IndexerSettings
-from indexer.store import QUERIES, Store, indexer_lock
+from indexer.store import QUERIES
 from indexer.upgrade.cli import check_at_start, cmd_projections, definitions
 from indexer.verify import verify
 
 log = logging.getLogger("indexer")
-
-
-class Runtime:
-    """The resources one command needs, opened and closed together."""
-
-    def __init__(self, settings: IndexerSettings) -> None:
-        self.settings = settings
-        self.manifest: Manifest = load_manifest(settings.manifest_path)
-        self.projections = Projections.from_manifest(self.manifest, QUERIES)
-        self.custom = custom_store(settings.contracts_path, self.manifest)
-
-    async def __aenter__(self) -> Runtime:
-        self.pool: asyncpg.Pool = await create_pool(self.settings.database_url, max_size=4, fast_numeric=True)
-        self.rpc = RpcClient(self.settings.rpc_urls, batch_size=self.settings.rpc_batch_size)
-        self.store = Store(self.pool, self.manifest.chain_id, self.projections, self.custom)
-        self.indexer = Indexer(
-            self.manifest,
-            self.store,
-            self.rpc,
-            max_block_range=self.settings.max_block_range,
-            finality_depth=self.settings.finality_depth,
-            fetch_worker=self.settings.fetch_worker,
-        )
-        self.lock = indexer_lock(self.settings.database_url, self.manifest.chain_id)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.lock.release()
-        await self.rpc.close()
-        await self.pool.close()
-
-    async def exclusive(self) -> None:
-        """Take the chain's writer lock or fail: one-shot writers never race the running indexer."""
-        if not await self.lock.try_acquire():
-            raise AppError("another indexer holds the writer lock for this chain; stop it first")
 
 
 def _ws_url(settings: IndexerSettings) -> str | None:
@@ -89,8 +54,10 @@ async def cmd_run(settings: IndexerSettings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await when_available(lambda: migrate(settings.database_url), "migrations", stop)  # started mid-outage: wait
-    async with Runtime(settings) as rt:
+    runtime = Runtime(settings)  # a bad configuration fails before anything is migrated or opened
+    owners = settings.migration_owners
+    await when_available(lambda: migrate(settings.database_url, owners=owners), "migrations", stop)  # mid-outage: wait
+    async with runtime as rt:
         await check_at_start(rt.pool, definitions(rt.manifest))  # a changed projection is named, not rebuilt
         await run_as_leader(rt.indexer, rt.lock, stop, settings.poll_interval, _ws_url(settings))
     log.info("indexer stopped")
@@ -98,8 +65,9 @@ async def cmd_run(settings: IndexerSettings) -> int:
 
 
 async def cmd_backfill(settings: IndexerSettings, start: int | None, to: int | None) -> int:
-    await migrate(settings.database_url)
-    async with Runtime(settings) as rt:
+    runtime = Runtime(settings)
+    await migrate(settings.database_url, owners=settings.migration_owners)
+    async with runtime as rt:
         await rt.exclusive()
         await rt.indexer.prepare()
         checkpoint = await rt.store.checkpoint()
@@ -152,6 +120,9 @@ async def cmd_replay(settings: IndexerSettings) -> int:
         started = time.monotonic()
         async with rt.pool.acquire() as conn, conn.transaction():
             replayed = await rt.projections.rebuild(conn, rt.manifest.chain_id)
+            if rt.custom is not None:
+                await rt.custom.ensure_tables(conn)
+                replayed += await rt.custom.replay(conn, rt.manifest.chain_id)
         log.info("replayed %d events into fresh projections in %.1fs", replayed, time.monotonic() - started)
     return 0
 
@@ -187,7 +158,10 @@ def main() -> None:
     parser.add_argument("--keep", type=int, default=0, help="projections upgrade: old versions kept for rollback")
     parser.add_argument("--from", dest="start", type=int, help="backfill: first block, when nothing is indexed yet")
     parser.add_argument("--to", type=int, help="backfill: last block to index (default: the head)")
+    parser.add_argument("--config", help="index only the contracts of this TOML (the indexer on its own)")
     args = parser.parse_args()
+    if args.config:
+        os.environ["INDEXER_CONTRACTS_PATH"], os.environ["INDEXER_MODE"] = args.config, "standalone"
     settings = start_process(IndexerSettings, "indexer")
     # Batches are hundreds of thousands of short-lived, acyclic objects (parsed logs, decoded
     # args, rows): with the default threshold (700) the collector runs every few hundred of
@@ -198,7 +172,7 @@ def main() -> None:
     gc.set_threshold(50_000, 20, 20)
     try:
         if args.command == "migrate":
-            asyncio.run(migrate(settings.database_url))
+            asyncio.run(migrate(settings.database_url, owners=settings.migration_owners))
             code = 0
         elif args.command == "run":
             serve_metrics(settings.metrics_port, settings.metrics_host)
@@ -211,6 +185,9 @@ def main() -> None:
             code = asyncio.run(
                 {"status": cmd_status, "replay": cmd_replay, "verify": cmd_verify}[args.command](settings)
             )
+    except ConfigError as exc:  # one line, no traceback: the operator fixes the configuration
+        print("error: " + " ".join(exc.message.split()), file=sys.stderr)  # noqa: T201 (CLI output)
+        code = 2
     except AppError as exc:
         log.error("%s", exc.message)
         code = 1

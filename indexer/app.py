@@ -92,7 +92,7 @@ class Indexer:
             checkpoint = await self.store.checkpoint()
             pool, custom, chain_id = self.store.pool, self.store.custom, self.manifest.chain_id
             if await catchup.plan(pool, custom, chain_id, checkpoint.number if checkpoint else None):
-                rows = await catchup.catch_up(pool, custom, chain_id, self.reader.get_logs)
+                rows = await catchup.catch_up(pool, custom, chain_id, self.reader.get_logs, self.reader.block_times)
                 log.info("configured contracts caught up: %d rows", rows)
 
     async def backfill(self, target: int | None = None, *, depth: int = 4) -> int:

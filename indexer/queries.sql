@@ -259,3 +259,18 @@ UPDATE custom_contract_progress SET done = $3 WHERE chain_id = $1 AND contract =
 
 -- name: reset_chain_custom_progress
 DELETE FROM custom_contract_progress WHERE chain_id = $1;
+
+-- name: custom_delete_logs_after
+DELETE FROM custom_logs WHERE chain_id = $1 AND block_number > $2;
+
+-- name: reset_chain_custom_logs
+DELETE FROM custom_logs WHERE chain_id = $1;
+
+-- name: custom_logs_page
+SELECT block_number, log_index, block_hash, block_time, tx_hash, address, topics, data FROM custom_logs
+WHERE chain_id = $1 AND contract = ANY($2::text[]) AND (block_number, log_index) > ($3, $4)
+ORDER BY block_number, log_index LIMIT $5;
+
+-- name: custom_logs_of
+SELECT block_number, log_index, block_hash, tx_hash, address, topics, data FROM custom_logs
+WHERE chain_id = $1 AND contract = $2 AND block_number <= $3 ORDER BY block_number, log_index;

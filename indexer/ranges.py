@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.chain.rpc import RpcClient
 from core.errors import RequestTooLarge, RetryableError
 from indexer import completeness
 from indexer.blocks import Header
-from indexer.custom.sources import CustomBatch, CustomSources
+from indexer.custom.sources import CustomBatch, CustomSources, block_times
 from indexer.decode import LogDecoder
 from indexer.rows import BatchRows, RowBuilder
 
@@ -114,13 +115,19 @@ class RangeReader:
                     read.blocks |= extra.blocks
                     read.by_hash &= extra.by_hash
                     logs = sorted(logs + extra.logs, key=lambda g: (int(g["blockNumber"], 16), int(g["logIndex"], 16)))
-            custom.rows = self.custom.decode(logs)
         needed = sorted({start, end} | {int(item["blockNumber"], 16) for item in logs})
         read.blocks |= await completeness.headers(self.rpc, [n for n in needed if n not in read.blocks])
         await completeness.confirm_empty(self.rpc, read, completeness.suspects(read, logs, addresses), addresses)
         headers = {n: Header.from_rpc(read.blocks[n]) for n in needed}
+        if custom is not None and self.custom is not None:  # every block with a log has its header: its time
+            custom.rows = self.custom.decode(logs, block_times({n: h.timestamp for n, h in headers.items()}))
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
         return Batch(start, end, logs, headers, self.rows.batch(decoded), custom)
+
+    async def block_times(self, numbers: list[int]) -> dict[int, datetime]:
+        """The times of blocks ``numbers`` (their headers, read in batches)."""
+        found = await completeness.headers(self.rpc, numbers)
+        return block_times({n: int(block["timestamp"], 16) for n, block in found.items()})
 
     async def get_logs(
         self, start: int, end: int, addresses: list[str], *, adapt: bool = True

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from core.db.migrate import INDEXER_ALONE
 from core.settings import SAFE_FINALITY_DEPTH, SharedSettings, safe_depths
 
 
@@ -24,6 +26,19 @@ class IndexerSettings(SharedSettings):
     fetch_worker: bool = True
     # Further contracts to index by configuration (TOML or JSON; README "Indexer"); none when unset.
     contracts_path: Path | None = None
+    # "standalone": the indexer on its own (README "Indexing any contract"): the configured contracts
+    # only, no deployment manifest (chain id and genesis read from the node), and only the indexer's
+    # migrations (no application table in its database).
+    mode: Literal["full", "standalone"] = "full"
+
+    @property
+    def standalone(self) -> bool:
+        return self.mode == "standalone"
+
+    @property
+    def migration_owners(self) -> frozenset[str] | None:
+        """Whose migration statements this indexer applies: all (None), or the indexer's and core's alone."""
+        return INDEXER_ALONE if self.standalone else None
 
     @field_validator("contracts_path", mode="before")
     @classmethod

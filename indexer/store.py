@@ -41,7 +41,7 @@ class Store:
             async with conn.transaction():
                 reset = await register_chain(conn, "indexer", self.chain_id, genesis_hash)
                 if reset:
-                    for name in ("events", "blocks", "balances", "transfers", "mints", "checkpoint"):
+                    for name in ("events", "custom_logs", "blocks", "balances", "transfers", "mints", "checkpoint"):
                         await conn.execute(self.q[f"reset_chain_{name}"], self.chain_id)
                     await self.projections.contracts.reset(conn, self.chain_id)
                     if self.custom is not None:
@@ -125,6 +125,8 @@ class Store:
             if self.custom is not None:
                 await self.custom.rollback(conn, chain_id, ancestor.number)
             await conn.execute(self.q.delete_events_after, chain_id, ancestor.number)
+            # (configured contracts' raw logs: even those of a contract no longer configured)
+            await conn.execute(self.q.custom_delete_logs_after, chain_id, ancestor.number)
             await conn.execute(self.q.delete_blocks_after, chain_id, ancestor.number)
             await conn.execute(self.q.set_checkpoint, chain_id, ancestor.number, ancestor.hash)
             await conn.execute(

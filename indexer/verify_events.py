@@ -4,7 +4,8 @@
   chain's ``eth_getLogs`` count from the contract's deploy block to the indexed block.
 - Each configured contract's rows (its event tables, plus its logs stored raw) against the
   chain's logs of its configured events at its addresses (factory children from the block that
-  announced them), from its start block to the indexed block.
+  announced them), from its start block to the indexed block; and its raw log (``custom_logs``,
+  what ``replay`` rebuilds its tables from) log by log against the same logs.
 - Logs stored raw because they could not be decoded are listed (notes, not mismatches: they
   are kept, nothing is lost).
 
@@ -120,9 +121,43 @@ async def _verify_custom(
                     block,
                 )
             indexed += await conn.fetchval(QUERIES.undecodable_count_of, chain_id, name, block)
-        report.checked += 1
+            stored = {_raw_key(r) for r in await conn.fetch(QUERIES.custom_logs_of, chain_id, name, block)}
+        report.checked += 2
         if indexed != sum(expected.values()):
             report.mismatches.append(
                 f"configured contract {name}: the chain has {sum(expected.values())} logs of its events, "
                 f"its tables (and raw logs) hold {indexed}"
             )
+        chain = {_chain_key(g) for g in logs if int(g["blockNumber"], 16) >= since[g["address"].lower()]}
+        if stored != chain:
+            report.mismatches.append(
+                f"configured contract {name}: its raw log (custom_logs) lacks {len(chain - stored)} of the chain's "
+                f"logs and holds {len(stored - chain)} the chain does not have"
+            )
+
+
+RawKey = tuple[int, int, str, str, str, tuple[str, ...], str]
+
+
+def _raw_key(row: asyncpg.Record) -> RawKey:
+    return (
+        row["block_number"],
+        row["log_index"],
+        row["block_hash"],
+        row["tx_hash"],
+        row["address"],
+        tuple(row["topics"]),
+        row["data"].lower(),
+    )
+
+
+def _chain_key(log: dict[str, Any]) -> RawKey:
+    return (
+        int(log["blockNumber"], 16),
+        int(log["logIndex"], 16),
+        log["blockHash"].lower(),
+        log["transactionHash"].lower(),
+        log["address"].lower(),
+        tuple(t.lower() for t in log["topics"]),
+        log["data"].lower(),
+    )

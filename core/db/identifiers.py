@@ -13,7 +13,7 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Tables created from configured ABIs live in their own schema: they can never shadow ours.
 CUSTOM_SCHEMA = "custom_events"
 # Columns every custom event table has; ABI arguments with these names get an ``arg_`` prefix.
-BASE_COLUMNS = ("chain_id", "block_number", "log_index", "tx_hash", "address")
+BASE_COLUMNS = ("chain_id", "block_number", "log_index", "tx_hash", "address", "block_time")
 
 
 class UnsafeIdentifier(ValueError):

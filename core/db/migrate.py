@@ -2,6 +2,11 @@
 
 Each file runs in its own transaction, under an advisory lock so that several processes
 starting together apply each migration once. ``python -m core.db.migrate [DATABASE_URL]``.
+
+The indexer alone (``INDEXER_MODE=standalone``, :data:`INDEXER_ALONE`) applies only the statements on
+the indexer's and core's tables (``core/db/statements.py``), recorded in ``schema_migrations_indexer``:
+such a database never gets the application's tables, and the two kinds of database are never mixed
+(each mode refuses the other's).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
+from core.db.statements import owned_statements
 from core.errors import ConfigError
 from core.settings import ROOT, SharedSettings
 
@@ -23,6 +29,8 @@ MIGRATIONS_DIR = ROOT / "migrations"
 _LOCK_KEY = 0x6D696772  # "migr"
 _FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 log = logging.getLogger("migrate")
+INDEXER_ALONE = frozenset({"indexer", "core"})  # the owners whose statements the indexer alone applies
+FULL, ALONE = "schema_migrations", "schema_migrations_indexer"
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,31 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
-async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
-    """Apply the pending migrations; returns the versions applied now."""
+async def apply_migrations(
+    conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR, *, owners: frozenset[str] | None = None
+) -> list[int]:
+    """Apply the pending migrations (only ``owners``' statements when given); the versions applied now."""
     migrations = load_migrations(directory)
+    table, other = (FULL, ALONE) if owners is None else (ALONE, FULL)
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", other) and await conn.fetchval(
+            f"SELECT EXISTS (SELECT FROM {other})"
+        ):
+            raise ConfigError(
+                "this database holds the indexer alone (INDEXER_MODE=standalone); the application needs its own"
+                if owners is None
+                else "this database holds the whole application's schema; run the indexer without INDEXER_MODE"
+                "=standalone there, or give it a database of its own"
+            )
         await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
+            f"""CREATE TABLE IF NOT EXISTS {table} (
                    version integer PRIMARY KEY,
                    name text NOT NULL,
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {
-            r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
-        }
+        done = {r["version"]: r["checksum"] for r in await conn.fetch(f"SELECT version, checksum FROM {table}")}
         applied = []
         for migration in migrations:
             if migration.version in done:
@@ -73,25 +91,27 @@ async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATION
                         "migrations are forward-only: add a new file instead"
                     )
                 continue
+            statements = [migration.sql] if owners is None else owned_statements(migration.sql, owners)
             async with conn.transaction():
-                await conn.execute(migration.sql)
+                for statement in statements:
+                    await conn.execute(statement)
                 await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    f"INSERT INTO {table} (version, name, checksum) VALUES ($1, $2, $3)",
                     migration.version,
                     migration.name,
                     migration.checksum,
                 )
-            log.info("applied migration %04d_%s", migration.version, migration.name)
+            log.info("applied migration %04d_%s (%d statements)", migration.version, migration.name, len(statements))
             applied.append(migration.version)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
-async def migrate(dsn: str) -> list[int]:
+async def migrate(dsn: str, *, owners: frozenset[str] | None = None) -> list[int]:
     conn = await asyncpg.connect(dsn)
     try:
-        return await apply_migrations(conn)
+        return await apply_migrations(conn, owners=owners)
     finally:
         await conn.close()
 

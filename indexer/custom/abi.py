@@ -1,7 +1,7 @@
 """From a configured contract's ABI to typed event tables and their decoders.
 
 Each event becomes one table ``custom_events."<contract>__<event>"`` with the base columns
-(chain_id, block_number, log_index, tx_hash, address) and one typed column per argument,
+(chain_id, block_number, log_index, tx_hash, address, block_time) and one typed column per argument,
 its values made storable by the one rule of :mod:`indexer.codec` (shared with the manifest's
 decoder; strings: invalid UTF-8 and NUL become U+FFFD):
 
@@ -141,7 +141,8 @@ class EventTable:
         cols = ",\n    ".join(f"{quote(c.column)} {c.sql}" for c in self.columns)
         statements = [
             f"CREATE TABLE IF NOT EXISTS {table} (\n    chain_id bigint NOT NULL,\n    block_number bigint NOT NULL,"
-            f"\n    log_index integer NOT NULL,\n    tx_hash text NOT NULL,\n    address text NOT NULL"
+            f"\n    log_index integer NOT NULL,\n    tx_hash text NOT NULL,\n    address text NOT NULL,"
+            f"\n    block_time timestamptz"
             + (f",\n    {cols}" if cols else "")
             + ",\n    PRIMARY KEY (chain_id, block_number, log_index)\n)"
         ]
@@ -156,6 +157,10 @@ class EventTable:
                     f"(chain_id, {quote(c.column)}, block_number, log_index)"
                 )
         return statements
+
+    def upgrade_ddl(self) -> str:
+        """What a table created before ``block_time`` existed needs (its old rows keep a NULL time)."""
+        return f"ALTER TABLE {qualified(self.table)} ADD COLUMN IF NOT EXISTS block_time timestamptz"
 
     def _index_name(self, column: str) -> str:
         name = f"{self.table}__{column}"

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from indexer.custom.sources import UNDECODABLE_ROWS, CustomSources
+from indexer.custom.sources import RAW_LOGS, UNDECODABLE_ROWS, CustomSources
 from indexer.custom.store import CustomStore
 
 log = logging.getLogger("indexer.custom")
 GetLogs = Callable[[int, int, list[str]], Awaitable[list[dict[str, Any]] | None]]
+BlockTimes = Callable[[list[int]], Awaitable[dict[int, datetime]]]
 
 
 async def plan(pool: asyncpg.Pool, store: CustomStore, chain_id: int, checkpoint: int | None) -> dict[str, int]:
@@ -42,7 +44,9 @@ async def plan(pool: asyncpg.Pool, store: CustomStore, chain_id: int, checkpoint
         return pending
 
 
-async def catch_up(pool: asyncpg.Pool, store: CustomStore, chain_id: int, get_logs: GetLogs, step: int = 2000) -> int:
+async def catch_up(
+    pool: asyncpg.Pool, store: CustomStore, chain_id: int, get_logs: GetLogs, times: BlockTimes, *, step: int = 2000
+) -> int:
     """Index each pending contract's history up to its target; returns the rows written."""
     async with pool.acquire() as conn:
         targets = {r["contract"]: r for r in await conn.fetch(store.q.custom_progress, chain_id)}
@@ -74,10 +78,12 @@ async def catch_up(pool: asyncpg.Pool, store: CustomStore, chain_id: int, get_lo
                         step = max(1, step // 2)
                         continue
                     logs = logs + extra
-            decoded = alone.decode(logs)
+            decoded = alone.decode(logs, await times(sorted({int(g["blockNumber"], 16) for g in logs})))
             rows = {table: records for table, records in decoded.items() if table in mine}
             if raw := [r for r in decoded.get(UNDECODABLE_ROWS, []) if r[6] == name]:
                 rows[UNDECODABLE_ROWS] = raw  # stored raw, never skipped
+            if raw := [r for r in decoded.get(RAW_LOGS, []) if r[7] == name]:
+                rows[RAW_LOGS] = raw
             async with pool.acquire() as conn, conn.transaction():
                 await store.write_rows(conn, chain_id, rows, children)
                 await conn.execute(store.q.custom_progress_done, chain_id, name, end)

@@ -1,6 +1,9 @@
 """The contracts configuration file (``INDEXER_CONTRACTS_PATH``), TOML or JSON by its suffix.
 
 ```toml
+chain_id = 1                   # optional: the chain the node must serve (refused otherwise)
+# genesis_hash = "0xd4e5..."   # optional: block 0's hash, the same check
+
 [[contracts]]
 name = "usdc"                  # lower-case identifier: tables are named usdc__<event>
 abi = "abis/erc20.json"        # a JSON ABI (a list, or an artifact with an "abi" key); relative to this file
@@ -86,7 +89,18 @@ class ContractConfig(BaseModel):
 class ContractsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    chain_id: int | None = Field(None, gt=0)
+    genesis_hash: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{64}$")
     contracts: list[ContractConfig] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The configuration file: its contracts and the chain it expects the node to serve (if it says)."""
+
+    contracts: list[CustomContract]
+    chain_id: int | None = None
+    genesis_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,10 @@ def _read_abi(path: Path) -> list[dict[str, Any]]:
 
 def parse_contracts(raw: Any, base: Path, manifest_addresses: Collection[str] = ()) -> list[CustomContract]:
     """Validate a parsed configuration; ABI paths are relative to ``base``."""
+    return parse_configuration(raw, base, manifest_addresses).contracts
+
+
+def parse_configuration(raw: Any, base: Path, manifest_addresses: Collection[str] = ()) -> Configuration:
     try:
         config = ContractsFile.model_validate(raw)
     except ValidationError as exc:
@@ -163,11 +181,15 @@ def parse_contracts(raw: Any, base: Path, manifest_addresses: Collection[str] = 
             if table.table in seen:
                 raise ConfigError(f"table {table.table} would be created twice")
             seen[table.table] = contract.name
-    return [built[name] for name in names]
+    return Configuration([built[name] for name in names], config.chain_id, config.genesis_hash)
 
 
 def load_contracts(path: Path, manifest_addresses: Collection[str] = ()) -> list[CustomContract]:
     """Read and validate the configuration file (``.toml`` or ``.json``)."""
+    return load_configuration(path, manifest_addresses).contracts
+
+
+def load_configuration(path: Path, manifest_addresses: Collection[str] = ()) -> Configuration:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -176,4 +198,4 @@ def load_contracts(path: Path, manifest_addresses: Collection[str] = ()) -> list
         raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"contracts configuration {path} cannot be parsed: {exc}") from exc
-    return parse_contracts(raw, path.parent, manifest_addresses)
+    return parse_configuration(raw, path.parent, manifest_addresses)

@@ -1,12 +1,15 @@
 """The configured contracts at run time: which addresses to ask ``eth_getLogs`` for, how each
-log becomes a row of its event table, and which factory events announce new children."""
+log becomes a row of its event table (with its block's time) and a record of the raw log
+(``custom_logs``, what ``replay`` rebuilds the tables from), and which factory events announce
+new children."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from eth_abi.exceptions import DecodingError
@@ -20,6 +23,20 @@ from indexer.custom.config import CustomContract
 log = logging.getLogger("indexer.custom")
 # CustomBatch.rows key of the raw records (chain_events rows) of logs that could not be decoded
 UNDECODABLE_ROWS = UNDECODABLE
+# CustomBatch.rows key of the raw log records (custom_logs rows, in RAW_LOG_COLUMNS order)
+RAW_LOGS = "!raw"
+RAW_LOG_COLUMNS = [
+    "chain_id",
+    "block_number",
+    "log_index",
+    "block_hash",
+    "block_time",
+    "tx_hash",
+    "address",
+    "contract",
+    "topics",
+    "data",
+]
 CHILDREN = Counter("indexer_custom_children_total", "Factory children discovered", ["contract"])
 
 
@@ -40,7 +57,13 @@ class CustomBatch:
 
     @property
     def count(self) -> int:
-        return sum(len(r) for r in self.rows.values())
+        """The events of the batch (decoded or stored raw); the raw log's copies are not counted again."""
+        return sum(len(r) for name, r in self.rows.items() if name != RAW_LOGS)
+
+
+def block_times(timestamps: Mapping[int, int]) -> dict[int, datetime]:
+    """Block number -> its time, from the headers' unix timestamps."""
+    return {number: datetime.fromtimestamp(ts, UTC) for number, ts in timestamps.items()}
 
 
 class CustomSources:
@@ -110,14 +133,19 @@ class CustomSources:
                 CHILDREN.labels(contract.name).inc()
         return found
 
-    def decode(self, logs: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
+    def decode(
+        self, logs: list[dict[str, Any]], times: Mapping[int, datetime], *, keep_raw: bool = True
+    ) -> dict[str, list[tuple[Any, ...]]]:
         """COPY records per table for the logs of configured contracts; other logs are ignored.
 
-        A log of a configured event that cannot be decoded is never skipped: its raw form is a
+        ``times`` holds the time of every block with a log. Each log of a configured event is also
+        a ``custom_logs`` record under the key :data:`RAW_LOGS` (unless ``keep_raw`` is false: a replay
+        reads them). A log that cannot be decoded is never skipped: its raw form is a
         ``chain_events`` record under the key :data:`UNDECODABLE_ROWS`.
         """
         rows: dict[str, list[tuple[Any, ...]]] = {}
         chain_id, by_address = self.chain_id, self._by_address
+        raw_logs: list[tuple[Any, ...]] = []
         for item in logs:
             entry = by_address.get(item["address"].lower())
             topics = item["topics"]
@@ -130,11 +158,32 @@ class CustomSources:
             block = int(item["blockNumber"], 16)
             if block < contract.start_block:
                 continue
+            log_index, tx_hash, address, time = (
+                int(item["logIndex"], 16),
+                item["transactionHash"].lower(),
+                item["address"].lower(),
+                times[block],
+            )
+            if keep_raw:
+                raw_logs.append(
+                    (
+                        chain_id,
+                        block,
+                        log_index,
+                        item["blockHash"].lower(),
+                        time,
+                        tx_hash,
+                        address,
+                        contract.name,
+                        [t.lower() for t in topics],
+                        item["data"],
+                    )
+                )
             try:
                 values = table.decode(topics, item["data"])
             except Exception as exc:  # noqa: BLE001 (no log content may stop the indexer: any failure is stored raw)
                 log.warning("cannot decode %s in tx %s: %s", table.table, item.get("transactionHash"), exc)
-                raw = undecodable_args(table.event, topics, item["data"], exc)
+                args = undecodable_args(table.event, topics, item["data"], exc)
                 rows.setdefault(UNDECODABLE_ROWS, []).append(
                     (
                         chain_id,
@@ -145,17 +194,11 @@ class CustomSources:
                         item["address"].lower(),
                         contract.name,
                         UNDECODABLE,
-                        RawJson(json.dumps(raw)),
+                        RawJson(json.dumps(args)),
                     )
                 )
                 continue
-            record = (
-                chain_id,
-                block,
-                int(item["logIndex"], 16),
-                item["transactionHash"].lower(),
-                item["address"].lower(),
-                *values,
-            )
-            rows.setdefault(table.table, []).append(record)
+            rows.setdefault(table.table, []).append((chain_id, block, log_index, tx_hash, address, time, *values))
+        if raw_logs:
+            rows[RAW_LOGS] = raw_logs
         return rows

@@ -14,7 +14,7 @@ from core.db import Queries
 from core.db.identifiers import CUSTOM_SCHEMA, check, qualified
 from core.errors import ConfigError
 from indexer.codec import EVENT_COLUMNS, UNDECODABLE_LOGS
-from indexer.custom.sources import UNDECODABLE_ROWS, Child, CustomBatch, CustomSources
+from indexer.custom.sources import RAW_LOG_COLUMNS, RAW_LOGS, UNDECODABLE_ROWS, Child, CustomBatch, CustomSources
 
 log = logging.getLogger("indexer.custom")
 
@@ -40,6 +40,7 @@ class CustomStore:
                             f"{table.table} exists for {row['signature']}, the configuration now says "
                             f"{table.signature}: use another contract name (or drop the table)"
                         )
+                    await conn.execute(table.upgrade_ddl())
                     continue
                 for statement in table.ddl():
                     await conn.execute(statement)
@@ -75,6 +76,9 @@ class CustomStore:
                 for record in records:
                     UNDECODABLE_LOGS.labels(record[6], json.loads(record[8])["event"]).inc()
                 continue
+            if name == RAW_LOGS:
+                await conn.copy_records_to_table("custom_logs", columns=RAW_LOG_COLUMNS, records=records)
+                continue
             table = self.sources.tables[name]
             await conn.copy_records_to_table(
                 check(name), schema_name=CUSTOM_SCHEMA, columns=table.column_names, records=records
@@ -90,6 +94,35 @@ class CustomStore:
                 [x.block_number for x in c],
                 [x.log_index for x in c],
             )
+
+    async def replay(self, conn: asyncpg.Connection, chain_id: int, chunk: int = 20_000) -> int:
+        """Rebuild the configured contracts' tables from their raw log (``custom_logs``), no RPC; the logs replayed.
+
+        Logs that could not be decoded stay where they are (``chain_events``, stored raw).
+        """
+        await self.load_children(conn, chain_id)
+        for name in self.sources.tables:
+            await conn.execute(f"DELETE FROM {qualified(name)} WHERE chain_id = $1", chain_id)
+        contracts, replayed, after = sorted(self.sources.contracts), 0, (-1, -1)
+        while rows := await conn.fetch(self.q.custom_logs_page, chain_id, contracts, after[0], after[1], chunk):
+            logs = [
+                {
+                    "blockNumber": hex(r["block_number"]),
+                    "logIndex": hex(r["log_index"]),
+                    "blockHash": r["block_hash"],
+                    "transactionHash": r["tx_hash"],
+                    "address": r["address"],
+                    "topics": r["topics"],
+                    "data": r["data"],
+                }
+                for r in rows
+            ]
+            decoded = self.sources.decode(logs, {r["block_number"]: r["block_time"] for r in rows}, keep_raw=False)
+            decoded.pop(UNDECODABLE_ROWS, None)
+            await self.write_rows(conn, chain_id, decoded, [])
+            replayed += len(rows)
+            after = (rows[-1]["block_number"], rows[-1]["log_index"])
+        return replayed
 
     async def rollback(self, conn: asyncpg.Connection, chain_id: int, block: int) -> None:
         for name in self.registered:

@@ -38,7 +38,7 @@ async def check_at_start(pool: asyncpg.Pool, defs: list[definition.Definition]) 
 async def cmd_projections(settings: IndexerSettings, action: str, keep: int) -> int:
     if action not in ("status", "upgrade"):
         raise AppError(f"projections: unknown action {action!r} (status or upgrade)")
-    await migrate(settings.database_url)
+    await migrate(settings.database_url, owners=settings.migration_owners)
     manifest = load_manifest(settings.manifest_path)
     (d,) = definitions(manifest)
     pool = await create_pool(settings.database_url, max_size=2)

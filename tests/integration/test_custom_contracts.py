@@ -66,6 +66,7 @@ async def test_a_configured_contract_lands_in_typed_tables(
     )
     assert types == {
         "chain_id": "bigint", "block_number": "bigint", "log_index": "integer", "tx_hash": "text", "address": "text",
+        "block_time": "timestamp with time zone",
         "tag": "text", "who": "text", "flag": "boolean", "small": "numeric", "sel": "text", "blob": "text",
         "note": "text", "nums": "jsonb", "point": "jsonb",
     }  # fmt: skip
