@@ -80,6 +80,16 @@ struct Intent:
     deadline: uint256
 
 
+# @dev A fan's EIP-2612 permit of the Coin for this router (owner = the intent's `from`,
+#      spender = this contract). `deadline == 0` means none.
+struct Permit:
+    value: uint256
+    deadline: uint256
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+
 event IntentSettled:
     digest: indexed(bytes32)
     from_: indexed(address)
@@ -163,6 +173,35 @@ def settle(intents: DynArray[Intent, MAX_BATCH], signatures: DynArray[Bytes[65],
             `fee`. Invalid intents are skipped with `IntentRejected`.
     @return uint256 How many intents settled.
     """
+    return self._settle(intents, signatures, [])
+
+
+@external
+@nonreentrant
+def settle_with_permits(
+    intents: DynArray[Intent, MAX_BATCH],
+    signatures: DynArray[Bytes[65], MAX_BATCH],
+    permits: DynArray[Permit, MAX_BATCH],
+) -> uint256:
+    """
+    @notice `settle`, applying each gift's Coin permit first (gasless gifts:
+            the fan never sends an `approve`). `permits[i]` belongs to
+            `intents[i]`; a zero deadline means none. A permit is applied
+            only while the allowance is short, and never reverts the batch:
+            a bad, expired or already used permit leaves the allowance as it
+            was, and the intent is rejected as any intent without allowance.
+    @return uint256 How many intents settled.
+    """
+    assert len(permits) == len(intents), "router: length mismatch"
+    return self._settle(intents, signatures, permits)
+
+
+@internal
+def _settle(
+    intents: DynArray[Intent, MAX_BATCH],
+    signatures: DynArray[Bytes[65], MAX_BATCH],
+    permits: DynArray[Permit, MAX_BATCH],
+) -> uint256:
     access_control._check_role(SETTLER_ROLE, msg.sender)
     pausable._require_not_paused()
     assert len(intents) == len(signatures), "router: length mismatch"
@@ -171,6 +210,8 @@ def settle(intents: DynArray[Intent, MAX_BATCH], signatures: DynArray[Bytes[65],
     settled: uint256 = 0
     for i: uint256 in range(len(intents), bound=MAX_BATCH):
         intent: Intent = intents[i]
+        if len(permits) != 0:
+            self._apply_permit(intent, permits[i])
         digest: bytes32 = self._intent_digest(intent)
         reason: uint8 = self._rejection(intent, digest, signatures[i])
         if reason != 0:
@@ -196,6 +237,34 @@ def settle(intents: DynArray[Intent, MAX_BATCH], signatures: DynArray[Bytes[65],
         )
         settled += 1
     return settled
+
+
+@internal
+def _apply_permit(intent: Intent, permit: Permit):
+    """
+    @dev Coin.permit(from, self, value, deadline, v, r, s) for a gift whose
+         allowance is short, through a non-reverting call: the Coin checks the
+         owner's signature, deadline and nonce; a failure is ignored here and
+         shows as REASON_INSUFFICIENT_ALLOWANCE (or the intent's own reason).
+    """
+    if permit.deadline == 0 or intent.token != coin or intent.from_ == empty(address):
+        return
+    if staticcall IERC20(coin).allowance(intent.from_, self) >= intent.amount:
+        return  # already allowed (e.g. the permit was submitted by someone else first)
+    success: bool = raw_call(
+        coin,
+        abi_encode(
+            intent.from_,
+            self,
+            permit.value,
+            permit.deadline,
+            permit.v,
+            permit.r,
+            permit.s,
+            method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+        ),
+        revert_on_failure=False,
+    )
 
 
 @internal
