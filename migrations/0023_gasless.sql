@@ -13,3 +13,16 @@ ALTER TABLE payments ADD CONSTRAINT payments_coins_wallet CHECK (
 );
 ALTER TABLE payments ADD CONSTRAINT payments_claim_coins CHECK (claim_status IS NULL OR kind = 'coins');
 CREATE INDEX payments_waiting ON payments (user_id) WHERE claim_status = 'waiting';
+
+-- ---------------------------------------------------------------- gasless gifts
+-- A gift may carry the fan's EIP-2612 permit of the Coin for the TipRouter (checked by the API:
+-- owner = sender, spender = the router, value >= amount, deadline ahead); the relayer counts it as
+-- allowance and settles the batch with TipRouter.settle_with_permits, which applies it first.
+ALTER TABLE tip_intents
+    ADD COLUMN permit_value numeric(78, 0) CHECK (permit_value >= amount),
+    ADD COLUMN permit_deadline numeric(78, 0) CHECK (permit_deadline > 0),
+    ADD COLUMN permit_signature text CHECK (permit_signature ~ '^0x[0-9a-f]{130}$');
+ALTER TABLE tip_intents ADD CONSTRAINT tip_intents_permit_whole CHECK (
+    (permit_signature IS NULL AND permit_value IS NULL AND permit_deadline IS NULL)
+    OR (permit_signature IS NOT NULL AND permit_value IS NOT NULL AND permit_deadline IS NOT NULL AND kind = 1)
+);

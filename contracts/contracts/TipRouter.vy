@@ -173,7 +173,15 @@ def settle(intents: DynArray[Intent, MAX_BATCH], signatures: DynArray[Bytes[65],
             `fee`. Invalid intents are skipped with `IntentRejected`.
     @return uint256 How many intents settled.
     """
-    return self._settle(intents, signatures, [])
+    access_control._check_role(SETTLER_ROLE, msg.sender)
+    pausable._require_not_paused()
+    assert len(intents) == len(signatures), "router: length mismatch"
+    fee_bps: uint256 = self.fee_bps
+    treasury: address = self.treasury
+    settled: uint256 = 0
+    for i: uint256 in range(len(intents), bound=MAX_BATCH):
+        settled += self._settle_one(intents[i], signatures[i], fee_bps, treasury)
+    return settled
 
 
 @external
@@ -192,51 +200,47 @@ def settle_with_permits(
             was, and the intent is rejected as any intent without allowance.
     @return uint256 How many intents settled.
     """
-    assert len(permits) == len(intents), "router: length mismatch"
-    return self._settle(intents, signatures, permits)
-
-
-@internal
-def _settle(
-    intents: DynArray[Intent, MAX_BATCH],
-    signatures: DynArray[Bytes[65], MAX_BATCH],
-    permits: DynArray[Permit, MAX_BATCH],
-) -> uint256:
     access_control._check_role(SETTLER_ROLE, msg.sender)
     pausable._require_not_paused()
-    assert len(intents) == len(signatures), "router: length mismatch"
+    assert len(intents) == len(signatures) and len(intents) == len(permits), "router: length mismatch"
     fee_bps: uint256 = self.fee_bps
     treasury: address = self.treasury
     settled: uint256 = 0
     for i: uint256 in range(len(intents), bound=MAX_BATCH):
-        intent: Intent = intents[i]
-        if len(permits) != 0:
-            self._apply_permit(intent, permits[i])
-        digest: bytes32 = self._intent_digest(intent)
-        reason: uint8 = self._rejection(intent, digest, signatures[i])
-        if reason != 0:
-            log IntentRejected(digest=digest, reason=reason)
-            continue
-        # Effects first, then the (trusted, pre-checked) token transfer.
-        fee: uint256 = intent.amount * fee_bps // BPS
-        self.nonce_used[intent.from_][intent.nonce] = True
-        self.earnings[intent.to][intent.token] += intent.amount - fee
-        if fee != 0:
-            self.earnings[treasury][intent.token] += fee
-        assert extcall IERC20(intent.token).transferFrom(
-            intent.from_, self, intent.amount, default_return_value=True
-        ), "router: transferFrom failed"
-        log IntentSettled(
-            digest=digest,
-            from_=intent.from_,
-            to=intent.to,
-            token=intent.token,
-            amount=intent.amount,
-            kind=intent.kind,
-            fee=fee,
-        )
-        settled += 1
+        self._apply_permit(intents[i], permits[i])
+        settled += self._settle_one(intents[i], signatures[i], fee_bps, treasury)
     return settled
+
+
+@internal
+def _settle_one(intent: Intent, signature: Bytes[65], fee_bps: uint256, treasury: address) -> uint256:
+    """
+    @dev Settle one intent (1), or log why it is skipped (0).
+    """
+    digest: bytes32 = self._intent_digest(intent)
+    reason: uint8 = self._rejection(intent, digest, signature)
+    if reason != 0:
+        log IntentRejected(digest=digest, reason=reason)
+        return 0
+    # Effects first, then the (trusted, pre-checked) token transfer.
+    fee: uint256 = intent.amount * fee_bps // BPS
+    self.nonce_used[intent.from_][intent.nonce] = True
+    self.earnings[intent.to][intent.token] += intent.amount - fee
+    if fee != 0:
+        self.earnings[treasury][intent.token] += fee
+    assert extcall IERC20(intent.token).transferFrom(
+        intent.from_, self, intent.amount, default_return_value=True
+    ), "router: transferFrom failed"
+    log IntentSettled(
+        digest=digest,
+        from_=intent.from_,
+        to=intent.to,
+        token=intent.token,
+        amount=intent.amount,
+        kind=intent.kind,
+        fee=fee,
+    )
+    return 1
 
 
 @internal

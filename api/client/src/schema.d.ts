@@ -7616,6 +7616,32 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * GiftPermit
+         * @description The fan's EIP-2612 permit of the Coin (TK) for the TipRouter: a gift without an on-chain approve.
+         */
+        GiftPermit: {
+            /**
+             * Deadline
+             * @description unix seconds, in the future
+             */
+            deadline: string;
+            /**
+             * Nonce
+             * @description the fan's Coin.nonces(from) the permit was signed for
+             */
+            nonce: string;
+            /**
+             * Signature
+             * @description 65-byte EIP-712 signature by `from` of Permit(owner, spender, value, nonce, deadline) in the Coin's domain, spender = the TipRouter
+             */
+            signature: string;
+            /**
+             * Value
+             * @description the allowance granted to the router (base units, >= the gift's amount)
+             */
+            value: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -7724,6 +7750,11 @@ export interface components {
              * @description any unused uint256 of the fan (decimal string)
              */
             nonce: string;
+            /**
+             * @description gifts only: a Coin permit, so a fan without ETH (and without an approve) can gift
+             * @default null
+             */
+            permit: components["schemas"]["GiftPermit"] | null;
             /**
              * Signature
              * @description 65-byte EIP-712 signature by `from`
@@ -8833,6 +8864,11 @@ export interface components {
             fee: string | null;
             /** From */
             from: string;
+            /**
+             * Gasless
+             * @description a gift carrying the fan's Coin permit (settled with settle_with_permits)
+             */
+            gasless: boolean;
             /**
              * Kind
              * @enum {string}
