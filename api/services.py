@@ -30,7 +30,7 @@ from api.meetings.service import QUERIES as MEETING_QUERIES
 from api.meetings.service import Meetings
 from api.payments.discounts import Discounts
 from api.payments.gateway import StripeGateway
-from api.payments.service import Payments
+from api.payments.service import Payments, claim_on_link
 from api.profiles.service import Profiles
 from api.protect.ratelimit import RateLimiter
 from api.redis_client import redis_client
@@ -98,7 +98,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     gateway = StripeGateway(settings)
     stack.push_async_callback(gateway.close)
     store = ApiStore(pool, chain_id)
-    accounts = Accounts(pool)
+    accounts = Accounts(pool, on_link=claim_on_link)
     notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
     ledger = CreditLedger(pool, settings.credit_hold_ttl)
     discounts = Discounts(pool)

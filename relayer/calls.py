@@ -58,6 +58,17 @@ def _hex(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
+_NO_PERMIT = (0, 0, 0, b"\x00" * 32, b"\x00" * 32)  # TipRouter.Permit with deadline 0: none
+
+
+def _permit(permit: dict[str, str] | None) -> tuple[object, ...]:
+    """A TipRouter.Permit (value, deadline, v, r, s) from the payload's 65-byte signature."""
+    if permit is None:
+        return _NO_PERMIT
+    raw = _hex(permit["signature"])
+    return (int(permit["value"]), int(permit["deadline"]), raw[64], raw[:32], raw[32:64])
+
+
 def _intent(intent: dict[str, str]) -> tuple[object, ...]:
     return (
         intent["from"],
@@ -82,6 +93,9 @@ def build_call(manifest: Manifest, kind: str, payload: dict[str, Any]) -> Call:
         return encode_call(manifest, "MeetingAuction", "end_auction", [int(p["auction_id"])])
     if kind == "settle":
         args = [[_intent(i) for i in p["intents"]], [_hex(s) for s in p["signatures"]]]
+        if p.get("permits"):
+            args.append([_permit(permit) for permit in p["permits"]])
+            return encode_call(manifest, "TipRouter", "settle_with_permits", args)
         return encode_call(manifest, "TipRouter", "settle", args)
     if kind == "burn_pass":
         args = [int(p["token_id"]), p["holder"], int(p["deadline"]), _hex(p["signature"])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -25,10 +26,15 @@ def user_dict(row: asyncpg.Record, wallets: list[str]) -> dict[str, Any]:
     }
 
 
+# Runs in the transaction linking a wallet to an existing account (user id, address).
+LinkHook = Callable[[asyncpg.Connection, int, str], Awaitable[object]]
+
+
 class Accounts:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, on_link: LinkHook | None = None) -> None:
         self.pool = pool
         self.q = QUERIES
+        self.on_link = on_link
 
     # ------------------------------------------------------------------ users
     async def create_user(self, email: str | None, password_hash: str | None, role: str = "user") -> asyncpg.Record:
@@ -84,6 +90,8 @@ class Accounts:
             if user_id is None:
                 user_id = (await conn.fetchrow(self.q.create_user, None, None, "user"))["id"]
             await conn.execute(self.q.link_wallet, address, user_id)
+            if link_to is not None and self.on_link is not None:
+                await self.on_link(conn, int(user_id), address)  # e.g. coins bought before a wallet
             return int(user_id)
 
     # ------------------------------------------------------------------ refresh tokens

@@ -96,7 +96,7 @@ INSERT INTO account_flags (user_id, payment_id, reason, details) VALUES ($1, $2,
 SELECT p.id, p.package_id, p.kind,
        CASE WHEN p.status = 'paid' AND m.tx_hash IS NOT NULL THEN 'minted' ELSE p.status END AS status,
        p.amount::text AS amount, p.bonus::text AS bonus, p.price_cents, p.discount_cents, p.charged_cents,
-       p.currency, p.wallet, p.payment_ref, p.session_id, p.checkout_url, p.refunded_cents,
+       p.currency, p.wallet, p.claim_status, p.payment_ref, p.session_id, p.checkout_url, p.refunded_cents,
        d.code AS discount_code, r.status AS mint_request_status, m.tx_hash AS mint_tx_hash,
        m.block_number AS mint_block, p.created_at, p.paid_at
 FROM payments p
@@ -117,3 +117,33 @@ LIMIT $3;
 -- name: clear_flag
 UPDATE account_flags SET cleared_at = now(), cleared_by = $2, cleared_note = $3 WHERE id = $1 AND cleared_at IS NULL
 RETURNING id, user_id, payment_id, reason, details, created_at, cleared_at, cleared_note;
+
+-- ------------------------------------------------------------- coins before a wallet
+-- name: set_waiting
+UPDATE payments SET claim_status = 'waiting', updated_at = now() WHERE id = $1 AND wallet IS NULL;
+
+-- name: lock_user_for_claim
+-- The user row serialises a wallet link (FOR UPDATE) with a payment path reading the wallets (FOR SHARE).
+SELECT id FROM users WHERE id = $1 FOR SHARE;
+
+-- name: lock_user_for_link
+SELECT id FROM users WHERE id = $1 FOR UPDATE;
+
+-- name: first_wallet
+SELECT address FROM user_wallets WHERE user_id = $1 ORDER BY linked_at, address LIMIT 1;
+
+-- name: claim_waiting
+-- A payment row locked by another transaction (its webhook, its refund) is skipped: that transaction
+-- claims it itself once it has the user row, after this link committed.
+UPDATE payments SET wallet = $2, claim_status = 'claimed', updated_at = now()
+WHERE id IN (
+    SELECT id FROM payments WHERE user_id = $1 AND claim_status = 'waiting' ORDER BY id FOR UPDATE SKIP LOCKED
+)
+RETURNING id, payment_ref, (amount + bonus)::text AS total;
+
+-- name: cancel_claim
+UPDATE payments SET claim_status = 'cancelled', updated_at = now() WHERE id = $1 AND claim_status = 'waiting';
+
+-- name: unclaimed_of
+SELECT id, package_id, status, (amount + bonus)::text AS amount, payment_ref, paid_at
+FROM payments WHERE user_id = $1 AND claim_status = 'waiting' ORDER BY id;

@@ -13,7 +13,16 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_body, parse_query
 from api.openapi import doc, path_parameter
-from api.payments.schemas import Checkout, CheckoutBody, Packages, Payment, PaymentsPage, StripeEvent, WebhookReceived
+from api.payments.schemas import (
+    Checkout,
+    CheckoutBody,
+    Packages,
+    Payment,
+    PaymentsPage,
+    StripeEvent,
+    Unclaimed,
+    WebhookReceived,
+)
 from api.payments.service import Payments
 from api.protect.ratelimit import rate_limit
 from api.reads.service import FAR, decode_cursor, page, wait_for_min_block
@@ -93,6 +102,18 @@ async def history(request: Request) -> HTTPResponse:
         lambda conn: _payments(request).history_page(conn, user_id, chain_id, before, query.limit)
     )
     return ok(page(items, query, lambda p: (p["id"],), indexed))
+
+
+@bp.get("/unclaimed")
+@doc(
+    "Coins you paid for before linking a wallet: they go to the first wallet you link (Sign-In With Ethereum)",
+    tag="payments",
+    response=Unclaimed,
+    auth=True,
+)
+@authenticated()
+async def unclaimed(request: Request) -> HTTPResponse:
+    return ok(await _payments(request).unclaimed(request.ctx.claims.user_id))
 
 
 @bp.get("/<payment_id:str>")

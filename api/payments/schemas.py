@@ -96,6 +96,9 @@ class Payment(Model):
     refunded_cents: int
     currency: str
     wallet: str | None
+    claim_status: Literal["waiting", "claimed", "cancelled"] | None = Field(
+        description="coins bought before a wallet: waiting for the first linked wallet, claimed, or cancelled"
+    )
     payment_ref: str | None
     session_id: str | None
     checkout_url: str | None
@@ -105,6 +108,20 @@ class Payment(Model):
     mint_block: int | None
     created_at: str
     paid_at: str | None
+
+
+class UnclaimedCoins(Model):
+    id: int = Field(description="the payment")
+    package_id: str
+    status: PaymentStatus
+    amount: str = Field(description="Coin base units (package and bonus) minted at the claim")
+    payment_ref: str
+    paid_at: str | None
+
+
+class Unclaimed(Model):
+    items: list[UnclaimedCoins]
+    total: str = Field(description="all waiting coins, base units")
 
 
 class PaymentsPage(Model):

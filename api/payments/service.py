@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from api.accounts.service import Accounts
 from api.credits.service import CreditLedger
 from api.payments import QUERIES
+from api.payments.claims import claim_if_linked, claim_on_link
 from api.payments.discounts import Discounts, quote
 from api.payments.events import event_cents, event_text
 from api.payments.gateway import StripeGateway
@@ -28,6 +29,7 @@ from core.errors import InvalidInput, NotFound
 from core.queue import TxRequest, cancel_pending, enqueue, mint_key
 
 log = logging.getLogger("api.payments")
+__all__ = ["Payments", "claim_on_link", "payment_ref"]  # claim_on_link: the wallet-link hook (api/services.py)
 EVENTS = Counter("api_stripe_events_total", "Verified Stripe events handled", ["type", "outcome"])
 COMPLETED = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 ENDED = {"checkout.session.expired": "expired", "checkout.session.async_payment_failed": "failed"}
@@ -76,9 +78,8 @@ class Payments:
             if package is None:
                 raise NotFound("no such package", details={"package_id": package_id})
             receiver = None
-            if package["kind"] == "coins":
-                if not wallets:
-                    raise InvalidInput("link a wallet (Sign-In With Ethereum) to receive coins")
+            if package["kind"] == "coins" and (wallets or wallet):
+                # Without a linked wallet the coins wait unclaimed for the first one (claims.py).
                 receiver = wallet.lower() if wallet else wallets[0]
                 if receiver not in wallets:
                     raise InvalidInput("the wallet is not linked to this account", details={"wallet": receiver})
@@ -185,7 +186,10 @@ class Payments:
         await conn.execute(self.q.mark_paid, payment["id"], intent)
         await conn.execute(self.q.complete_redemption, payment["id"])
         total = int(payment["amount"]) + int(payment["bonus"])
-        if payment["kind"] == "coins":
+        if payment["kind"] == "coins" and payment["wallet"] is None:
+            await conn.execute(self.q.set_waiting, payment["id"])
+            await claim_if_linked(conn, payment["user_id"])
+        elif payment["kind"] == "coins":
             ref = payment["payment_ref"]
             mint = {"to": payment["wallet"], "amount": str(total), "payment_ref": ref}
             await enqueue(conn, TxRequest("mint", mint_key(ref), mint))
@@ -232,8 +236,15 @@ class Payments:
                     unrecovered += wanted - taken
                     flag = {**(flag or {}), "credits_unrecovered": str(wanted - taken), "credits_reversed": str(taken)}
         else:
-            cancelled = None
-            if full:
+            cancelled: int | None = None
+            if payment["claim_status"] == "cancelled":
+                cancelled = payment["id"]  # cancelled by an earlier reversal: nothing was ever minted
+            elif payment["claim_status"] == "waiting" and (full or reason == "dispute"):
+                await conn.execute(self.q.cancel_claim, payment["id"])  # never minted, nothing to claw back
+                cancelled = payment["id"]
+            elif payment["claim_status"] == "waiting":
+                await claim_if_linked(conn, payment["user_id"])  # a partial refund: the rest still goes
+            elif full:
                 cancelled = await cancel_pending(conn, mint_key(payment["payment_ref"]), reason)
             if cancelled is None:
                 flag = {**(flag or {}), "coins": str(int(payment["amount"]) + int(payment["bonus"])),
@@ -277,6 +288,13 @@ class Payments:
     ) -> list[dict[str, Any]]:
         rows = await conn.fetch(self.q.payments_page, user_id, chain_id, before, limit)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(r).items()} for r in rows]
+
+    async def unclaimed(self, user_id: int) -> dict[str, Any]:
+        """Paid coins waiting for the account's first wallet."""
+        async with translate_errors():
+            rows = await self.pool.fetch(self.q.unclaimed_of, user_id)
+        items = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(r).items()} for r in rows]
+        return {"items": items, "total": str(sum(int(i["amount"]) for i in items))}
 
     async def flags(self, include_cleared: bool, before: int, limit: int) -> list[dict[str, Any]]:
         async with translate_errors():

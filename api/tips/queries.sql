@@ -7,8 +7,9 @@ SELECT w.user_id FROM user_wallets w JOIN creator_profiles p ON p.user_id = w.us
 -- name: insert_intent
 -- Intents and withdrawals share the signer's nonce space on chain: a nonce already queued for
 -- a withdrawal is refused here too (no row returned).
-INSERT INTO tip_intents (chain_id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature)
-SELECT $1, $2, $3, $4, $5, $6, $7::numeric, $8, $9::numeric, $10::numeric, $11
+INSERT INTO tip_intents (chain_id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature,
+                         permit_value, permit_deadline, permit_signature)
+SELECT $1, $2, $3, $4, $5, $6, $7::numeric, $8, $9::numeric, $10::numeric, $11, $12::numeric, $13::numeric, $14
 WHERE NOT EXISTS (SELECT 1 FROM tx_requests WHERE idempotency_key = 'withdraw_for:' || $4 || ':' || $9)
 RETURNING id;
 
@@ -18,6 +19,7 @@ RETURNING id;
 -- and the settle request that carries it.
 SELECT i.id, i.digest, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind, i.nonce::text AS nonce,
        i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       i.permit_signature IS NOT NULL AS gasless,
        o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
        o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
 FROM tip_intents i
@@ -39,6 +41,7 @@ LIMIT $6;
 -- name: intent_by_digest
 SELECT i.id, i.digest, i.user_id, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind,
        i.nonce::text AS nonce, i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       i.permit_signature IS NOT NULL AS gasless,
        o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
        o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
 FROM tip_intents i

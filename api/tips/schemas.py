@@ -15,6 +15,21 @@ IntentStatus = Literal["pending", "approved", "refused", "submitted", "settled",
 
 
 # ------------------------------------------------------------------ tips
+class GiftPermit(Model):
+    """The fan's EIP-2612 permit of the Coin (TK) for the TipRouter: a gift without an on-chain approve."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: Uint256 = Field(description="the allowance granted to the router (base units, >= the gift's amount)")
+    nonce: Uint256 = Field(description="the fan's Coin.nonces(from) the permit was signed for")
+    deadline: Uint256 = Field(description="unix seconds, in the future")
+    signature: str = Field(
+        pattern=SIGNATURE,
+        description="65-byte EIP-712 signature by `from` of Permit(owner, spender, value, nonce, "
+        "deadline) in the Coin's domain, spender = the TipRouter",
+    )
+
+
 class IntentBody(Model):
     """The signed EIP-712 Intent (the kind comes from the route: clap 0, gift 1)."""
 
@@ -27,6 +42,9 @@ class IntentBody(Model):
     nonce: Uint256 = Field(description="any unused uint256 of the fan (decimal string)")
     deadline: Uint256 = Field(description="unix seconds, in the future (decimal string)")
     signature: str = Field(pattern=SIGNATURE, description="65-byte EIP-712 signature by `from`")
+    permit: GiftPermit | None = Field(
+        None, description="gifts only: a Coin permit, so a fan without ETH (and without an approve) can gift"
+    )
 
 
 class TipIntent(Model):
@@ -50,6 +68,7 @@ class TipIntent(Model):
     tx_hash: str | None
     block_number: int | None
     fee: str | None = Field(description="the platform fee taken on settlement (base units)")
+    gasless: bool = Field(description="a gift carrying the fan's Coin permit (settled with settle_with_permits)")
     created_at: str
 
 

@@ -22,14 +22,16 @@ import asyncpg
 
 from api.domain_errors import Forbidden
 from api.store import ApiStore
-from api.tips.schemas import IntentBody, WithdrawBody
+from api.tips.schemas import GiftPermit, IntentBody, WithdrawBody
 from core.chain.eip712 import (
     KIND_NAMES,
     MAX_UINT256,
     REJECTION_REASONS,
     Domain,
     fetch_domain,
+    fetch_domain_at,
     intent_digest,
+    permit_digest,
     recover,
     withdrawal_digest,
 )
@@ -40,6 +42,7 @@ from core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from core.queue import TxRequest, enqueue, withdraw_for_key
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
+_NONCES = "0x7ecebe00"  # Coin.nonces(address), EIP-2612
 FAILED_REQUEST = ("failed", "dead", "cancelled")
 
 
@@ -59,6 +62,12 @@ class Expired(InvalidInput):
     """The deadline has passed."""
 
     code = "expired"
+
+
+class BadPermit(InvalidInput):
+    """The gift's Coin permit is not one the router could use for it."""
+
+    code = "bad_permit"
 
 
 class NonceUsed(Conflict):
@@ -105,6 +114,7 @@ def intent_view(row: asyncpg.Record, tokens: dict[str, str]) -> dict[str, Any]:
         "tx_hash": row["outcome_tx"] or row["request_tx"],
         "block_number": row["outcome_block"],
         "fee": row["fee"],
+        "gasless": bool(row["gasless"]),
         "created_at": row["created_at"].isoformat(),
     }
 
@@ -137,6 +147,7 @@ class Tips:
         }
         self.tokens = {c.address: name for name, c in manifest.erc20_tokens().items()}
         self._domain: Domain | None = None
+        self._coin_domain: Domain | None = None
         self._domain_lock = asyncio.Lock()
 
     async def domain(self) -> Domain:
@@ -145,6 +156,39 @@ class Tips:
             if self._domain is None:
                 self._domain = await fetch_domain(self.rpc, self.manifest)
             return self._domain
+
+    async def coin_domain(self) -> Domain:
+        """The Coin's EIP-712 domain (its permits'), read once per process."""
+        async with self._domain_lock:
+            if self._coin_domain is None:
+                coin = self.kind_tokens[1]
+                self._coin_domain = await fetch_domain_at(self.rpc, coin, self.chain_id, "Coin")
+            return self._coin_domain
+
+    async def check_permit(self, intent: dict[str, Any], permit: GiftPermit) -> tuple[int, int, str]:
+        """(value, deadline, signature) of a permit the router can apply for this gift: owner = ``from``,
+        spender = the router, value >= amount, deadline ahead, a Coin nonce not used yet, signed by ``from``."""
+        value, nonce = _uint(permit.value, "permit.value"), _uint(permit.nonce, "permit.nonce")
+        deadline = _uint(permit.deadline, "permit.deadline")
+        if intent["kind"] != 1:
+            raise BadPermit("only gifts (paid in the Coin) carry a permit")
+        if value < intent["amount"]:
+            raise BadPermit("the permit's value is below the gift's amount", details={"value": str(value)})
+        if deadline <= int(time.time()):
+            raise BadPermit("the permit's deadline has passed", details={"deadline": str(deadline)})
+        router = self.manifest.contract("TipRouter").address.lower()
+        digest = permit_digest(
+            await self.coin_domain(),
+            {"owner": intent["from"], "spender": router, "value": value, "nonce": nonce, "deadline": deadline},
+        )
+        if recover(digest, permit.signature) != intent["from"]:
+            raise BadPermit("the permit is not signed by `from` for the TipRouter in the Coin's domain")
+        owner = intent["from"].removeprefix("0x").rjust(64, "0")
+        call = {"to": self.kind_tokens[1], "data": _NONCES + owner}
+        current = int(str(await self.rpc.call("eth_call", [call, "latest"])), 16)
+        if nonce < current:
+            raise BadPermit("the permit's nonce is used already", details={"nonce": str(nonce), "next": str(current)})
+        return value, deadline, permit.signature.lower()
 
     # ------------------------------------------------------------------ intents
     async def submit(self, user_id: int, wallets: list[str], kind: int, body: IntentBody) -> dict[str, Any]:
@@ -173,6 +217,7 @@ class Tips:
         digest = intent_digest(await self.domain(), intent)
         if recover(digest, body.signature) != intent["from"]:
             raise BadSignature("the signature does not recover to `from`", details={"digest": "0x" + digest.hex()})
+        permit = await self.check_permit(intent, body.permit) if body.permit is not None else None
         async with translate_errors(), self.pool.acquire() as conn:
             if await conn.fetchval(self.q.creator_of_wallet, intent["to"]) is None:
                 raise InvalidInput("`to` is not the wallet of an approved creator", details={"to": intent["to"]})
@@ -190,6 +235,9 @@ class Tips:
                     str(intent["nonce"]),
                     str(intent["deadline"]),
                     body.signature.lower(),
+                    str(permit[0]) if permit else None,
+                    str(permit[1]) if permit else None,
+                    permit[2] if permit else None,
                 )
             except asyncpg.UniqueViolationError as exc:
                 what = "intent" if exc.constraint_name == "tip_intents_chain_id_digest_key" else "nonce"

@@ -80,6 +80,16 @@ struct Intent:
     deadline: uint256
 
 
+# @dev A fan's EIP-2612 permit of the Coin for this router (owner = the intent's `from`,
+#      spender = this contract). `deadline == 0` means none.
+struct Permit:
+    value: uint256
+    deadline: uint256
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+
 event IntentSettled:
     digest: indexed(bytes32)
     from_: indexed(address)
@@ -170,32 +180,95 @@ def settle(intents: DynArray[Intent, MAX_BATCH], signatures: DynArray[Bytes[65],
     treasury: address = self.treasury
     settled: uint256 = 0
     for i: uint256 in range(len(intents), bound=MAX_BATCH):
-        intent: Intent = intents[i]
-        digest: bytes32 = self._intent_digest(intent)
-        reason: uint8 = self._rejection(intent, digest, signatures[i])
-        if reason != 0:
-            log IntentRejected(digest=digest, reason=reason)
-            continue
-        # Effects first, then the (trusted, pre-checked) token transfer.
-        fee: uint256 = intent.amount * fee_bps // BPS
-        self.nonce_used[intent.from_][intent.nonce] = True
-        self.earnings[intent.to][intent.token] += intent.amount - fee
-        if fee != 0:
-            self.earnings[treasury][intent.token] += fee
-        assert extcall IERC20(intent.token).transferFrom(
-            intent.from_, self, intent.amount, default_return_value=True
-        ), "router: transferFrom failed"
-        log IntentSettled(
-            digest=digest,
-            from_=intent.from_,
-            to=intent.to,
-            token=intent.token,
-            amount=intent.amount,
-            kind=intent.kind,
-            fee=fee,
-        )
-        settled += 1
+        settled += self._settle_one(intents[i], signatures[i], fee_bps, treasury)
     return settled
+
+
+@external
+@nonreentrant
+def settle_with_permits(
+    intents: DynArray[Intent, MAX_BATCH],
+    signatures: DynArray[Bytes[65], MAX_BATCH],
+    permits: DynArray[Permit, MAX_BATCH],
+) -> uint256:
+    """
+    @notice `settle`, applying each gift's Coin permit first (gasless gifts:
+            the fan never sends an `approve`). `permits[i]` belongs to
+            `intents[i]`; a zero deadline means none. A permit is applied
+            only while the allowance is short, and never reverts the batch:
+            a bad, expired or already used permit leaves the allowance as it
+            was, and the intent is rejected as any intent without allowance.
+    @return uint256 How many intents settled.
+    """
+    access_control._check_role(SETTLER_ROLE, msg.sender)
+    pausable._require_not_paused()
+    assert len(intents) == len(signatures) and len(intents) == len(permits), "router: length mismatch"
+    fee_bps: uint256 = self.fee_bps
+    treasury: address = self.treasury
+    settled: uint256 = 0
+    for i: uint256 in range(len(intents), bound=MAX_BATCH):
+        self._apply_permit(intents[i], permits[i])
+        settled += self._settle_one(intents[i], signatures[i], fee_bps, treasury)
+    return settled
+
+
+@internal
+def _settle_one(intent: Intent, signature: Bytes[65], fee_bps: uint256, treasury: address) -> uint256:
+    """
+    @dev Settle one intent (1), or log why it is skipped (0).
+    """
+    digest: bytes32 = self._intent_digest(intent)
+    reason: uint8 = self._rejection(intent, digest, signature)
+    if reason != 0:
+        log IntentRejected(digest=digest, reason=reason)
+        return 0
+    # Effects first, then the (trusted, pre-checked) token transfer.
+    fee: uint256 = intent.amount * fee_bps // BPS
+    self.nonce_used[intent.from_][intent.nonce] = True
+    self.earnings[intent.to][intent.token] += intent.amount - fee
+    if fee != 0:
+        self.earnings[treasury][intent.token] += fee
+    assert extcall IERC20(intent.token).transferFrom(
+        intent.from_, self, intent.amount, default_return_value=True
+    ), "router: transferFrom failed"
+    log IntentSettled(
+        digest=digest,
+        from_=intent.from_,
+        to=intent.to,
+        token=intent.token,
+        amount=intent.amount,
+        kind=intent.kind,
+        fee=fee,
+    )
+    return 1
+
+
+@internal
+def _apply_permit(intent: Intent, permit: Permit):
+    """
+    @dev Coin.permit(from, self, value, deadline, v, r, s) for a gift whose
+         allowance is short, through a non-reverting call: the Coin checks the
+         owner's signature, deadline and nonce; a failure is ignored here and
+         shows as REASON_INSUFFICIENT_ALLOWANCE (or the intent's own reason).
+    """
+    if permit.deadline == 0 or intent.token != coin or intent.from_ == empty(address):
+        return
+    if staticcall IERC20(coin).allowance(intent.from_, self) >= intent.amount:
+        return  # already allowed (e.g. the permit was submitted by someone else first)
+    success: bool = raw_call(
+        coin,
+        abi_encode(
+            intent.from_,
+            self,
+            permit.value,
+            permit.deadline,
+            permit.v,
+            permit.r,
+            permit.s,
+            method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+        ),
+        revert_on_failure=False,
+    )
 
 
 @internal

@@ -57,6 +57,13 @@ REDEMPTION_TYPES = [  # MeetingPass.burn_for_access: the holder's consent to bur
     {"name": "holder", "type": "address"},
     {"name": "deadline", "type": "uint256"},
 ]
+PERMIT_TYPES = [  # EIP-2612 (Coin.permit): a fan's allowance to the TipRouter, for gasless gifts
+    {"name": "owner", "type": "address"},
+    {"name": "spender", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
 WITHDRAWAL_TYPES = [
     {"name": "creator", "type": "address"},
     {"name": "token", "type": "address"},
@@ -116,6 +123,7 @@ _DOMAIN_TYPE_HASH = keccak(text="EIP712Domain(string name,string version,uint256
 _INTENT_TYPE_HASH = _type_hash("Intent", INTENT_TYPES)
 _WITHDRAWAL_TYPE_HASH = _type_hash("Withdrawal", WITHDRAWAL_TYPES)
 _REDEMPTION_TYPE_HASH = _type_hash("Redemption", REDEMPTION_TYPES)
+_PERMIT_TYPE_HASH = _type_hash("Permit", PERMIT_TYPES)
 
 
 def domain_separator(domain: Domain) -> bytes:
@@ -174,6 +182,12 @@ def redemption_digest(domain: Domain, token_id: int, holder: str, deadline: int)
     """``MeetingPass``'s digest of ``Redemption(tokenId, holder, deadline)`` (``domain``: the pass's)."""
     values = [_REDEMPTION_TYPE_HASH, token_id, holder, deadline]
     return _digest(domain, ["bytes32", "uint256", "address", "uint256"], values)
+
+
+def permit_digest(domain: Domain, permit: dict[str, Any]) -> bytes:
+    """The Coin's EIP-2612 digest of ``Permit(owner, spender, value, nonce, deadline)`` (``domain``: the Coin's)."""
+    values = [_PERMIT_TYPE_HASH, *(permit[k] for k in ("owner", "spender", "value", "nonce", "deadline"))]
+    return _digest(domain, ["bytes32", "address", "address", "uint256", "uint256", "uint256"], values)
 
 
 def recover(digest: bytes, signature: str) -> str | None:

@@ -87,15 +87,38 @@ def _intent(value: object) -> dict[str, str]:
     return intent
 
 
+def _permit(value: object) -> dict[str, str] | None:
+    """A gift's EIP-2612 permit (value, deadline, 65-byte signature), or None for no permit."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput("settle.permits[] must be objects or null")
+    return {
+        "value": _uint(value.get("value"), "permit.value"),
+        "deadline": _uint(value.get("deadline"), "permit.deadline", minimum=1),
+        "signature": _signature(value.get("signature"), "permit.signature"),
+    }
+
+
 def validate_settle(payload: dict[str, Any]) -> dict[str, Any]:
+    """``permits`` (optional, one per intent, null for none) makes it ``TipRouter.settle_with_permits``;
+    a batch without any permit is canonicalised without the key (the plain ``settle``)."""
     intents = _list(payload.get("intents"), "settle.intents", MAX_BATCH)
     signatures = _list(payload.get("signatures"), "settle.signatures", MAX_BATCH)
     if len(intents) != len(signatures):
         raise InvalidInput("settle.intents and settle.signatures must have the same length")
-    return {
+    result: dict[str, Any] = {
         "intents": [_intent(i) for i in intents],
         "signatures": [_signature(s, "settle.signatures[]") for s in signatures],
     }
+    if payload.get("permits") is not None:
+        permits = _list(payload.get("permits"), "settle.permits", MAX_BATCH)
+        if len(permits) != len(intents):
+            raise InvalidInput("settle.intents and settle.permits must have the same length")
+        checked = [_permit(p) for p in permits]
+        if any(p is not None for p in checked):
+            result["permits"] = checked
+    return result
 
 
 def validate_burn_pass(payload: dict[str, Any]) -> dict[str, Any]:

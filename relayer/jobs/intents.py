@@ -4,9 +4,10 @@
 for the TipRouter's domain, the token of its kind, the deadline not passed and the nonce unused
 on chain, the sender on no block list (the admin's, or the receiving creator's), under the
 per-user daily caps (``RELAYER_TIPS_DAILY_*``), and the fan's balance (and, for a gift, Coin
-allowance to the router) covering this intent plus every approved one not yet settled. The
-intent becomes ``approved`` or ``refused`` with the reason. One approver runs at a time per
-chain (a transaction advisory lock), so caps and reservations are never double-counted.
+allowance to the router, or the value of the gift's unexpired EIP-2612 permit) covering this
+intent plus every approved one not yet settled. The intent becomes ``approved`` or ``refused``
+with the reason. One approver runs at a time per chain (a transaction advisory lock), so caps
+and reservations are never double-counted.
 
 ``settle_approved`` claims up to ``RELAYER_TIPS_SETTLE_BATCH`` approved intents with
 ``FOR UPDATE SKIP LOCKED``, enqueues them as one ``settle`` request (idempotency key: a hash of
@@ -138,6 +139,14 @@ async def _chain_facts(
     return balances, allowances, used
 
 
+def _with_permit(allowance: int | None, row: dict[str, Any], head: int) -> int | None:
+    """The allowance a gift can count on: the chain's, or its permit's value (the API checked the
+    permit's signature; settle_with_permits applies it first) while the permit's deadline is ahead."""
+    if row.get("permit_value") is None or int(row["permit_deadline"]) <= head:
+        return allowance
+    return max(allowance or 0, int(row["permit_value"]))
+
+
 async def _head_timestamp(ctx: JobContext) -> int:
     block = await ctx.rpc.get_block("latest")
     assert block is not None
@@ -195,7 +204,7 @@ async def _approve_chunk(ctx: JobContext, domain: Domain, caps: Caps) -> tuple[i
                 blocked=position in blocked_at,
                 nonce_used=used[position - 1],
                 balance=balances[(row["sender"], row["token"])],
-                allowance=allowances.get(row["sender"]) if row["token"] == coin else None,
+                allowance=_with_permit(allowances.get(row["sender"]), row, head) if row["token"] == coin else None,
             )
             reason = refusal(row, facts, tokens, caps, ledger)
             if reason is None:
@@ -242,7 +251,15 @@ def _settle_payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
          "nonce": r["nonce"], "deadline": r["deadline"]}
         for r in rows
     ]  # fmt: skip
-    return {"intents": intents, "signatures": [r["signature"] for r in rows]}
+    payload: dict[str, Any] = {"intents": intents, "signatures": [r["signature"] for r in rows]}
+    if any(r["permit_signature"] for r in rows):  # settle_with_permits (gasless gifts)
+        payload["permits"] = [
+            {"value": r["permit_value"], "deadline": r["permit_deadline"], "signature": r["permit_signature"]}
+            if r["permit_signature"]
+            else None
+            for r in rows
+        ]
+    return payload
 
 
 async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]:

@@ -6,7 +6,8 @@
 SELECT pg_try_advisory_xact_lock(hashtextextended(format('relayer.tips.%s.%s', $2::text, $1::bigint), 0));
 
 -- name: claim_pending
-SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature
+SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature,
+       permit_value, permit_deadline
 FROM tip_intents
 WHERE chain_id = $1 AND status = 'pending'
 ORDER BY id
@@ -58,7 +59,8 @@ RETURNING i.id;
 
 -- name: claim_approved
 SELECT id, digest, settle_tries, sender, receiver, token, amount::text AS amount, kind, nonce::text AS nonce,
-       deadline::text AS deadline, signature
+       deadline::text AS deadline, signature, permit_value::text AS permit_value,
+       permit_deadline::text AS permit_deadline, permit_signature
 FROM tip_intents
 WHERE chain_id = $1 AND status = 'approved'
 ORDER BY id

@@ -4797,6 +4797,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/unclaimed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coins you paid for before linking a wallet: they go to the first wallet you link (Sign-In With Ethereum) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnclaimedEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payment/webhook": {
         parameters: {
             query?: never;
@@ -7571,6 +7616,32 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * GiftPermit
+         * @description The fan's EIP-2612 permit of the Coin (TK) for the TipRouter: a gift without an on-chain approve.
+         */
+        GiftPermit: {
+            /**
+             * Deadline
+             * @description unix seconds, in the future
+             */
+            deadline: string;
+            /**
+             * Nonce
+             * @description the fan's Coin.nonces(from) the permit was signed for
+             */
+            nonce: string;
+            /**
+             * Signature
+             * @description 65-byte EIP-712 signature by `from` of Permit(owner, spender, value, nonce, deadline) in the Coin's domain, spender = the TipRouter
+             */
+            signature: string;
+            /**
+             * Value
+             * @description the allowance granted to the router (base units, >= the gift's amount)
+             */
+            value: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -7679,6 +7750,11 @@ export interface components {
              * @description any unused uint256 of the fan (decimal string)
              */
             nonce: string;
+            /**
+             * @description gifts only: a Coin permit, so a fan without ETH (and without an approve) can gift
+             * @default null
+             */
+            permit: components["schemas"]["GiftPermit"] | null;
             /**
              * Signature
              * @description 65-byte EIP-712 signature by `from`
@@ -8198,6 +8274,12 @@ export interface components {
             charged_cents: number;
             /** Checkout Url */
             checkout_url: string | null;
+            /**
+             * Claim Status
+             * @description coins bought before a wallet: waiting for the first linked wallet, claimed, or cancelled
+             * @enum {string|null}
+             */
+            claim_status: "waiting" | "claimed" | "cancelled" | null;
             /** Created At */
             created_at: string;
             /** Currency */
@@ -8783,6 +8865,11 @@ export interface components {
             /** From */
             from: string;
             /**
+             * Gasless
+             * @description a gift carrying the fan's Coin permit (settled with settle_with_permits)
+             */
+            gasless: boolean;
+            /**
              * Kind
              * @enum {string}
              */
@@ -8891,6 +8978,46 @@ export interface components {
         /** TransfersPageEnvelope */
         TransfersPageEnvelope: {
             data: components["schemas"]["TransfersPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** Unclaimed */
+        Unclaimed: {
+            /** Items */
+            items: components["schemas"]["UnclaimedCoins"][];
+            /**
+             * Total
+             * @description all waiting coins, base units
+             */
+            total: string;
+        };
+        /** UnclaimedCoins */
+        UnclaimedCoins: {
+            /**
+             * Amount
+             * @description Coin base units (package and bonus) minted at the claim
+             */
+            amount: string;
+            /**
+             * Id
+             * @description the payment
+             */
+            id: number;
+            /** Package Id */
+            package_id: string;
+            /** Paid At */
+            paid_at: string | null;
+            /** Payment Ref */
+            payment_ref: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "minted" | "partially_refunded" | "refunded" | "disputed" | "expired" | "failed";
+        };
+        /** UnclaimedEnvelope */
+        UnclaimedEnvelope: {
+            data: components["schemas"]["Unclaimed"];
             /** Success */
             success: boolean;
         };
