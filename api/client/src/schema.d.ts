@@ -3556,12 +3556,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live changes as Server-Sent Events (transfer, balance, block, reorg, resync) */
+        /** Live changes as Server-Sent Events (transfer, balance, block, reorg, resync; ?stream=: a stream's gifts) */
         get: {
             parameters: {
                 query?: {
                     cursor?: string;
                     account?: string;
+                    stream?: number;
                 };
                 header?: never;
                 path?: never;
@@ -4658,6 +4659,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/gift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a catalog gift during a live stream: a signed gift Intent (kind 1, Coin) for exactly its price to the streaming creator, decided at once by the tip policy (409 gift_refused with the reason) and shown on the stream's live channel (/api/feed/sse?stream=); settled on chain by the relayer's batches */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SendGiftBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SentGiftEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payment/gifts": {
         parameters: {
             query?: never;
@@ -4682,6 +4732,104 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["GiftCatalogEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/gifts-received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gifts your wallets received on your streams, newest first, with the stream and their status */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreamGiftsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/gifts-sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gifts you gave on streams, newest first, with the stream and their status */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreamGiftsPageEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -7571,6 +7719,15 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** GiftStream */
+        GiftStream: {
+            /** Creator Id */
+            creator_id: number;
+            /** Id */
+            id: number;
+            /** Title */
+            title: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -8585,6 +8742,36 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * SendGiftBody
+         * @description A catalog gift given during a live stream: the fan's signed gift Intent for exactly its price.
+         */
+        SendGiftBody: {
+            /**
+             * Gift
+             * @description the catalog gift's slug
+             */
+            gift: string;
+            intent: components["schemas"]["IntentBody"];
+            /** Stream Id */
+            stream_id: number;
+        };
+        /** SentGift */
+        SentGift: {
+            /** Gift */
+            gift: string;
+            intent: components["schemas"]["TipIntent"];
+            /** Name */
+            name: string;
+            /** Stream Id */
+            stream_id: number;
+        };
+        /** SentGiftEnvelope */
+        SentGiftEnvelope: {
+            data: components["schemas"]["SentGift"];
+            /** Success */
+            success: boolean;
+        };
         /** SiweNonce */
         SiweNonce: {
             /** Chain Id */
@@ -8706,6 +8893,35 @@ export interface components {
         /** StreamDataEnvelope */
         StreamDataEnvelope: {
             data: components["schemas"]["StreamData"];
+            /** Success */
+            success: boolean;
+        };
+        /** StreamGift */
+        StreamGift: {
+            /** Gift */
+            gift: string;
+            intent: components["schemas"]["TipIntent"];
+            /** Name */
+            name: string;
+            /** Retract Reason */
+            retract_reason: string | null;
+            /**
+             * Retracted
+             * @description withdrawn from the stream's channel (refused after approval, or rejected)
+             */
+            retracted: boolean;
+            stream: components["schemas"]["GiftStream"];
+        };
+        /** StreamGiftsPage */
+        StreamGiftsPage: {
+            /** Items */
+            items: components["schemas"]["StreamGift"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** StreamGiftsPageEnvelope */
+        StreamGiftsPageEnvelope: {
+            data: components["schemas"]["StreamGiftsPage"];
             /** Success */
             success: boolean;
         };
