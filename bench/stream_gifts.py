@@ -131,7 +131,7 @@ async def run(args: argparse.Namespace) -> None:
             "API_RPC_URLS": chain, "API_MANIFEST_PATH": str(workdir / "deployment.json"),
             "API_JWT_SECRET": "bench-secret-0123456789-0123456789", "API_RATE_GENERAL": "0", "API_RATE_AUTH": "0",
             "API_HOST": "127.0.0.1", "API_PORT": str(free_port()), "API_WORKERS": "1", "LOG_LEVEL": "WARNING",
-            "API_TIPS_DAILY_MAX_INTENTS": "1000000", "API_OUTBOX_DIR": str(workdir / "outbox"),
+            "API_TIPS_DAILY_MAX_INTENTS": "1000000", "API_GIFT_LOCK_WAIT_MS": "30000", "API_OUTBOX_DIR": str(workdir / "outbox"),
         })  # fmt: skip
         api, url = await asyncio.to_thread(spawn_api, env, workdir / "api.log", timeout=300)
         pool = await asyncpg.create_pool(_dsn(database), min_size=1, max_size=2)

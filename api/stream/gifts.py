@@ -103,10 +103,11 @@ class Gifts:
         intent, digest = await self.tips.verify(wallets, KIND_GIFT, body)
         approver = await self._approver()
         row = {**intent, "user_id": user_id, "sender": intent["from"], "receiver": intent["to"]}
+        view = await policy.chain_view(self.rpc, approver, [row])  # before the lock: it stays short
         async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
             if not await policy.lock(conn, approver.chain_id, self.settings.gift_lock_wait_ms):
                 raise ServiceUnavailable("the tip approver is busy; retry shortly")
-            (reason,) = await policy.decide(conn, self.rpc, approver, [row])
+            (reason,) = await policy.decide(conn, self.rpc, approver, [row], view)
             decision = ("refused", reason) if reason else ("approved", None)
             intent_id = await self.tips.insert(conn, user_id, intent, digest, decision)
             if reason is None:

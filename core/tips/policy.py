@@ -176,14 +176,36 @@ async def load_ledger(conn: asyncpg.Connection, chain_id: int, rows: list[dict[s
     return ledger
 
 
+@dataclass(frozen=True)
+class ChainView:
+    """The chain's side of the facts for a list of intents (read without the approver lock held)."""
+
+    head_timestamp: int
+    balances: dict[tuple[str, str], int]
+    allowances: dict[str, int]
+    used: list[bool]
+
+
+async def chain_view(rpc: RpcClient, approver: Approver, rows: list[dict[str, Any]]) -> ChainView:
+    head = await head_timestamp(rpc)
+    balances, allowances, used = await chain_facts(rpc, rows, approver.contracts.coin, approver.contracts.router)
+    return ChainView(head, balances, allowances, used)
+
+
 async def decide(
-    conn: asyncpg.Connection, rpc: RpcClient, approver: Approver, rows: list[dict[str, Any]]
+    conn: asyncpg.Connection,
+    rpc: RpcClient,
+    approver: Approver,
+    rows: list[dict[str, Any]],
+    view: ChainView | None = None,
 ) -> list[str | None]:
     """Each row's refusal reason (None: approved), in order; rows are intents as stored
-    (``user_id, sender, receiver, token, amount, kind, nonce, deadline, signature``)."""
+    (``user_id, sender, receiver, token, amount, kind, nonce, deadline, signature``). ``view``: the
+    chain facts read before the lock was taken (the API's gifts keep the lock short); else read here."""
     if not rows:
         return []
-    head = await head_timestamp(rpc)
+    view = view or await chain_view(rpc, approver, rows)
+    head, balances, allowances, used = view.head_timestamp, view.balances, view.allowances, view.used
     blocked_at = {
         b["i"]
         for b in await conn.fetch(
@@ -191,7 +213,6 @@ async def decide(
         )
     }
     contracts = approver.contracts
-    balances, allowances, used = await chain_facts(rpc, rows, contracts.coin, contracts.router)
     ledger = await load_ledger(conn, approver.chain_id, rows)
     reasons: list[str | None] = []
     for position, row in enumerate(rows, start=1):
