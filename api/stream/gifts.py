@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -117,6 +118,7 @@ class Gifts:
         event = {
             "type": "gift", "stream_id": stream_id, "digest": digest, "gift": slug, "name": gift["name"],
             "amount": gift["price"], "from": intent["from"], "to": intent["to"], "user_id": user_id,
+            "accepted_at": round(time.time(), 3),  # unix seconds, when the decision committed
         }  # fmt: skip
         await self._publish([event])
         _, stored = await self.tips.get(digest)
