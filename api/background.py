@@ -6,7 +6,8 @@
 - ``feed_hub``: the Redis stream → the WebSocket subscribers of this process;
 - ``cleanup``: expired OTPs and refresh tokens, in batches, under an advisory lock;
 - ``media_cleanup``: orphaned (never confirmed) uploads past their deadline, object and row (SKIP LOCKED).
-- ``signin_cleanup``: expired OpenID Connect requests and one-time sign-in codes.
+- ``signin_cleanup``: expired OpenID Connect requests and one-time sign-in codes;
+- ``gift_sweep``: on-stream gifts refused or rejected on chain after their approval → ``gift_retracted``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ BACKGROUND: tuple[Background, ...] = (
     Background(
         "signin_cleanup", lambda s: run_signin_cleanup(s.signin, s.settings.cleanup_interval, s.settings.cleanup_grace)
     ),
+    Background("gift_sweep", lambda s: s.gifts.run_sweep()),
 )
 
 

@@ -107,6 +107,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     auth = AuthService(settings, accounts, redis, mailer, chain_id)
     media = Media(pool, await ObjectStorage.open(settings, stack), settings)
     signin = SignIn(pool, auth, clients_from(settings), settings)
+    tips = Tips(pool, store, rpc, manifest)
     stack.push_async_callback(signin.close)
     return Services(
         settings=settings,
@@ -122,7 +123,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         cache=ResponseCache(redis, settings.cache_ttl),
         hub=FeedHub(redis, chain_id),
         producer=FeedProducer(redis, store, tokens, settings.feed_maxlen),
-        tips=Tips(pool, store, rpc, manifest),
+        tips=tips,
         creators=Creators(pool, store, tokens),
         meetings=Meetings(
             pool,
@@ -145,7 +146,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         streams=Streams(pool, livekit),
         lifecycle=Lifecycle(pool),
         discovery=Discovery(pool),
-        gifts=Gifts(pool),
+        gifts=Gifts(pool, tips, rpc, redis, settings),
         media=media,
         profiles=Profiles(pool, accounts, auth, media),
         content=Content(pool, media),

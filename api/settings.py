@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from core.settings import PLACEHOLDER_SECRETS, ROOT, SharedSettings, split_csv
@@ -56,6 +56,31 @@ class ApiSettings(SharedSettings):
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)
     feed_maxlen: int = Field(100_000, ge=100)
+    # On-stream gifts (README "Streaming"): decided at once by the tip policy with the relayer's daily caps
+    # (the same RELAYER_TIPS_DAILY_* variables, unless API_TIPS_DAILY_* is set); retractions swept this often.
+    tips_daily_max_intents: int = Field(
+        200,
+        ge=1,
+        validation_alias=AliasChoices(
+            "tips_daily_max_intents", "API_TIPS_DAILY_MAX_INTENTS", "RELAYER_TIPS_DAILY_MAX_INTENTS"
+        ),
+    )
+    tips_daily_max_clap_amount: int = Field(
+        0,
+        ge=0,
+        validation_alias=AliasChoices(
+            "tips_daily_max_clap_amount", "API_TIPS_DAILY_MAX_CLAP_AMOUNT", "RELAYER_TIPS_DAILY_MAX_CLAP_AMOUNT"
+        ),
+    )
+    tips_daily_max_gift_amount: int = Field(
+        0,
+        ge=0,
+        validation_alias=AliasChoices(
+            "tips_daily_max_gift_amount", "API_TIPS_DAILY_MAX_GIFT_AMOUNT", "RELAYER_TIPS_DAILY_MAX_GIFT_AMOUNT"
+        ),
+    )
+    gift_lock_wait_ms: int = Field(5000, ge=10, le=60_000)
+    gift_sweep_interval: float = Field(2.0, gt=0)
     # Meetings (README "Meetings"): Jitsi JWTs (HS256) for the room of a won auction.
     jitsi_domain: str = "meet.jit.si"
     jitsi_app_id: str = "creator-meetings"

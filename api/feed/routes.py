@@ -1,6 +1,6 @@
 """The live feed over Server-Sent Events and WebSocket, resumable from a cursor.
 
-SSE: ``GET /api/feed/sse?cursor=<id>&account=<0x…>`` (or the ``Last-Event-ID`` header);
+SSE: ``GET /api/feed/sse?cursor=<id>&account=<0x…>&stream=<stream id>`` (or the ``Last-Event-ID`` header);
 each event's ``id:`` is the cursor to resume from. WebSocket: ``/api/feed/ws`` with the same
 query; messages are ``{"id", "event": <type>, "data": {…}}``. See :mod:`api.live.feed`.
 """
@@ -27,7 +27,9 @@ ws_bp = Blueprint("feed_ws", url_prefix="/api/feed")  # excluded from OpenAPI on
 HEARTBEAT_S = 15.0
 
 
-async def events(ctx: Services, cursor: str | None, account: str | None) -> AsyncIterator[tuple[str, Event] | None]:
+async def events(
+    ctx: Services, cursor: str | None, account: str | None, stream: int | None = None
+) -> AsyncIterator[tuple[str, Event] | None]:
     """The backlog after ``cursor``, then live entries; ``None`` is a heartbeat tick."""
     queue = ctx.hub.subscribe()
     try:
@@ -38,7 +40,7 @@ async def events(ctx: Services, cursor: str | None, account: str | None) -> Asyn
                 yield cursor, {"type": "resync", "reason": "the cursor is older than the feed's history"}
             for entry_id, event in backlog:
                 last = parse_id(entry_id)
-                if concerns(event, account):
+                if concerns(event, account, stream):
                     yield entry_id, event
         while True:
             try:
@@ -52,18 +54,18 @@ async def events(ctx: Services, cursor: str | None, account: str | None) -> Asyn
             if last is not None and parse_id(entry_id) <= last:
                 continue
             last = parse_id(entry_id)
-            if concerns(event, account):
+            if concerns(event, account, stream):
                 yield entry_id, event
     finally:
         ctx.hub.unsubscribe(queue)
 
 
-def _query(request: Request) -> tuple[str | None, str | None]:
+def _query(request: Request) -> tuple[str | None, str | None, int | None]:
     query = parse_query(request, FeedQuery)
     cursor = query.cursor
     if cursor is None and request.headers.get("last-event-id"):
         cursor = parse_query_value(request.headers["last-event-id"])
-    return cursor, query.account.lower() if query.account else None
+    return cursor, query.account.lower() if query.account else None, query.stream
 
 
 def parse_query_value(value: str) -> str:
@@ -72,7 +74,7 @@ def parse_query_value(value: str) -> str:
 
 @bp.get("/sse")
 @doc(
-    "Live changes as Server-Sent Events (transfer, balance, block, reorg, resync)",
+    "Live changes as Server-Sent Events (transfer, balance, block, reorg, resync; ?stream=: a stream's gifts)",
     tag="feed",
     response=None,
     query=FeedQuery,
@@ -80,13 +82,13 @@ def parse_query_value(value: str) -> str:
 @openapi.response(200, {"text/event-stream": str}, "an endless event stream")
 async def sse(request: Request) -> HTTPResponse | None:
     ctx = services(request)
-    cursor, account = _query(request)
+    cursor, account, stream = _query(request)
     response = await request.respond(
         content_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
     await response.send(": connected\n\n")
-    async for item in events(ctx, cursor, account):
+    async for item in events(ctx, cursor, account, stream):
         if item is None:
             await response.send(": ping\n\n")
             continue
@@ -100,8 +102,8 @@ async def sse(request: Request) -> HTTPResponse | None:
 @ws_bp.websocket("/ws")
 async def ws(request: Request, socket: Any) -> None:
     ctx = services(request)
-    cursor, account = _query(request)
-    async for item in events(ctx, cursor, account):
+    cursor, account, stream = _query(request)
+    async for item in events(ctx, cursor, account, stream):
         if item is None:
             await socket.ping()
             continue

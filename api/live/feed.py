@@ -9,7 +9,9 @@ Events (``data`` of each stream entry, JSON):
 ``reorg`` (block, hash: every event above ``block`` is retracted),
 ``resync`` (too much changed at once, or the cursor is older than the stream: re-read);
 and the auction and tipping events of :mod:`api.live.contract_events` (``bid``, ``auction_ended``,
-``intent_settled``, ``withdrawal``, …), in log order with the transfers.
+``intent_settled``, ``withdrawal``, …), in log order with the transfers; on-stream gifts
+(``gift``, ``gift_retracted``: :mod:`api.stream.gifts`) carry ``stream_id``, and ``?stream=`` keeps
+one stream's channel.
 """
 
 from __future__ import annotations
@@ -60,7 +62,13 @@ def _entries(raw: Any) -> list[tuple[str, Event]]:
     return [(_text(eid), json.loads(_text(fields[b"data"]))) for eid, fields in raw or []]
 
 
-def concerns(event: Event, account: str | None) -> bool:
+def concerns(event: Event, account: str | None, stream: int | None = None) -> bool:
+    """Whether a client following ``account`` and/or one live ``stream``'s channel gets ``event``."""
+    if stream is not None:
+        if event["type"] == "resync":
+            return True
+        if event.get("stream_id") != stream:
+            return False
     if account is None or event["type"] in {"block", "reorg", "resync"}:
         return True
     return any(event.get(field) == account for field in contract_events.ACCOUNT_FIELDS)

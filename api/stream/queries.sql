@@ -113,3 +113,57 @@ INSERT INTO gifts (slug, name, price, active) VALUES ($1, $2, $3::numeric, $4)
 ON CONFLICT (slug) DO UPDATE SET name = excluded.name, price = excluded.price, active = excluded.active,
     updated_at = now()
 RETURNING slug, name, price::text AS price, active;
+
+-- name: gift_stream
+-- The stream a gift is sent in, and whether `to` ($2) is a wallet of its creator.
+SELECT s.id, s.creator_id, s.status, s.title,
+       EXISTS (SELECT 1 FROM user_wallets w WHERE w.user_id = s.creator_id AND w.address = $2) AS to_creator
+FROM streams s WHERE s.id = $1;
+
+-- name: active_gift
+SELECT slug, name, price::text AS price FROM gifts WHERE slug = $1 AND active;
+
+-- name: insert_stream_gift
+INSERT INTO stream_gifts (intent_id, stream_id, gift_slug, gift_name, price) VALUES ($1, $2, $3, $4, $5::numeric);
+
+-- name: retract_gifts
+-- Gifts whose intent was refused after its approval (e.g. expired before its batch) or rejected on
+-- chain (and not settled by a replay): marked retracted once, returned for the live channel.
+UPDATE stream_gifts g SET retracted_at = now(),
+    retract_reason = CASE WHEN i.status = 'refused' THEN coalesce(i.reason, 'refused') ELSE 'rejected' END
+FROM tip_intents i
+WHERE g.retracted_at IS NULL AND i.id = g.intent_id
+  AND (i.status = 'refused'
+       OR (EXISTS (SELECT 1 FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+                   AND o.status = 'rejected')
+           AND NOT EXISTS (SELECT 1 FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+                           AND o.status = 'settled')))
+RETURNING g.intent_id, g.stream_id, g.gift_slug, i.digest, i.sender, i.receiver, g.retract_reason,
+    (SELECT o.reason FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+     AND o.status = 'rejected' ORDER BY o.block_number DESC LIMIT 1) AS outcome_reason;
+
+-- name: gifts_page
+-- On-stream gifts sent ($5 = 'sent': by the user or their wallets) or received (by their wallets), newest
+-- first, with the intent's on-chain outcome and the stream they were given in.
+SELECT g.intent_id AS id, g.stream_id, g.gift_slug, g.gift_name, g.retracted_at, g.retract_reason,
+       s.title AS stream_title, s.creator_id AS stream_creator_id,
+       i.digest, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind, i.nonce::text AS nonce,
+       i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
+       o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
+FROM stream_gifts g
+JOIN tip_intents i ON i.id = g.intent_id
+JOIN streams s ON s.id = g.stream_id
+LEFT JOIN LATERAL (
+    SELECT status, reason, tx_hash, block_number, fee FROM intent_outcomes o
+    WHERE o.chain_id = i.chain_id AND o.digest = i.digest
+    ORDER BY (o.status = 'settled') DESC, o.block_number DESC, o.log_index DESC LIMIT 1
+) o ON true
+LEFT JOIN tx_requests r ON r.id = i.tx_request_id
+WHERE i.chain_id = $1 AND g.intent_id < $4
+  AND CASE $5::text
+      WHEN 'sent' THEN i.user_id = $2 OR i.sender = ANY($3::text[])
+      ELSE i.receiver = ANY($3::text[])
+  END
+ORDER BY g.intent_id DESC
+LIMIT $6;

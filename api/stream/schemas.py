@@ -9,6 +9,7 @@ from pydantic import Field, StrictBool, StrictStr
 from api.openapi import Model
 from api.schemas import CURSOR
 from api.strict import QueryInt, StrictInt, Uint256
+from api.tips.schemas import IntentBody, TipIntent
 
 
 class InfoBody(Model):
@@ -147,3 +148,38 @@ class GiftBody(Model):
     name: StrictStr = Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")
     price: Uint256
     active: StrictBool = True
+
+
+class SendGiftBody(Model):
+    """A catalog gift given during a live stream: the fan's signed gift Intent for exactly its price."""
+
+    stream_id: StrictInt = Field(ge=1, le=2**62)
+    gift: StrictStr = Field(pattern=r"^[a-z0-9-]{1,32}$", description="the catalog gift's slug")
+    intent: IntentBody
+
+
+class GiftStream(Model):
+    id: int
+    title: str
+    creator_id: int
+
+
+class SentGift(Model):
+    stream_id: int
+    gift: str
+    name: str
+    intent: TipIntent
+
+
+class StreamGift(Model):
+    gift: str
+    name: str
+    stream: GiftStream
+    retracted: bool = Field(description="withdrawn from the stream's channel (refused after approval, or rejected)")
+    retract_reason: str | None
+    intent: TipIntent
+
+
+class StreamGiftsPage(Model):
+    items: list[StreamGift]
+    next_cursor: str | None

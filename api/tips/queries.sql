@@ -6,10 +6,12 @@ SELECT w.user_id FROM user_wallets w JOIN creator_profiles p ON p.user_id = w.us
 
 -- name: insert_intent
 -- Intents and withdrawals share the signer's nonce space on chain: a nonce already queued for
--- a withdrawal is refused here too (no row returned).
+-- a withdrawal is refused here too (no row returned). A gasless gift carries its permit ($12-$14);
+-- an on-stream gift comes decided ($15, $16).
 INSERT INTO tip_intents (chain_id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature,
-                         permit_value, permit_deadline, permit_signature)
-SELECT $1, $2, $3, $4, $5, $6, $7::numeric, $8, $9::numeric, $10::numeric, $11, $12::numeric, $13::numeric, $14
+                         permit_value, permit_deadline, permit_signature, status, reason, decided_at)
+SELECT $1, $2, $3, $4, $5, $6, $7::numeric, $8, $9::numeric, $10::numeric, $11, $12::numeric, $13::numeric, $14,
+       $15, $16, CASE WHEN $15::text = 'pending' THEN NULL ELSE now() END
 WHERE NOT EXISTS (SELECT 1 FROM tx_requests WHERE idempotency_key = 'withdraw_for:' || $4 || ':' || $9)
 RETURNING id;
 

@@ -83,6 +83,11 @@ def _uint(value: str, name: str, *, positive: bool = False) -> int:
     return number
 
 
+def _permit_columns(permit: tuple[int, int, str] | None) -> tuple[str | None, str | None, str | None]:
+    """The stored permit (value, deadline, signature) of a gasless gift, or three NULLs."""
+    return (str(permit[0]), str(permit[1]), permit[2]) if permit else (None, None, None)
+
+
 def _check_deadline(deadline: int) -> None:
     if deadline <= int(time.time()):
         raise Expired("the deadline has passed", details={"deadline": str(deadline)})
@@ -192,6 +197,16 @@ class Tips:
 
     # ------------------------------------------------------------------ intents
     async def submit(self, user_id: int, wallets: list[str], kind: int, body: IntentBody) -> dict[str, Any]:
+        intent, digest = await self.verify(wallets, kind, body)
+        async with translate_errors(), self.pool.acquire() as conn:
+            if await conn.fetchval(self.q.creator_of_wallet, intent["to"]) is None:
+                raise InvalidInput("`to` is not the wallet of an approved creator", details={"to": intent["to"]})
+            await self.insert(conn, user_id, intent, digest)
+        indexed, row = await self.get(digest)
+        return {"intent": intent_view(row, self.tokens), "indexed_block": indexed}
+
+    async def verify(self, wallets: list[str], kind: int, body: IntentBody) -> tuple[dict[str, Any], str]:
+        """The intent as the TipRouter will check it, and its digest (``0x…``); raises when it is not valid."""
         deadline = _uint(body.deadline, "deadline")
         intent: dict[str, Any] = {
             "from": body.from_.lower(),
@@ -218,34 +233,26 @@ class Tips:
         if recover(digest, body.signature) != intent["from"]:
             raise BadSignature("the signature does not recover to `from`", details={"digest": "0x" + digest.hex()})
         permit = await self.check_permit(intent, body.permit) if body.permit is not None else None
-        async with translate_errors(), self.pool.acquire() as conn:
-            if await conn.fetchval(self.q.creator_of_wallet, intent["to"]) is None:
-                raise InvalidInput("`to` is not the wallet of an approved creator", details={"to": intent["to"]})
-            try:
-                row_id = await conn.fetchval(
-                    self.q.insert_intent,
-                    self.chain_id,
-                    "0x" + digest.hex(),
-                    user_id,
-                    intent["from"],
-                    intent["to"],
-                    intent["token"],
-                    str(intent["amount"]),
-                    kind,
-                    str(intent["nonce"]),
-                    str(intent["deadline"]),
-                    body.signature.lower(),
-                    str(permit[0]) if permit else None,
-                    str(permit[1]) if permit else None,
-                    permit[2] if permit else None,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                what = "intent" if exc.constraint_name == "tip_intents_chain_id_digest_key" else "nonce"
-                raise NonceUsed(f"this {what} was submitted before", details={"nonce": str(intent["nonce"])}) from exc
-            if row_id is None:
-                raise NonceUsed("this nonce is used by a withdrawal", details={"nonce": str(intent["nonce"])})
-        indexed, row = await self.get("0x" + digest.hex())
-        return {"intent": intent_view(row, self.tokens), "indexed_block": indexed}
+        return {**intent, "signature": body.signature.lower(), "permit": permit}, "0x" + digest.hex()
+
+    async def insert(
+        self, conn: asyncpg.Connection, user_id: int, intent: dict[str, Any], digest: str,
+        decision: tuple[str, str | None] = ("pending", None),
+    ) -> int:  # fmt: skip
+        """Store a verified intent on the caller's connection (``pending``, or already decided); its row id."""
+        status, reason = decision
+        try:
+            row_id = await conn.fetchval(
+                self.q.insert_intent, self.chain_id, digest, user_id, intent["from"], intent["to"], intent["token"],
+                str(intent["amount"]), intent["kind"], str(intent["nonce"]), str(intent["deadline"]),
+                intent["signature"], *(_permit_columns(intent.get("permit"))), status, reason,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as exc:
+            what = "intent" if exc.constraint_name == "tip_intents_chain_id_digest_key" else "nonce"
+            raise NonceUsed(f"this {what} was submitted before", details={"nonce": str(intent["nonce"])}) from exc
+        if row_id is None:
+            raise NonceUsed("this nonce is used by a withdrawal", details={"nonce": str(intent["nonce"])})
+        return int(row_id)
 
     async def get(self, digest: str) -> tuple[Any, asyncpg.Record]:
         indexed, row = await self.store.read(lambda conn: conn.fetchrow(self.q.intent_by_digest, self.chain_id, digest))

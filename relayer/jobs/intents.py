@@ -1,13 +1,14 @@
 """Tipping jobs (seed 000): approve pending intents hourly, settle approved ones in batches.
 
-``approve_pending`` applies the approval policy to each ``pending`` intent: a valid signature
+``approve_pending`` applies the approval policy (``core/tips/policy.py``, shared with the API's
+on-stream gifts, which are decided at once) to each ``pending`` intent: a valid signature
 for the TipRouter's domain, the token of its kind, the deadline not passed and the nonce unused
 on chain, the sender on no block list (the admin's, or the receiving creator's), under the
 per-user daily caps (``RELAYER_TIPS_DAILY_*``), and the fan's balance (and, for a gift, Coin
 allowance to the router, or the value of the gift's unexpired EIP-2612 permit) covering this
 intent plus every approved one not yet settled. The intent becomes ``approved`` or ``refused``
-with the reason. One approver runs at a time per chain (a transaction advisory lock), so caps
-and reservations are never double-counted.
+with the reason. One approver runs at a time per chain (a transaction advisory lock, which the
+API's gifts take too), so caps and reservations are never double-counted.
 
 ``settle_approved`` claims up to ``RELAYER_TIPS_SETTLE_BATCH`` approved intents with
 ``FOR UPDATE SKIP LOCKED``, enqueues them as one ``settle`` request (idempotency key: a hash of
@@ -23,198 +24,44 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from eth_utils import function_signature_to_4byte_selector
-
-from core.chain.eip712 import KIND_CLAP, KIND_GIFT, Domain, fetch_domain, intent_digest, recover
+from core.chain.eip712 import KIND_CLAP, KIND_GIFT, Domain, fetch_domain
 from core.db import Queries, translate_errors
 from core.queue import MAX_BATCH, TxRequest, enqueue, settle_key
+from core.tips import policy
+from core.tips.policy import Approver, Caps, Contracts
 from relayer.jobs import JobContext
 
 log = logging.getLogger("relayer.jobs.intents")
 QUERIES = Queries(Path(__file__).with_name("intents.sql"))
-_BALANCE_OF = "0x" + function_signature_to_4byte_selector("balanceOf(address)").hex()
-_ALLOWANCE = "0x" + function_signature_to_4byte_selector("allowance(address,address)").hex()
-_NONCE_USED = "0x" + function_signature_to_4byte_selector("nonce_used(address,uint256)").hex()
-_RPC_CHUNK = 100
 MAX_SETTLE_BATCHES = 100  # per run; a backlog beyond 100 batches waits for the next run
+LOCK_WAIT_MS = 10_000  # an API gift holds the approver lock for one intent's checks (milliseconds)
 
 
-def _word(value: str | int) -> str:
-    number = int(value, 16) if isinstance(value, str) else value
-    return format(number, "064x")
-
-
-@dataclass(frozen=True)
-class Caps:
-    intents: int
-    amounts: dict[int, int]  # kind -> base units per 24 h (0: no cap)
-
-
-@dataclass
-class Ledger:
-    """What the run has counted so far: usage per account and kind, reservations per (sender, token)."""
-
-    count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    amount: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-    reserved: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the policy needs to know about one intent (read from the chain and the database)."""
-
-    head_timestamp: int
-    signer: str | None
-    blocked: bool
-    nonce_used: bool
-    balance: int
-    allowance: int | None  # Coin allowance to the router; None for TKI (the router needs none)
-
-
-def who(intent: dict[str, Any]) -> str:
-    return f"u{intent['user_id']}" if intent.get("user_id") is not None else str(intent["sender"])
-
-
-def refusal(intent: dict[str, Any], facts: Facts, tokens: dict[int, str], caps: Caps, ledger: Ledger) -> str | None:
-    """Why ``intent`` may not be approved now, or None. Pure: the caller updates the ledger."""
-    kind, amount, sender = int(intent["kind"]), int(intent["amount"]), str(intent["sender"])
-    if amount <= 0 or sender == intent["receiver"]:
-        return "invalid"
-    if int(intent["deadline"]) <= facts.head_timestamp:
-        return "expired"
-    if tokens.get(kind) != intent["token"]:
-        return "wrong_token"
-    if facts.signer != sender:
-        return "bad_signature"
-    if facts.nonce_used:
-        return "nonce_used"
-    if facts.blocked:
-        return "blocked"
-    account = who(intent)
-    cap = caps.amounts.get(kind, 0)
-    if ledger.count[account] + 1 > caps.intents or (cap and ledger.amount[(account, kind)] + amount > cap):
-        return "daily_cap"
-    needed = ledger.reserved[(sender, str(intent["token"]))] + amount
-    if facts.balance < needed:
-        return "insufficient_balance"
-    if facts.allowance is not None and facts.allowance < needed:
-        return "insufficient_allowance"
-    return None
-
-
-def record(intent: dict[str, Any], ledger: Ledger) -> None:
-    account, kind, amount = who(intent), int(intent["kind"]), int(intent["amount"])
-    ledger.count[account] += 1
-    ledger.amount[(account, kind)] += amount
-    ledger.reserved[(str(intent["sender"]), str(intent["token"]))] += amount
-
-
-async def _eth_calls(ctx: JobContext, calls: list[tuple[str, str]]) -> list[int]:
-    results: list[int] = []
-    for start in range(0, len(calls), _RPC_CHUNK):
-        chunk = calls[start : start + _RPC_CHUNK]
-        answers = await ctx.rpc.batch([("eth_call", [{"to": to, "data": data}, "latest"]) for to, data in chunk])
-        results.extend(int(str(a), 16) for a in answers)
-    return results
-
-
-async def _chain_facts(
-    ctx: JobContext, rows: list[dict[str, Any]], coin: str, router: str
-) -> tuple[dict[tuple[str, str], int], dict[str, int], list[bool]]:
-    pairs = sorted({(r["sender"], r["token"]) for r in rows})
-    coin_senders = sorted({r["sender"] for r in rows if r["token"] == coin})
-    calls = [(token, _BALANCE_OF + _word(sender)) for sender, token in pairs]
-    calls += [(coin, _ALLOWANCE + _word(sender) + _word(router)) for sender in coin_senders]
-    calls += [(router, _NONCE_USED + _word(r["sender"]) + _word(int(r["nonce"]))) for r in rows]
-    values = await _eth_calls(ctx, calls)
-    balances = dict(zip(pairs, values[: len(pairs)], strict=True))
-    allowances = dict(zip(coin_senders, values[len(pairs) : len(pairs) + len(coin_senders)], strict=True))
-    used = [bool(v) for v in values[len(pairs) + len(coin_senders) :]]
-    return balances, allowances, used
-
-
-def _with_permit(allowance: int | None, row: dict[str, Any], head: int) -> int | None:
-    """The allowance a gift can count on: the chain's, or its permit's value (the API checked the
-    permit's signature; settle_with_permits applies it first) while the permit's deadline is ahead."""
-    if row.get("permit_value") is None or int(row["permit_deadline"]) <= head:
-        return allowance
-    return max(allowance or 0, int(row["permit_value"]))
-
-
-async def _head_timestamp(ctx: JobContext) -> int:
-    block = await ctx.rpc.get_block("latest")
-    assert block is not None
-    return int(block["timestamp"], 16)
-
-
-def _tokens(ctx: JobContext) -> dict[int, str]:
-    return {KIND_CLAP: ctx.manifest.contract("Engagement").address, KIND_GIFT: ctx.manifest.contract("Coin").address}
-
-
-async def _load_ledger(conn: asyncpg.Connection, chain_id: int, rows: list[dict[str, Any]]) -> Ledger:
-    ledger = Ledger()
-    users = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
-    senders = sorted({r["sender"] for r in rows})
-    for u in await conn.fetch(QUERIES.daily_usage, chain_id, users, senders):
-        ledger.count[u["who"]] += u["n"]
-        ledger.amount[(u["who"], u["kind"])] += int(u["amount"])
-    for r in await conn.fetch(QUERIES.reserved, chain_id, senders):
-        ledger.reserved[(r["sender"], r["token"])] += int(r["amount"])
-    return ledger
+def _contracts(ctx: JobContext) -> Contracts:
+    coin = ctx.manifest.contract("Coin").address
+    tokens = {KIND_CLAP: ctx.manifest.contract("Engagement").address, KIND_GIFT: coin}
+    return Contracts(tokens=tokens, coin=coin, router=ctx.manifest.contract("TipRouter").address)
 
 
 async def _approve_chunk(ctx: JobContext, domain: Domain, caps: Caps) -> tuple[int, dict[str, int]] | None:
     """Decide one chunk of pending intents in one transaction; None when another approver holds the lock."""
-    tokens, coin = _tokens(ctx), ctx.manifest.contract("Coin").address
-    router = ctx.manifest.contract("TipRouter").address
     refused: dict[str, int] = defaultdict(int)
-    approved = 0
     async with translate_errors(), ctx.pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval(QUERIES.try_lock, ctx.chain_id, "approve"):
+        if not await policy.lock(conn, ctx.chain_id, LOCK_WAIT_MS):
             return None
         rows = [dict(r) for r in await conn.fetch(QUERIES.claim_pending, ctx.chain_id, ctx.settings.tips_approve_batch)]
-        if not rows:
-            return 0, {}
-        head = await _head_timestamp(ctx)
-        blocked_at = {
-            b["i"]
-            for b in await conn.fetch(
-                QUERIES.blocked,
-                [r["sender"] for r in rows],
-                [r["receiver"] for r in rows],
-                [r["user_id"] for r in rows],
-            )
-        }
-        balances, allowances, used = await _chain_facts(ctx, rows, coin, router)
-        ledger = await _load_ledger(conn, ctx.chain_id, rows)
-        decisions = []
-        for position, row in enumerate(rows, start=1):
-            signer = recover(
-                intent_digest(domain, {**row, "from": row["sender"], "to": row["receiver"]}), row["signature"]
-            )
-            facts = Facts(
-                head_timestamp=head,
-                signer=signer,
-                blocked=position in blocked_at,
-                nonce_used=used[position - 1],
-                balance=balances[(row["sender"], row["token"])],
-                allowance=_with_permit(allowances.get(row["sender"]), row, head) if row["token"] == coin else None,
-            )
-            reason = refusal(row, facts, tokens, caps, ledger)
-            if reason is None:
-                record(row, ledger)
-                approved += 1
-            else:
+        approver = Approver(ctx.chain_id, domain, _contracts(ctx), caps)
+        reasons = await policy.decide(conn, ctx.rpc, approver, rows)
+        for reason in reasons:
+            if reason is not None:
                 refused[reason] += 1
-            decisions.append((row["id"], "approved" if reason is None else "refused", reason))
+        decisions = [(r["id"], "refused" if why else "approved", why) for r, why in zip(rows, reasons, strict=True)]
         await conn.executemany(QUERIES.decide, decisions)
-    return approved, refused
+    return sum(why is None for why in reasons), refused
 
 
 async def approve_pending(ctx: JobContext) -> str:
@@ -260,6 +107,10 @@ def _settle_payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for r in rows
         ]
     return payload
+
+
+async def _head_timestamp(ctx: JobContext) -> int:
+    return await policy.head_timestamp(ctx.rpc)
 
 
 async def _settle_one(ctx: JobContext, head: int) -> tuple[int, int, int | None]:

@@ -3556,12 +3556,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live changes as Server-Sent Events (transfer, balance, block, reorg, resync) */
+        /** Live changes as Server-Sent Events (transfer, balance, block, reorg, resync; ?stream=: a stream's gifts) */
         get: {
             parameters: {
                 query?: {
                     cursor?: string;
                     account?: string;
+                    stream?: number;
                 };
                 header?: never;
                 path?: never;
@@ -4658,6 +4659,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/gift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a catalog gift during a live stream: a signed gift Intent (kind 1, Coin) for exactly its price to the streaming creator, decided at once by the tip policy (409 gift_refused with the reason) and shown on the stream's live channel (/api/feed/sse?stream=); settled on chain by the relayer's batches */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SendGiftBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SentGiftEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payment/gifts": {
         parameters: {
             query?: never;
@@ -4682,6 +4732,104 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["GiftCatalogEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/gifts-received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gifts your wallets received on your streams, newest first, with the stream and their status */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreamGiftsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/gifts-sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gifts you gave on streams, newest first, with the stream and their status */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreamGiftsPageEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -4776,51 +4924,6 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["PackagesEnvelope"];
-                    };
-                };
-                /** @description an error */
-                default: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payment/unclaimed": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Coins you paid for before linking a wallet: they go to the first wallet you link (Sign-In With Ethereum) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description success */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["UnclaimedEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -7616,31 +7719,14 @@ export interface components {
             /** Success */
             success: boolean;
         };
-        /**
-         * GiftPermit
-         * @description The fan's EIP-2612 permit of the Coin (TK) for the TipRouter: a gift without an on-chain approve.
-         */
-        GiftPermit: {
-            /**
-             * Deadline
-             * @description unix seconds, in the future
-             */
-            deadline: string;
-            /**
-             * Nonce
-             * @description the fan's Coin.nonces(from) the permit was signed for
-             */
-            nonce: string;
-            /**
-             * Signature
-             * @description 65-byte EIP-712 signature by `from` of Permit(owner, spender, value, nonce, deadline) in the Coin's domain, spender = the TipRouter
-             */
-            signature: string;
-            /**
-             * Value
-             * @description the allowance granted to the router (base units, >= the gift's amount)
-             */
-            value: string;
+        /** GiftStream */
+        GiftStream: {
+            /** Creator Id */
+            creator_id: number;
+            /** Id */
+            id: number;
+            /** Title */
+            title: string;
         };
         /** Health */
         Health: {
@@ -7750,11 +7836,6 @@ export interface components {
              * @description any unused uint256 of the fan (decimal string)
              */
             nonce: string;
-            /**
-             * @description gifts only: a Coin permit, so a fan without ETH (and without an approve) can gift
-             * @default null
-             */
-            permit: components["schemas"]["GiftPermit"] | null;
             /**
              * Signature
              * @description 65-byte EIP-712 signature by `from`
@@ -8274,12 +8355,6 @@ export interface components {
             charged_cents: number;
             /** Checkout Url */
             checkout_url: string | null;
-            /**
-             * Claim Status
-             * @description coins bought before a wallet: waiting for the first linked wallet, claimed, or cancelled
-             * @enum {string|null}
-             */
-            claim_status: "waiting" | "claimed" | "cancelled" | null;
             /** Created At */
             created_at: string;
             /** Currency */
@@ -8667,6 +8742,36 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * SendGiftBody
+         * @description A catalog gift given during a live stream: the fan's signed gift Intent for exactly its price.
+         */
+        SendGiftBody: {
+            /**
+             * Gift
+             * @description the catalog gift's slug
+             */
+            gift: string;
+            intent: components["schemas"]["IntentBody"];
+            /** Stream Id */
+            stream_id: number;
+        };
+        /** SentGift */
+        SentGift: {
+            /** Gift */
+            gift: string;
+            intent: components["schemas"]["TipIntent"];
+            /** Name */
+            name: string;
+            /** Stream Id */
+            stream_id: number;
+        };
+        /** SentGiftEnvelope */
+        SentGiftEnvelope: {
+            data: components["schemas"]["SentGift"];
+            /** Success */
+            success: boolean;
+        };
         /** SiweNonce */
         SiweNonce: {
             /** Chain Id */
@@ -8791,6 +8896,35 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** StreamGift */
+        StreamGift: {
+            /** Gift */
+            gift: string;
+            intent: components["schemas"]["TipIntent"];
+            /** Name */
+            name: string;
+            /** Retract Reason */
+            retract_reason: string | null;
+            /**
+             * Retracted
+             * @description withdrawn from the stream's channel (refused after approval, or rejected)
+             */
+            retracted: boolean;
+            stream: components["schemas"]["GiftStream"];
+        };
+        /** StreamGiftsPage */
+        StreamGiftsPage: {
+            /** Items */
+            items: components["schemas"]["StreamGift"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** StreamGiftsPageEnvelope */
+        StreamGiftsPageEnvelope: {
+            data: components["schemas"]["StreamGiftsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** StreamStatus */
         StreamStatus: {
             /** Peak Viewers */
@@ -8864,11 +8998,6 @@ export interface components {
             fee: string | null;
             /** From */
             from: string;
-            /**
-             * Gasless
-             * @description a gift carrying the fan's Coin permit (settled with settle_with_permits)
-             */
-            gasless: boolean;
             /**
              * Kind
              * @enum {string}
@@ -8978,46 +9107,6 @@ export interface components {
         /** TransfersPageEnvelope */
         TransfersPageEnvelope: {
             data: components["schemas"]["TransfersPage"];
-            /** Success */
-            success: boolean;
-        };
-        /** Unclaimed */
-        Unclaimed: {
-            /** Items */
-            items: components["schemas"]["UnclaimedCoins"][];
-            /**
-             * Total
-             * @description all waiting coins, base units
-             */
-            total: string;
-        };
-        /** UnclaimedCoins */
-        UnclaimedCoins: {
-            /**
-             * Amount
-             * @description Coin base units (package and bonus) minted at the claim
-             */
-            amount: string;
-            /**
-             * Id
-             * @description the payment
-             */
-            id: number;
-            /** Package Id */
-            package_id: string;
-            /** Paid At */
-            paid_at: string | null;
-            /** Payment Ref */
-            payment_ref: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "paid" | "minted" | "partially_refunded" | "refunded" | "disputed" | "expired" | "failed";
-        };
-        /** UnclaimedEnvelope */
-        UnclaimedEnvelope: {
-            data: components["schemas"]["Unclaimed"];
             /** Success */
             success: boolean;
         };
