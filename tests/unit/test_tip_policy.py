@@ -20,7 +20,8 @@ from core.chain.eip712 import (
     recover,
     withdrawal_digest,
 )
-from relayer.jobs.intents import Caps, Facts, Ledger, batch_key, record, refusal
+from core.tips_policy import Caps, Facts, Ledger, record, refusal
+from relayer.jobs.intents import batch_key
 
 DOMAIN = Domain("TipRouter", "1", 31337, "0x" + "12" * 20)
 FAN = Account.create()
