@@ -48,6 +48,7 @@ from api.stream import gift_routes as gifts
 from api.stream import routes as stream
 from api.stream import viewer_routes as viewer_stream
 from api.tips import routes as tips
+from api.verify import routes as verify
 
 # Every domain's blueprints, in the order they are registered (and the OpenAPI document lists them).
 BLUEPRINTS = (
@@ -57,6 +58,7 @@ BLUEPRINTS = (
     *(stream.bp, stream.webhook_bp, viewer_stream.bp, gifts.bp, gifts.admin_bp),
     *(media.bp, profiles.viewer_bp, profiles.user_bp, profiles.social_bp, content.bp, search.bp),
     signin.bp,
+    verify.bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
