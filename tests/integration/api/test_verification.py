@@ -19,7 +19,7 @@ from api.verify.payouts import Payouts, iban_valid, routing_valid
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.conftest import api_settings, make_app
 from tests.integration.api.test_media import image, post_form
-from tests.integration.api.tipping import PASSWORD, Person, creator, login, person
+from tests.integration.api.tipping import PASSWORD, Person, login, person
 from tests.s3 import keys, s3_client, s3_endpoint, s3_settings
 
 __all__ = ["s3_client", "s3_endpoint", "s3_settings"]  # fixtures
@@ -92,7 +92,7 @@ async def test_documents_are_read_by_admins_only_and_logged(app: Sanic, pool: as
         fresh = await client.get(link)
         assert fresh.status_code == 200 and fresh.content[:4] == b"RIFF"
         deadline = time.monotonic() + 60
-        while (expired := await client.get(link)).status_code == 200 and time.monotonic() < deadline:
+        while (expired := await client.get(link)).status_code == 200 and time.monotonic() < deadline:  # noqa: ASYNC110 (polls the store)
             await asyncio.sleep(0.5)
         assert expired.status_code == 403 and b"expired" in expired.content.lower()  # the store refuses it
 
@@ -139,7 +139,8 @@ async def test_payout_details_encrypted_masked_and_password_checked(app: Sanic, 
     email = await pool.fetchval("SELECT email FROM users WHERE id = $1", fan.id)
     star = Person(fan.id, {"Authorization": f"Bearer {(await login(app, email))['access_token']}"}, fan.account)
     plain = await person(app, pool)
-    body = {"current_password": PASSWORD, "method": "iban", "iban": "de89 3704 0044 0532 0130 00", "account_holder": "A"}
+    body = {"current_password": PASSWORD, "method": "iban", "iban": "de89 3704 0044 0532 0130 00",
+            "account_holder": "A"}  # fmt: skip
     _, fan_put = await app.asgi_client.put("/api/payout-details", headers=plain.headers, json=body)
     assert fan_put.status == 403  # creators only
 
@@ -151,7 +152,7 @@ async def test_payout_details_encrypted_masked_and_password_checked(app: Sanic, 
     raw = await pool.fetchrow("SELECT * FROM payout_details WHERE user_id = $1", star.id)
     assert IBAN.encode() not in bytes(raw["ciphertext"]) and b"0532013000" not in bytes(raw["ciphertext"])
     assert IBAN not in str(dict(raw)) and len(raw["ciphertext"]) > 28
-    payouts: Payouts = app.ctx.settings and Payouts(pool, app.ctx.settings)
+    payouts = Payouts(pool, app.ctx.settings)
     assert (await payouts.reveal(star.id))["iban"] == IBAN  # it opens under the key, for its own user only
     await pool.execute("UPDATE payout_details SET user_id = $1 WHERE user_id = $2", admin.id, star.id)
     with pytest.raises(Exception, match="do not open"):
