@@ -47,6 +47,7 @@ from api.signin import routes as signin
 from api.stream import gift_routes as gifts
 from api.stream import routes as stream
 from api.stream import viewer_routes as viewer_stream
+from api.tips import review_routes as intent_review
 from api.tips import routes as tips
 from api.verify import routes as verify
 
@@ -59,6 +60,7 @@ BLUEPRINTS = (
     *(media.bp, profiles.viewer_bp, profiles.user_bp, profiles.social_bp, content.bp, search.bp),
     signin.bp,
     verify.bp,
+    intent_review.bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])

@@ -42,7 +42,7 @@ from api.stream.gifts import Gifts
 from api.stream.lifecycle import Lifecycle
 from api.stream.livekit import LiveKit
 from api.stream.service import Streams
-from api.tips.service import Tips
+from api.tips.service import IntentReview, Tips
 from api.verify.service import Payouts, Verifications
 from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
@@ -84,6 +84,7 @@ class Services:
     profiles: Profiles
     content: Content
     verifications: Verifications
+    review: IntentReview
     payouts: Payouts
     state: IndexedState = field(default_factory=IndexedState)
 
@@ -154,6 +155,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         content=Content(pool, media),
         verifications=Verifications(pool, media, settings),
         payouts=Payouts(pool, settings),
+        review=IntentReview(pool, rpc, manifest, settings),
     )
 
 

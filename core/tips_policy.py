@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_utils.crypto import keccak
+
 
 @dataclass(frozen=True)
 class Caps:
@@ -71,3 +73,39 @@ def record(intent: dict[str, Any], ledger: Ledger) -> None:
     ledger.count[account] += 1
     ledger.amount[(account, kind)] += amount
     ledger.reserved[(str(intent["sender"]), str(intent["token"]))] += amount
+
+
+def _selector(signature: str) -> str:
+    return "0x" + keccak(text=signature)[:4].hex()
+
+
+_BALANCE_OF = _selector("balanceOf(address)")
+_ALLOWANCE = _selector("allowance(address,address)")
+_NONCE_USED = _selector("nonce_used(address,uint256)")
+
+
+def _word(value: str | int) -> str:
+    number = int(value, 16) if isinstance(value, str) else value
+    return format(number, "064x")
+
+
+def fact_calls(rows: list[dict[str, Any]], coin: str, router: str) -> list[tuple[str, str]]:
+    """The ``eth_call``s (to, data) the facts of ``rows`` need: balances, Coin allowances, nonces used."""
+    pairs = sorted({(r["sender"], r["token"]) for r in rows})
+    coin_senders = sorted({r["sender"] for r in rows if r["token"] == coin})
+    calls = [(token, _BALANCE_OF + _word(sender)) for sender, token in pairs]
+    calls += [(coin, _ALLOWANCE + _word(sender) + _word(router)) for sender in coin_senders]
+    calls += [(router, _NONCE_USED + _word(r["sender"]) + _word(int(r["nonce"]))) for r in rows]
+    return calls
+
+
+def split_facts(
+    rows: list[dict[str, Any]], coin: str, values: list[int]
+) -> tuple[dict[tuple[str, str], int], dict[str, int], list[bool]]:
+    """The answers of :func:`fact_calls` as (balances by (sender, token), allowances by sender, used per row)."""
+    pairs = sorted({(r["sender"], r["token"]) for r in rows})
+    coin_senders = sorted({r["sender"] for r in rows if r["token"] == coin})
+    balances = dict(zip(pairs, values[: len(pairs)], strict=True))
+    allowances = dict(zip(coin_senders, values[len(pairs) : len(pairs) + len(coin_senders)], strict=True))
+    used = [bool(v) for v in values[len(pairs) + len(coin_senders) :]]
+    return balances, allowances, used

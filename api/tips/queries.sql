@@ -61,3 +61,58 @@ SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_reques
 WHERE kind = 'withdraw_for' AND payload ->> 'creator' = ANY($1::text[]) AND id < $2
 ORDER BY id DESC
 LIMIT $3;
+
+-- ------------------------------------------------------------------ manual review (api/tips/review.py)
+-- The reads below mirror relayer/jobs/intents.sql: the verdict is the hourly job's policy over the same facts.
+
+-- name: approver_lock
+-- The hourly approver's per-chain lock (relayer/jobs/intents.sql try_lock): a manual decision waits for a
+-- running job's chunk, so caps and reservations are never computed over a half-decided state.
+SELECT pg_advisory_xact_lock(hashtextextended(format('relayer.tips.%s.%s', 'approve', $1::bigint), 0));
+
+-- name: review_lock_timeout
+SET LOCAL lock_timeout = '10s';
+
+-- name: pending_page
+SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature, created_at
+FROM tip_intents
+WHERE chain_id = $1 AND status = 'pending' AND id > $2
+ORDER BY id
+LIMIT $3;
+
+-- name: intent_for_update
+SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature, created_at, status
+FROM tip_intents WHERE chain_id = $1 AND id = $2
+FOR UPDATE;
+
+-- name: blocked_positions
+SELECT k.i FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(sender, receiver, user_id, i)
+WHERE EXISTS (SELECT 1 FROM blocked_addresses b WHERE b.address = k.sender)
+   OR EXISTS (
+       SELECT 1 FROM user_wallets rw
+       JOIN user_blocks ub ON ub.blocker_id = rw.user_id
+       WHERE rw.address = k.receiver
+         AND (ub.blocked_id = k.user_id
+              OR ub.blocked_id = (SELECT sw.user_id FROM user_wallets sw WHERE sw.address = k.sender))
+   );
+
+-- name: daily_usage
+SELECT coalesce('u' || user_id::text, sender) AS who, kind, count(*) AS n, sum(amount) AS amount
+FROM tip_intents
+WHERE chain_id = $1 AND status IN ('approved', 'submitted') AND decided_at > now() - interval '1 day'
+  AND (user_id = ANY($2::bigint[]) OR sender = ANY($3::text[]))
+GROUP BY 1, 2;
+
+-- name: reserved
+SELECT i.sender, i.token, sum(i.amount) AS amount
+FROM tip_intents i
+LEFT JOIN tx_requests r ON r.id = i.tx_request_id
+WHERE i.chain_id = $1 AND i.sender = ANY($2::text[])
+  AND (i.status = 'approved' OR (i.status = 'submitted' AND r.status IN ('pending', 'submitted')))
+GROUP BY 1, 2;
+
+-- name: decide_manually
+-- Decided once: only a pending intent moves (the hourly job's decide has the same condition).
+UPDATE tip_intents SET status = $2, reason = $3, decided_at = now(), decided_by = $4, review_note = $5
+WHERE id = $1 AND status = 'pending'
+RETURNING id, status, reason, decided_by, review_note, decided_at;

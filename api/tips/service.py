@@ -22,6 +22,7 @@ import asyncpg
 
 from api.domain_errors import Forbidden
 from api.store import ApiStore
+from api.tips.review import IntentReview
 from api.tips.schemas import IntentBody, WithdrawBody
 from core.chain.eip712 import (
     KIND_NAMES,
@@ -40,6 +41,7 @@ from core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from core.queue import TxRequest, enqueue, withdraw_for_key
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
+__all__ = ["IntentReview", "Tips", "intent_view"]
 FAILED_REQUEST = ("failed", "dead", "cancelled")
 
 

@@ -27,26 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from eth_utils import function_signature_to_4byte_selector
 
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT, Domain, fetch_domain, intent_digest, recover
 from core.db import Queries, translate_errors
 from core.queue import MAX_BATCH, TxRequest, enqueue, settle_key
-from core.tips_policy import Caps, Facts, Ledger, record, refusal
+from core.tips_policy import Caps, Facts, Ledger, fact_calls, record, refusal, split_facts
 from relayer.jobs import JobContext
 
 log = logging.getLogger("relayer.jobs.intents")
 QUERIES = Queries(Path(__file__).with_name("intents.sql"))
-_BALANCE_OF = "0x" + function_signature_to_4byte_selector("balanceOf(address)").hex()
-_ALLOWANCE = "0x" + function_signature_to_4byte_selector("allowance(address,address)").hex()
-_NONCE_USED = "0x" + function_signature_to_4byte_selector("nonce_used(address,uint256)").hex()
 _RPC_CHUNK = 100
 MAX_SETTLE_BATCHES = 100  # per run; a backlog beyond 100 batches waits for the next run
-
-
-def _word(value: str | int) -> str:
-    number = int(value, 16) if isinstance(value, str) else value
-    return format(number, "064x")
 
 
 async def _eth_calls(ctx: JobContext, calls: list[tuple[str, str]]) -> list[int]:
@@ -61,16 +52,7 @@ async def _eth_calls(ctx: JobContext, calls: list[tuple[str, str]]) -> list[int]
 async def _chain_facts(
     ctx: JobContext, rows: list[dict[str, Any]], coin: str, router: str
 ) -> tuple[dict[tuple[str, str], int], dict[str, int], list[bool]]:
-    pairs = sorted({(r["sender"], r["token"]) for r in rows})
-    coin_senders = sorted({r["sender"] for r in rows if r["token"] == coin})
-    calls = [(token, _BALANCE_OF + _word(sender)) for sender, token in pairs]
-    calls += [(coin, _ALLOWANCE + _word(sender) + _word(router)) for sender in coin_senders]
-    calls += [(router, _NONCE_USED + _word(r["sender"]) + _word(int(r["nonce"]))) for r in rows]
-    values = await _eth_calls(ctx, calls)
-    balances = dict(zip(pairs, values[: len(pairs)], strict=True))
-    allowances = dict(zip(coin_senders, values[len(pairs) : len(pairs) + len(coin_senders)], strict=True))
-    used = [bool(v) for v in values[len(pairs) + len(coin_senders) :]]
-    return balances, allowances, used
+    return split_facts(rows, coin, await _eth_calls(ctx, fact_calls(rows, coin, router)))
 
 
 async def _head_timestamp(ctx: JobContext) -> int:

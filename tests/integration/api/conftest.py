@@ -90,11 +90,11 @@ def _env(settings: ApiSettings, port: int, extra: dict[str, str]) -> dict[str, s
 
 
 def start_api(
-    settings: ApiSettings, extra: dict[str, str] | None = None, log: Path | None = None
+    settings: ApiSettings, extra: dict[str, str] | None = None, log: Path | None = None, timeout: float = 30
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m api`` on a free port; its output goes to ``log``."""
     log = log or Path(tempfile.mkstemp(prefix="api-", suffix=".log")[1])
-    return spawn_api(_env(settings, free_port(), extra or {}), log, timeout=30)
+    return spawn_api(_env(settings, free_port(), extra or {}), log, timeout=timeout)
 
 
 @pytest.fixture
