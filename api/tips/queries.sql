@@ -116,3 +116,18 @@ GROUP BY 1, 2;
 UPDATE tip_intents SET status = $2, reason = $3, decided_at = now(), decided_by = $4, review_note = $5
 WHERE id = $1 AND status = 'pending'
 RETURNING id, status, reason, decided_by, review_note, decided_at;
+
+-- ------------------------------------------------------------------ the coin wallet (GET /api/payment/wallet)
+-- name: coin_balances
+SELECT account, balance::text AS balance FROM token_balances
+WHERE chain_id = $1 AND token = $2 AND account = ANY($3::text[])
+ORDER BY account;
+
+-- name: pending_gifts
+-- Gift intents (kind 1) of these wallets, sent or received, not settled on chain yet (no outcome indexed).
+SELECT (i.sender = ANY($2::text[])) AS sent, count(*) AS n, coalesce(sum(i.amount), 0)::text AS amount
+FROM tip_intents i
+WHERE i.chain_id = $1 AND i.kind = 1 AND i.status IN ('pending', 'approved', 'submitted')
+  AND (i.sender = ANY($2::text[]) OR i.receiver = ANY($2::text[]))
+  AND NOT EXISTS (SELECT 1 FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest)
+GROUP BY 1;

@@ -232,3 +232,24 @@ class ReviewedIntent(PendingIntent):
     decided_by: int
     review_note: str | None
     decided_at: str
+
+
+class GiftsPending(Model):
+    count: int
+    amount: str
+
+
+class WalletCoinBalance(Model):
+    address: str
+    balance: str
+
+
+class CoinWallet(Model):
+    """The Coin wallet: indexed on-chain balances of your linked wallets, and gifts not settled yet."""
+
+    token: str
+    balance: str
+    wallets: list[WalletCoinBalance]
+    pending_gifts_sent: GiftsPending
+    pending_gifts_received: GiftsPending
+    indexed_block: IndexedBlock | None
