@@ -444,6 +444,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/intents/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pending tip intents with the approval policy's verdict now (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PendingIntentsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/intents/{intent_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a pending intent ahead of the hourly job (admin): 409 when decided already or when the policy refuses it for a reason an admin cannot overrule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the intent's id */
+                    intent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IntentApproveBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewedIntentEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/intents/{intent_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuse a pending intent with a reason (admin; 409 when decided already) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the intent's id */
+                    intent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IntentRefuseBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewedIntentEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{user_id}/role": {
         parameters: {
             query?: never;
@@ -488,6 +641,260 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Identity verifications by status (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                    status?: "pending" | "approved" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A verification with short-lived presigned reads of its documents (admin; each read is logged) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationDetailEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve an identity verification (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NoBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject an identity verification with a reason (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerificationRejectBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of a verification: which admin read which document, when (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentViewsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3351,6 +3758,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/discount/latest-reward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your latest reward code (issued after a completed purchase); 404 when you have none */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DiscountCodeEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/discount/my-codes": {
         parameters: {
             query?: never;
@@ -4797,6 +5249,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your coin wallet: the Coin balance of your linked wallets (indexed) and gifts not settled yet */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CoinWalletEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payment/webhook": {
         parameters: {
             query?: never;
@@ -4890,6 +5389,84 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payout-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your payout details, masked */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutDetailsEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        /** Set your payout details (IBAN, bank account + routing number, or wallet): needs your current password; the sensitive rate tier; stored encrypted, answered masked */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PayoutBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutDetailsEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -5780,6 +6357,84 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your latest identity verification and its status */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Submit identity documents (media uploaded with purpose 'verification') for an admin's review; they are unreadable to you and everyone but admins from then on */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerificationBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -6904,6 +7559,27 @@ export interface components {
              */
             reason: string | null;
         };
+        /**
+         * CoinWallet
+         * @description The Coin wallet: indexed on-chain balances of your linked wallets, and gifts not settled yet.
+         */
+        CoinWallet: {
+            /** Balance */
+            balance: string;
+            indexed_block: components["schemas"]["IndexedBlock"] | null;
+            pending_gifts_received: components["schemas"]["GiftsPending"];
+            pending_gifts_sent: components["schemas"]["GiftsPending"];
+            /** Token */
+            token: string;
+            /** Wallets */
+            wallets: components["schemas"]["WalletCoinBalance"][];
+        };
+        /** CoinWalletEnvelope */
+        CoinWalletEnvelope: {
+            data: components["schemas"]["CoinWallet"];
+            /** Success */
+            success: boolean;
+        };
         /** Comment */
         Comment: {
             /** Author Id */
@@ -7337,6 +8013,39 @@ export interface components {
             /** Package Id */
             package_id: string;
         };
+        /** DocumentUrl */
+        DocumentUrl: {
+            /** Height */
+            height: number;
+            /** Url */
+            url: string;
+            /** Width */
+            width: number;
+        };
+        /** DocumentView */
+        DocumentView: {
+            /** Admin Id */
+            admin_id: number;
+            /** Id */
+            id: number;
+            /** Media Id */
+            media_id: string;
+            /** Viewed At */
+            viewed_at: string;
+        };
+        /** DocumentViewsPage */
+        DocumentViewsPage: {
+            /** Items */
+            items: components["schemas"]["DocumentView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** DocumentViewsPageEnvelope */
+        DocumentViewsPageEnvelope: {
+            data: components["schemas"]["DocumentViewsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** Done */
         Done: {
             /** Done */
@@ -7571,6 +8280,13 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** GiftsPending */
+        GiftsPending: {
+            /** Amount */
+            amount: string;
+            /** Count */
+            count: number;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -7654,6 +8370,14 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** IntentApproveBody */
+        IntentApproveBody: {
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+        };
         /**
          * IntentBody
          * @description The signed EIP-712 Intent (the kind comes from the route: clap 0, gift 1).
@@ -7705,6 +8429,11 @@ export interface components {
             data: components["schemas"]["IntentData"];
             /** Success */
             success: boolean;
+        };
+        /** IntentRefuseBody */
+        IntentRefuseBody: {
+            /** Reason */
+            reason: string;
         };
         /** IntentsPage */
         IntentsPage: {
@@ -8265,6 +8994,117 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * PayoutBody
+         * @description New payout details; ``current_password`` is checked afresh. One method: an IBAN, a bank account
+         *     number with its routing number, or a wallet address.
+         */
+        PayoutBody: {
+            /**
+             * Account Holder
+             * @default
+             */
+            account_holder: string;
+            /**
+             * Account Number
+             * @default null
+             */
+            account_number: string | null;
+            /** Current Password */
+            current_password: string;
+            /**
+             * Iban
+             * @default null
+             */
+            iban: string | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "iban" | "account" | "wallet";
+            /**
+             * Routing Number
+             * @default null
+             */
+            routing_number: string | null;
+            /**
+             * Wallet Address
+             * @default null
+             */
+            wallet_address: string | null;
+        };
+        /**
+         * PayoutDetails
+         * @description Payout details, masked (the full details are never returned).
+         */
+        PayoutDetails: {
+            /** Masked */
+            masked: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "iban" | "account" | "wallet";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** PayoutDetailsEnvelope */
+        PayoutDetailsEnvelope: {
+            data: components["schemas"]["PayoutDetails"];
+            /** Success */
+            success: boolean;
+        };
+        /**
+         * PendingIntent
+         * @description A pending tip intent and the approval policy's verdict now (``verdict_reason``: the refusal reason).
+         */
+        PendingIntent: {
+            /** Amount */
+            amount: string;
+            /** Created At */
+            created_at: string;
+            /** Deadline */
+            deadline: string;
+            /** Digest */
+            digest: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "clap" | "gift";
+            /** Nonce */
+            nonce: string;
+            /** Receiver */
+            receiver: string;
+            /** Sender */
+            sender: string;
+            /** Token */
+            token: string;
+            /** User Id */
+            user_id: number | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "approve" | "refuse";
+            /** Verdict Reason */
+            verdict_reason: string | null;
+        };
+        /** PendingIntentsPage */
+        PendingIntentsPage: {
+            /** Items */
+            items: components["schemas"]["PendingIntent"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** PendingIntentsPageEnvelope */
+        PendingIntentsPageEnvelope: {
+            data: components["schemas"]["PendingIntentsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** Post */
         Post: {
             /** Author Id */
@@ -8526,6 +9366,60 @@ export interface components {
             otp: string;
             /** Password */
             password: string;
+        };
+        /** ReviewedIntent */
+        ReviewedIntent: {
+            /** Amount */
+            amount: string;
+            /** Created At */
+            created_at: string;
+            /** Deadline */
+            deadline: string;
+            /** Decided At */
+            decided_at: string;
+            /** Decided By */
+            decided_by: number;
+            /** Digest */
+            digest: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "clap" | "gift";
+            /** Nonce */
+            nonce: string;
+            /** Reason */
+            reason: string | null;
+            /** Receiver */
+            receiver: string;
+            /** Review Note */
+            review_note: string | null;
+            /** Sender */
+            sender: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "approved" | "refused";
+            /** Token */
+            token: string;
+            /** User Id */
+            user_id: number | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "approve" | "refuse";
+            /** Verdict Reason */
+            verdict_reason: string | null;
+        };
+        /** ReviewedIntentEnvelope */
+        ReviewedIntentEnvelope: {
+            data: components["schemas"]["ReviewedIntent"];
+            /** Success */
+            success: boolean;
         };
         /** RoleBody */
         RoleBody: {
@@ -8903,10 +9797,10 @@ export interface components {
             content_type: "image/jpeg" | "image/png" | "image/webp";
             /**
              * Purpose
-             * @description what the image is for (sets its variants)
+             * @description what the image is for (sets its variants); 'verification': an identity document, private
              * @enum {string}
              */
-            purpose: "avatar" | "post";
+            purpose: "avatar" | "post" | "verification";
         };
         /**
          * UploadForm
@@ -9029,6 +9923,115 @@ export interface components {
             /** Width */
             width: number;
         };
+        /** Verification */
+        Verification: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /** Documents */
+            documents: number;
+            /** Id */
+            id: number;
+            /** Reason */
+            reason: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected";
+            /** User Id */
+            user_id: number;
+        };
+        /** VerificationBody */
+        VerificationBody: {
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /**
+             * Media Ids
+             * @description confirmed media objects uploaded with purpose 'verification'
+             */
+            media_ids: string[];
+        };
+        /**
+         * VerificationDetail
+         * @description The verification with presigned reads of its documents (short-lived; each read is logged).
+         */
+        VerificationDetail: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /** Document Urls */
+            document_urls: components["schemas"]["VerificationDocument"][];
+            /** Documents */
+            documents: number;
+            /** Expires In */
+            expires_in: number;
+            /** Id */
+            id: number;
+            /** Reason */
+            reason: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected";
+            /** User Id */
+            user_id: number;
+        };
+        /** VerificationDetailEnvelope */
+        VerificationDetailEnvelope: {
+            data: components["schemas"]["VerificationDetail"];
+            /** Success */
+            success: boolean;
+        };
+        /** VerificationDocument */
+        VerificationDocument: {
+            /** Media Id */
+            media_id: string;
+            /** Variants */
+            variants: {
+                [key: string]: components["schemas"]["DocumentUrl"];
+            };
+        };
+        /** VerificationEnvelope */
+        VerificationEnvelope: {
+            data: components["schemas"]["Verification"];
+            /** Success */
+            success: boolean;
+        };
+        /** VerificationRejectBody */
+        VerificationRejectBody: {
+            /** Reason */
+            reason: string;
+        };
+        /** VerificationsPage */
+        VerificationsPage: {
+            /** Items */
+            items: components["schemas"]["Verification"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** VerificationsPageEnvelope */
+        VerificationsPageEnvelope: {
+            data: components["schemas"]["VerificationsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** WalletBalances */
         WalletBalances: {
             /** Address */
@@ -9040,6 +10043,13 @@ export interface components {
              * @description creator earnings held by the TipRouter
              */
             earnings?: components["schemas"]["Earning"][];
+        };
+        /** WalletCoinBalance */
+        WalletCoinBalance: {
+            /** Address */
+            address: string;
+            /** Balance */
+            balance: string;
         };
         /** WebhookReceived */
         WebhookReceived: {
