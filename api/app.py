@@ -35,7 +35,7 @@ from api.payments import flag_routes as flags
 from api.payments import routes as payments
 from api.profiles import routes as profiles
 from api.profiles import search_routes as search
-from api.protect import headers
+from api.protect import compress, headers
 from api.protect.ratelimit import client_ip
 from api.reads import balances_routes as balances
 from api.reads import mints_routes as mints
@@ -48,7 +48,10 @@ from api.signin import routes as signin
 from api.stream import gift_routes as gifts
 from api.stream import routes as stream
 from api.stream import viewer_routes as viewer_stream
+from api.tips import review_routes as intent_review
 from api.tips import routes as tips
+from api.tips import wallet_routes as coin_wallet
+from api.verify import routes as verify
 
 # Every domain's blueprints, in the order they are registered (and the OpenAPI document lists them).
 BLUEPRINTS = (
@@ -58,6 +61,9 @@ BLUEPRINTS = (
     *(stream.bp, stream.webhook_bp, viewer_stream.bp, gifts.bp, gifts.admin_bp),
     *(media.bp, profiles.viewer_bp, profiles.user_bp, profiles.social_bp, content.bp, search.bp),
     signin.bp,
+    verify.bp,
+    intent_review.bp,
+    coin_wallet.bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -111,6 +117,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     build_signals_once(app)  # sanic-ext's HEAD/OPTIONS routes without a quadratic start
     app.after_server_stop(close_resources)
     request_ids.install(app)  # README "Logs": X-Request-ID and the access log
+    compress.install(app, settings)  # gzip for large JSON bodies, negotiated
 
     @app.on_request
     async def start(request: Request) -> None:

@@ -42,7 +42,8 @@ from api.stream.gifts import Gifts
 from api.stream.lifecycle import Lifecycle
 from api.stream.livekit import LiveKit
 from api.stream.service import Streams
-from api.tips.service import Tips
+from api.tips.service import IntentReview, Tips
+from api.verify.service import Payouts, Verifications
 from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
@@ -82,6 +83,9 @@ class Services:
     media: Media
     profiles: Profiles
     content: Content
+    verifications: Verifications
+    review: IntentReview
+    payouts: Payouts
     state: IndexedState = field(default_factory=IndexedState)
 
 
@@ -124,7 +128,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         hub=FeedHub(redis, chain_id),
         producer=FeedProducer(redis, store, tokens, settings.feed_maxlen),
         tips=tips,
-        creators=Creators(pool, store, tokens),
+        creators=Creators(pool, store, tokens, requires_verification=settings.creator_requires_verification),
         meetings=Meetings(
             pool,
             notifications,
@@ -150,6 +154,9 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         media=media,
         profiles=Profiles(pool, accounts, auth, media),
         content=Content(pool, media),
+        verifications=Verifications(pool, media, settings),
+        payouts=Payouts(pool, settings),
+        review=IntentReview(pool, rpc, manifest, settings),
     )
 
 

@@ -51,6 +51,8 @@ class ApiSettings(SharedSettings):
     rate_general: str = "100/60"
     rate_auth: str = "10/3600"
     rate_purchase: str = "10/86400"
+    # Sensitive changes (payout details) per user: a fresh password check and at most this many tries.
+    rate_sensitive: str = "3/900"
     max_body_bytes: int = Field(65536, ge=1024)
     # How long a read with ?min_block= waits for the indexer before answering 503.
     min_block_timeout: float = Field(5.0, gt=0, le=30)
@@ -145,8 +147,17 @@ class ApiSettings(SharedSettings):
     # README "Metrics and alerts": /metrics wants "Authorization: Bearer <this>" when set; outside
     # development it must be set (else /metrics answers 403).
     metrics_token: SecretStr = SecretStr("")
+    # README "Creator verification" / "Payout details": whether approving a creator needs an approved
+    # identity verification; how long an admin's presigned read of a document lives (seconds); the key
+    # payout details are encrypted under (AES-256-GCM, the key is SHA-256 of this secret).
+    creator_requires_verification: bool = False
+    verification_read_ttl: int = Field(60, ge=1, le=900)
+    payout_key: SecretStr = SecretStr("dev-secret")
+    # README "Manual intent review": its verdicts use the daily caps above (tips_daily_*, the relayer's by default).
+    # Response compression: gzip JSON bodies of at least this many bytes when the client accepts it.
+    compress_min_bytes: int = Field(1024, ge=0)
 
-    @field_validator("rate_general", "rate_auth", "rate_purchase")
+    @field_validator("rate_general", "rate_auth", "rate_purchase", "rate_sensitive")
     @classmethod
     def _rate(cls, value: str) -> str:
         limit, _, window = value.partition("/")
@@ -197,3 +208,8 @@ class ApiSettings(SharedSettings):
     def media_configured(self) -> bool:
         """Outside development a placeholder S3 secret stores nothing (media routes answer 503)."""
         return self.is_development or self.s3_secret_access_key.get_secret_value().lower() not in PLACEHOLDER_SECRETS
+
+    @property
+    def payouts_configured(self) -> bool:
+        """Outside development a placeholder API_PAYOUT_KEY encrypts nothing (payout routes answer 503)."""
+        return self.is_development or self.payout_key.get_secret_value().lower() not in PLACEHOLDER_SECRETS

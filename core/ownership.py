@@ -51,4 +51,5 @@ TABLES: dict[str, Table] = {
     **_all("api", "oidc_logins signin_codes user_identities"),
     **_all("core", "chain_identity schema_migrations schema_migrations_indexer"),
     **_all("api", "gifts livekit_events stream_gifts stream_ingresses stream_participants streams"),
+    **_all("api", "identity_verifications payout_details verification_document_views verification_documents"),
 }

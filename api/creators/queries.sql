@@ -91,3 +91,7 @@ ON CONFLICT (address) DO UPDATE SET reason = EXCLUDED.reason, blocked_by = EXCLU
 
 -- name: unblock_address
 DELETE FROM blocked_addresses WHERE address = $1;
+
+-- name: identity_verified
+-- README "Creator verification": an approved identity verification (API_CREATOR_REQUIRES_VERIFICATION).
+SELECT EXISTS (SELECT 1 FROM identity_verifications WHERE user_id = $1 AND status = 'approved');

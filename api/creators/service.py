@@ -35,8 +35,11 @@ def application_view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class Creators:
-    def __init__(self, pool: asyncpg.Pool, store: ApiStore, tokens: dict[str, str]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, store: ApiStore, tokens: dict[str, str], *, requires_verification: bool = False
+    ) -> None:
         self.pool = pool
+        self.requires_verification = requires_verification
         self.store = store
         self.tokens = tokens
         self.q = QUERIES
@@ -65,6 +68,11 @@ class Creators:
             app = await conn.fetchrow(self.q.open_application_for_update, user_id)
             if app is None:
                 raise NotFound("this user has no application under review", details={"id": user_id})
+            if approve and self.requires_verification and not await conn.fetchval(self.q.identity_verified, user_id):
+                raise Conflict(
+                    "approving a creator needs an approved identity verification",
+                    details={"reason": "identity_not_verified"},
+                )
             status = "approved" if approve else "rejected"
             row = await conn.fetchrow(self.q.review_application, app["id"], status, reason, admin_id)
             if approve:

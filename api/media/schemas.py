@@ -13,7 +13,9 @@ MediaId = Field(pattern=UUID, description="a media object's id (from the upload 
 
 
 class UploadBody(Model):
-    purpose: Literal["avatar", "post"] = Field(description="what the image is for (sets its variants)")
+    purpose: Literal["avatar", "post", "verification"] = Field(
+        description="what the image is for (sets its variants); 'verification': an identity document, private"
+    )
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
 
 

@@ -21,6 +21,9 @@ from core.errors import InvalidInput, NotFound, ServiceUnavailable
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 PURPOSES = ("avatar", "post", "generation", "verification")
+# Identity documents (README "Creator verification"): stored under a prefix no public base serves, never
+# given a read URL here; only an admin's short-lived presigned GET (``private_urls``) reads them.
+PRIVATE = frozenset({"verification"})
 log = logging.getLogger("api.media")
 
 
@@ -94,7 +97,8 @@ class Media:
         )
         variants = {}
         for variant in decoded.variants:
-            key = f"media/{row['id']}/{variant.name}.webp"
+            prefix = "private" if row["purpose"] in PRIVATE else "media"
+            key = f"{prefix}/{row['id']}/{variant.name}.webp"
             await self.storage.put(key, variant.data, OUTPUT_TYPE)
             variants[variant.name] = {"key": key, "width": variant.width, "height": variant.height}
         await self.storage.delete([row["upload_key"]])  # only the re-encoded variants are kept
@@ -105,6 +109,8 @@ class Media:
 
     async def view(self, row: asyncpg.Record) -> dict[str, Any]:
         variants = json.loads(row["variants"]) if isinstance(row["variants"], str) else row["variants"]
+        if row["purpose"] in PRIVATE:
+            variants = {}  # a private object is never handed a URL by the media routes
         urls = {name: {"url": await self.storage.url(v["key"], self.settings.media_read_ttl),
                        "width": v["width"], "height": v["height"]} for name, v in variants.items()}  # fmt: skip
         return {"id": str(row["id"]), "purpose": row["purpose"], "status": row["status"],
@@ -123,7 +129,17 @@ class Media:
         return row
 
     async def read_urls(self, media_id: str) -> dict[str, Any]:
-        return await self.view(await self.ready(media_id))
+        row = await self.ready(media_id)
+        if row["purpose"] in PRIVATE:
+            raise NotFound("no such media", details={"id": media_id})
+        return await self.view(row)
+
+    async def private_urls(self, row: asyncpg.Record, ttl: int) -> dict[str, Any]:
+        """Presigned GETs (``ttl`` seconds) of a private object's variants, never under the public base.
+        The caller (an admin's review) checks who may read and logs the read."""
+        variants = json.loads(row["variants"]) if isinstance(row["variants"], str) else row["variants"]
+        return {name: {"url": await self.storage.presigned_url(v["key"], ttl), "width": v["width"],
+                       "height": v["height"]} for name, v in variants.items()}  # fmt: skip
 
     async def delete(self, owner_id: int, media_id: str) -> None:
         """Delete a media object and every stored object of it (upload and variants)."""

@@ -107,6 +107,10 @@ class ObjectStorage:
         """Where a client reads the object: under the public base (a CDN) if set, else a presigned GET."""
         if self.public_base_url:
             return f"{self.public_base_url}/{key}"
+        return await self.presigned_url(key, ttl)
+
+    async def presigned_url(self, key: str, ttl: int) -> str:
+        """A presigned GET of the object valid for ``ttl`` seconds (private objects: never the public base)."""
         with _unavailable():
             signed: str = await self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl

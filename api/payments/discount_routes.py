@@ -20,6 +20,7 @@ from api.payments.schemas import (
 )
 from api.reads.service import FAR, decode_cursor, encode_cursor
 from api.services import services
+from core.errors import NotFound
 
 bp = Blueprint("discounts", url_prefix="/api/discount")
 admin_bp = Blueprint("discounts_admin", url_prefix="/api/admin")
@@ -59,6 +60,17 @@ async def my_codes(request: Request) -> HTTPResponse:
     items = await _discounts(request).codes_of(request.ctx.claims.user_id, before, query.limit)
     cursor = encode_cursor(items[-1]["id"]) if len(items) >= query.limit else None
     return ok({"items": items, "next_cursor": cursor})
+
+
+@bp.get("/latest-reward")
+@doc("Your latest reward code (issued after a completed purchase); 404 when you have none", tag="discounts",
+     response=DiscountCode, auth=True)  # fmt: skip
+@authenticated()
+async def latest_reward(request: Request) -> HTTPResponse:
+    items = await _discounts(request).codes_of(request.ctx.claims.user_id, FAR, 1)
+    if not items:
+        raise NotFound("you have no reward code yet")
+    return ok(items[0])
 
 
 @admin_bp.post("/discount-codes")

@@ -66,3 +66,39 @@ SELECT id, kind, payload, status, tx_hash, last_error, created_at FROM tx_reques
 WHERE kind = 'withdraw_for' AND payload ->> 'creator' = ANY($1::text[]) AND id < $2
 ORDER BY id DESC
 LIMIT $3;
+
+-- ------------------------------------------------------------------ manual review (api/tips/review.py)
+-- The reads below mirror relayer/jobs/intents.sql: the verdict is the hourly job's policy over the same facts.
+
+-- name: pending_page
+SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature, created_at
+FROM tip_intents
+WHERE chain_id = $1 AND status = 'pending' AND id > $2
+ORDER BY id
+LIMIT $3;
+
+-- name: intent_for_update
+SELECT id, digest, user_id, sender, receiver, token, amount, kind, nonce, deadline, signature, created_at, status
+FROM tip_intents WHERE chain_id = $1 AND id = $2
+FOR UPDATE;
+
+-- name: decide_manually
+-- Decided once: only a pending intent moves (the hourly job's decide has the same condition).
+UPDATE tip_intents SET status = $2, reason = $3, decided_at = now(), decided_by = $4, review_note = $5
+WHERE id = $1 AND status = 'pending'
+RETURNING id, status, reason, decided_by, review_note, decided_at;
+
+-- ------------------------------------------------------------------ the coin wallet (GET /api/payment/wallet)
+-- name: coin_balances
+SELECT account, balance::text AS balance FROM token_balances
+WHERE chain_id = $1 AND token = $2 AND account = ANY($3::text[])
+ORDER BY account;
+
+-- name: pending_gifts
+-- Gift intents (kind 1) of these wallets, sent or received, not settled on chain yet (no outcome indexed).
+SELECT (i.sender = ANY($2::text[])) AS sent, count(*) AS n, coalesce(sum(i.amount), 0)::text AS amount
+FROM tip_intents i
+WHERE i.chain_id = $1 AND i.kind = 1 AND i.status IN ('pending', 'approved', 'submitted')
+  AND (i.sender = ANY($2::text[]) OR i.receiver = ANY($2::text[]))
+  AND NOT EXISTS (SELECT 1 FROM intent_outcomes o WHERE o.chain_id = i.chain_id AND o.digest = i.digest)
+GROUP BY 1;

@@ -212,3 +212,63 @@ class BlockedAddress(Model):
 
 class BlockAddressBody(Model):
     reason: str = Field("", max_length=500)
+
+
+class PendingIntent(Model):
+    """A pending tip intent and the approval policy's verdict now (``verdict_reason``: the refusal reason)."""
+
+    id: int
+    digest: str
+    user_id: int | None
+    sender: str
+    receiver: str
+    token: str
+    amount: str
+    kind: Literal["clap", "gift"]
+    nonce: str
+    deadline: str
+    created_at: str
+    verdict: Literal["approve", "refuse"]
+    verdict_reason: str | None
+
+
+class PendingIntentsPage(Model):
+    items: list[PendingIntent]
+    next_cursor: str | None
+
+
+class IntentApproveBody(Model):
+    note: str | None = Field(None, max_length=500)
+
+
+class IntentRefuseBody(Model):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReviewedIntent(PendingIntent):
+    status: Literal["approved", "refused"]
+    reason: str | None
+    decided_by: int
+    review_note: str | None
+    decided_at: str
+
+
+class GiftsPending(Model):
+    count: int
+    amount: str
+
+
+class WalletCoinBalance(Model):
+    address: str
+    balance: str
+
+
+class CoinWallet(Model):
+    """The Coin wallet: indexed on-chain balances of your linked wallets, and gifts not settled yet."""
+
+    token: str
+    balance: str
+    wallets: list[WalletCoinBalance]
+    pending_gifts_sent: GiftsPending
+    pending_gifts_received: GiftsPending
+    indexed_block: IndexedBlock | None

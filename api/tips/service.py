@@ -22,6 +22,7 @@ import asyncpg
 
 from api.domain_errors import Forbidden
 from api.store import ApiStore
+from api.tips.review import IntentReview
 from api.tips.schemas import GiftPermit, IntentBody, WithdrawBody
 from core.chain.eip712 import (
     KIND_NAMES,
@@ -43,6 +44,7 @@ from core.queue import TxRequest, enqueue, withdraw_for_key
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 _NONCES = "0x7ecebe00"  # Coin.nonces(address), EIP-2612
+__all__ = ["IntentReview", "Tips", "intent_view"]
 FAILED_REQUEST = ("failed", "dead", "cancelled")
 
 
@@ -300,3 +302,27 @@ class Tips:
         async with translate_errors():
             rows = await self.pool.fetch(self.q.withdrawals_page, wallets, before, limit)
         return [withdrawal_view(r) for r in rows]
+
+    # ------------------------------------------------------------------ the coin wallet
+    async def coin_wallet(self, wallets: list[str]) -> dict[str, Any]:
+        """Indexed Coin balances of the wallets and their gifts not settled yet (sent, received)."""
+        coin = self.kind_tokens.get(1)
+        if coin is None:
+            raise ConfigError("no Coin is deployed")
+
+        async def read(conn: asyncpg.Connection) -> tuple[Any, Any]:
+            balances = await conn.fetch(self.q.coin_balances, self.chain_id, coin, wallets)
+            return balances, await conn.fetch(self.q.pending_gifts, self.chain_id, wallets)
+
+        indexed, (balances, pending) = await self.store.read(read)
+        by_side = {r["sent"]: {"count": r["n"], "amount": r["amount"]} for r in pending}
+        none = {"count": 0, "amount": "0"}
+        return {
+            "token": coin,
+            "balance": str(sum(int(r["balance"]) for r in balances)),
+            "wallets": [{"address": w, "balance": next((r["balance"] for r in balances if r["account"] == w), "0")}
+                        for w in wallets],
+            "pending_gifts_sent": by_side.get(True, none),
+            "pending_gifts_received": by_side.get(False, none),
+            "indexed_block": indexed,
+        }  # fmt: skip

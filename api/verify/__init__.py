@@ -1,0 +1,1 @@
+"""The verify domain: creator identity verification and payout details."""
