@@ -51,4 +51,8 @@ TABLES: dict[str, Table] = {
     **_all("api", "oidc_logins signin_codes user_identities"),
     **_all("core", "chain_identity schema_migrations"),
     **_all("api", "gifts livekit_events stream_ingresses stream_participants streams"),
+    # Generation (api/generation); procrastinate's tables are written by its own SQL functions, called by the
+    # API (deferring a job in the transaction that holds the credits) and its generation workers.
+    **_all("api", "generation_jobs videos"),
+    **_all("api", "procrastinate_events procrastinate_jobs procrastinate_periodic_defers procrastinate_workers"),
 }
