@@ -20,9 +20,12 @@ from typing import Any
 
 import asyncpg
 
+from api.credits.prices import VIDEO_FEATURE, video_price
 from core.db import Queries, translate_errors
 from core.errors import Conflict, NotFound
 
+# The price list reaches other domains through this module (the domains contract).
+__all__ = ["QUERIES", "VIDEO_FEATURE", "CreditLedger", "InsufficientCredits", "video_price"]
 Moves = list[tuple[int, int]]  # (account id, signed amount)
 
 

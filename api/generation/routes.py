@@ -12,11 +12,11 @@ from api.creators.service import parse_user_id
 from api.errors import ok
 from api.generation.schemas import (
     TASK_ID,
-    CallbackAnswer,
-    CallbackBody,
-    CallbackQuery,
     GenerateBody,
     GenerationStatus,
+    KieCallbackAnswer,
+    KieCallbackBody,
+    KieCallbackQuery,
     Video,
     VideoDeleted,
     VideoPage,
@@ -67,10 +67,10 @@ async def status(request: Request, task_id: str) -> HTTPResponse:
 
 @bp.post("/kie-callback")
 @doc("The provider's callback (the URL's per-task token); it wakes the task, whose outcome is read back",
-     tag="generation", body=CallbackBody, query=CallbackQuery, response=CallbackAnswer)  # fmt: skip
+     tag="generation", body=KieCallbackBody, query=KieCallbackQuery, response=KieCallbackAnswer)  # fmt: skip
 async def kie_callback(request: Request) -> HTTPResponse:
-    query = parse_query(request, CallbackQuery)
-    body = parse_body(request, CallbackBody)
+    query = parse_query(request, KieCallbackQuery)
+    body = parse_body(request, KieCallbackBody)
     return ok(await _generation(request).callback(query.job, query.token, body.data.taskId))
 
 

@@ -39,25 +39,25 @@ class GenerationStatus(Model):
     finished_at: str | None
 
 
-class CallbackQuery(Model):
+class KieCallbackQuery(Model):
     job: str = Field(pattern=TASK_ID)
     token: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class CallbackData(Model):
+class KieCallbackData(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
     taskId: str = Field(min_length=1, max_length=200)  # the provider's field name
 
 
-class CallbackBody(Model):
+class KieCallbackBody(Model):
     """What the provider POSTs (only the task id is read: the outcome comes from its task record)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     code: StrictInt | None = None
-    data: CallbackData
+    data: KieCallbackData
 
 
-class CallbackAnswer(Model):
+class KieCallbackAnswer(Model):
     accepted: bool
     status: str
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from api.credits.prices import VIDEO_FEATURE, video_price
-from api.credits.service import CreditLedger
+from api.credits.service import VIDEO_FEATURE, CreditLedger, video_price
 from api.domain_errors import Unauthenticated
 from api.generation.kie import Kie, ProviderRefused
 from api.media.service import Media

@@ -242,6 +242,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/credits/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant credits to a user (admin; recorded in the ledger with the reason) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GrantBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditResultEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/discount-codes": {
         parameters: {
             query?: never;
@@ -3068,7 +3117,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Charge a reservation (all of it, or less: the rest goes back) */
+        /** Charge a reservation (all of it, or the price of the units used: the rest goes back) */
         post: {
             parameters: {
                 query?: never;
@@ -3135,6 +3184,51 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CreditHistoryEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/credits/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's price list: credits per unit of each feature, and per generated video */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceListEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -3263,7 +3357,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend credits now (409 insufficient_credits if the balance is short) */
+        /** Spend credits on a feature now, priced by the server (409 insufficient_credits if the balance is short) */
         post: {
             parameters: {
                 query?: never;
@@ -3330,6 +3424,51 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["UsagePageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/credits/usage/features": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your usage summed per feature */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeatureUsageSummaryEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -3591,6 +3730,155 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a video generation: priced by the server, its credits held until it ends (5 per hour) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GenerateBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GenerationStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate/status/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A generation task of yours: queued, running, succeeded (its video) or failed (credits back) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the generation task's id */
+                    task_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GenerationStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kie-callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider's callback (the URL's per-task token); it wakes the task, whose outcome is read back */
+        post: {
+            parameters: {
+                query: {
+                    job: string;
+                    token: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["KieCallbackBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KieCallbackAnswerEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -5786,6 +6074,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your generated videos, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/{video_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your videos (a URL to read it) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the video's id */
+                    video_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete one of your videos and its stored object */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the video's id */
+                    video_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoDeletedEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/viewer/avatar": {
         parameters: {
             query?: never;
@@ -6947,14 +7363,14 @@ export interface components {
         };
         /** CommitBody */
         CommitBody: {
-            /**
-             * Amount
-             * @description credits to charge (default: all reserved)
-             * @default null
-             */
-            amount: number | null;
             /** Idempotency Key */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description units used, priced by the server (default: all reserved)
+             * @default null
+             */
+            quantity: number | null;
             /** Usage Id */
             usage_id: number;
         };
@@ -7439,6 +7855,28 @@ export interface components {
              */
             ends_at: number;
         };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /** Charged */
+            charged: number;
+            /** Feature */
+            feature: string;
+            /** Held */
+            held: number;
+            /** Uses */
+            uses: number;
+        };
+        /** FeatureUsageSummary */
+        FeatureUsageSummary: {
+            /** Items */
+            items: components["schemas"]["FeatureUsage"][];
+        };
+        /** FeatureUsageSummaryEnvelope */
+        FeatureUsageSummaryEnvelope: {
+            data: components["schemas"]["FeatureUsageSummary"];
+            /** Success */
+            success: boolean;
+        };
         /** Flag */
         Flag: {
             /** Cleared At */
@@ -7528,6 +7966,76 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** GenerateBody */
+        GenerateBody: {
+            /**
+             * Aspect Ratio
+             * @default 16:9
+             * @enum {string}
+             */
+            aspect_ratio: "16:9" | "9:16" | "1:1";
+            /**
+             * Duration
+             * @description seconds
+             * @enum {integer}
+             */
+            duration: 5 | 8 | 10 | 15;
+            /**
+             * Idempotency Key
+             * @description the same key starts one job
+             */
+            idempotency_key: string;
+            /**
+             * Image Url
+             * @description reference image
+             * @default null
+             */
+            image_url: string | null;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Quality
+             * @enum {string}
+             */
+            quality: "480p" | "720p" | "1080p";
+            /**
+             * Triggers
+             * @description trigger words of a style
+             */
+            triggers?: string[];
+        };
+        /** GenerationStatus */
+        GenerationStatus: {
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Price */
+            price: number;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            /** Task Id */
+            task_id: string;
+            /** Video Id */
+            video_id: number | null;
+        };
+        /** GenerationStatusEnvelope */
+        GenerationStatusEnvelope: {
+            data: components["schemas"]["GenerationStatus"];
+            /** Success */
+            success: boolean;
+        };
         /** Gift */
         Gift: {
             /** Active */
@@ -7570,6 +8078,17 @@ export interface components {
             data: components["schemas"]["Gift"];
             /** Success */
             success: boolean;
+        };
+        /** GrantBody */
+        GrantBody: {
+            /** Amount */
+            amount: number;
+            /** Idempotency Key */
+            idempotency_key: string;
+            /** Reason */
+            reason: string;
+            /** User Id */
+            user_id: number;
         };
         /** Health */
         Health: {
@@ -7719,6 +8238,36 @@ export interface components {
             data: components["schemas"]["IntentsPage"];
             /** Success */
             success: boolean;
+        };
+        /** KieCallbackAnswer */
+        KieCallbackAnswer: {
+            /** Accepted */
+            accepted: boolean;
+            /** Status */
+            status: string;
+        };
+        /** KieCallbackAnswerEnvelope */
+        KieCallbackAnswerEnvelope: {
+            data: components["schemas"]["KieCallbackAnswer"];
+            /** Success */
+            success: boolean;
+        };
+        /**
+         * KieCallbackBody
+         * @description What the provider POSTs (only the task id is read: the outcome comes from its task record).
+         */
+        KieCallbackBody: {
+            /**
+             * Code
+             * @default null
+             */
+            code: number | null;
+            data: components["schemas"]["KieCallbackData"];
+        };
+        /** KieCallbackData */
+        KieCallbackData: {
+            /** Taskid */
+            taskId: string;
         };
         /** LikeBody */
         LikeBody: {
@@ -8320,6 +8869,19 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** PriceList */
+        PriceList: {
+            /** Features */
+            features: components["schemas"]["UnitPrice"][];
+            /** Video */
+            video: components["schemas"]["VideoPrice"][];
+        };
+        /** PriceListEnvelope */
+        PriceListEnvelope: {
+            data: components["schemas"]["PriceList"];
+            /** Success */
+            success: boolean;
+        };
         /**
          * ProfilePatch
          * @description Only the fields given change; a username is unique case-insensitively and not a reserved word.
@@ -8493,11 +9055,9 @@ export interface components {
         };
         /** ReserveBody */
         ReserveBody: {
-            /** Amount */
-            amount: number;
             /**
              * Feature
-             * @description what the credits pay for, e.g. chat.flash
+             * @description what the credits pay for, e.g. chat.flash (GET /api/credits/prices)
              */
             feature: string;
             /**
@@ -8505,6 +9065,12 @@ export interface components {
              * @description the same key gives the same result once
              */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description how many units; the server prices them
+             * @default 1
+             */
+            quantity: number;
             /**
              * Reference
              * @description your job id
@@ -8614,11 +9180,9 @@ export interface components {
         };
         /** SpendBody */
         SpendBody: {
-            /** Amount */
-            amount: number;
             /**
              * Feature
-             * @description what the credits pay for, e.g. chat.flash
+             * @description what the credits pay for, e.g. chat.flash (GET /api/credits/prices)
              */
             feature: string;
             /**
@@ -8626,6 +9190,12 @@ export interface components {
              * @description the same key gives the same result once
              */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description how many units; the server prices them
+             * @default 1
+             */
+            quantity: number;
             /**
              * Reference
              * @description your job id
@@ -8894,6 +9464,13 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** UnitPrice */
+        UnitPrice: {
+            /** Feature */
+            feature: string;
+            /** Unit Price */
+            unit_price: number;
+        };
         /** UploadBody */
         UploadBody: {
             /**
@@ -9028,6 +9605,68 @@ export interface components {
             url: string;
             /** Width */
             width: number;
+        };
+        /** Video */
+        Video: {
+            /** Content Type */
+            content_type: string;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Prompt */
+            prompt: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Task Id */
+            task_id: string;
+            /** Url */
+            url: string;
+        };
+        /** VideoDeleted */
+        VideoDeleted: {
+            /** Deleted */
+            deleted: number;
+        };
+        /** VideoDeletedEnvelope */
+        VideoDeletedEnvelope: {
+            data: components["schemas"]["VideoDeleted"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoEnvelope */
+        VideoEnvelope: {
+            data: components["schemas"]["Video"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoPage */
+        VideoPage: {
+            /** Items */
+            items: components["schemas"]["Video"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** VideoPageEnvelope */
+        VideoPageEnvelope: {
+            data: components["schemas"]["VideoPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoPrice */
+        VideoPrice: {
+            /** Duration */
+            duration: number;
+            /** Feature */
+            feature: string;
+            /** Price */
+            price: number;
+            /** Quality */
+            quality: string;
         };
         /** WalletBalances */
         WalletBalances: {

@@ -144,8 +144,7 @@ async def gen(
     settings = gen_settings(db_url, chain, manifest_path, s3_settings, fake, port, **settings_overrides)
     env = worker_env(settings, port)
     env["API_OUTBOX_DIR"] = str(tmp_path / "outbox")
-    log = tmp_path / "api.log"  # kept with the test's tmp_path
-    log = Path("/tmp/genlogs/api.log")
+    log = tmp_path / "api.log"
     process, url = spawn_api(env, log, timeout=180)
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
@@ -153,9 +152,10 @@ async def gen(
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(10)
         await fake.stop()
 
 
