@@ -145,7 +145,7 @@ async def gen(
     env = worker_env(settings, port)
     env["API_OUTBOX_DIR"] = str(tmp_path / "outbox")
     log = tmp_path / "api.log"
-    process, url = spawn_api(env, log, timeout=180)
+    process, url = spawn_api(env, log, timeout=300)  # a loaded machine starts slowly
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             yield GenEnv(settings, fake, url, client, pool, s3_settings["s3_bucket"], s3_client, env, log)
