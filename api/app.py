@@ -25,6 +25,7 @@ from api.creators import routes as creators
 from api.credits import routes as credits
 from api.custom_events import routes as custom_events
 from api.feed import routes as feed
+from api.generation import routes as generation
 from api.mail import Mailer, mailer_from
 from api.media import routes as media
 from api.meetings import notification_routes as notifications
@@ -57,13 +58,14 @@ from api.verify import routes as verify
 BLUEPRINTS = (
     *(m.bp for m in (ops, balances, mints, transfers, auctions, passes, withdrawals, auth, otp, admin, feed)),
     *(m.bp for m in (meetings, notifications, custom_events, payments, discounts, credits, flags)),
-    *(discounts.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp),
+    *(discounts.admin_bp, credits.admin_bp, feed.ws_bp, tips.bp, creators.bp, creators.admin_bp),
     *(stream.bp, stream.webhook_bp, viewer_stream.bp, gifts.bp, gifts.admin_bp),
     *(media.bp, profiles.viewer_bp, profiles.user_bp, profiles.social_bp, content.bp, search.bp),
     signin.bp,
     verify.bp,
     intent_review.bp,
     coin_wallet.bp,
+    generation.bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])

@@ -20,6 +20,8 @@ from api.cache import ResponseCache
 from api.content.service import Content
 from api.creators.service import Creators
 from api.credits.service import CreditLedger
+from api.generation.kie import Kie
+from api.generation.service import Generation
 from api.live.feed import FeedHub, FeedProducer
 from api.live.state import IndexedState
 from api.mail import Mailer
@@ -86,6 +88,7 @@ class Services:
     verifications: Verifications
     review: IntentReview
     payouts: Payouts
+    generation: Generation
     state: IndexedState = field(default_factory=IndexedState)
 
 
@@ -157,7 +160,18 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         verifications=Verifications(pool, media, settings),
         payouts=Payouts(pool, settings),
         review=IntentReview(pool, rpc, manifest, settings),
+        generation=Generation(pool, ledger, media, settings),
     )
+
+
+async def open_generation(settings: ApiSettings, stack: AsyncExitStack) -> Generation:
+    """What a generation worker (``python -m api.generation.worker``) needs: pool, ledger, storage, provider."""
+    pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
+    stack.push_async_callback(pool.close)
+    kie = Kie(settings)
+    stack.push_async_callback(kie.close)
+    media = Media(pool, await ObjectStorage.open(settings, stack), settings)
+    return Generation(pool, CreditLedger(pool, settings.credit_hold_ttl), media, settings, kie)
 
 
 def services(request: Request) -> Services:

@@ -51,7 +51,9 @@ class ApiSettings(SharedSettings):
     rate_general: str = "100/60"
     rate_auth: str = "10/3600"
     rate_purchase: str = "10/86400"
-    # Sensitive changes (payout details) per user: a fresh password check and at most this many tries.
+    # Per user: generation jobs started; sensitive account changes (password change, account linking, payout
+    # details: with a fresh password check).
+    rate_generation: str = "5/3600"
     rate_sensitive: str = "3/900"
     max_body_bytes: int = Field(65536, ge=1024)
     # How long a read with ?min_block= waits for the indexer before answering 503.
@@ -157,7 +159,24 @@ class ApiSettings(SharedSettings):
     # Response compression: gzip JSON bodies of at least this many bytes when the client accepts it.
     compress_min_bytes: int = Field(1024, ge=0)
 
-    @field_validator("rate_general", "rate_auth", "rate_purchase", "rate_sensitive")
+    # Generation (README "Generation"): a KIE-style provider's HTTP API (the fake in tests), the public origin
+    # its callbacks reach (API_PUBLIC_BASE_URL), the secret their per-job tokens are derived from, the
+    # deadline after which a job fails and its credits go back, and the worker's polling and recovery pace.
+    kie_api_base: str = "https://api.kie.ai"
+    kie_api_key: SecretStr = SecretStr("")
+    kie_model: str = "veo3_fast"
+    kie_timeout: float = Field(30.0, gt=0, le=300)
+    public_base_url: str = "http://localhost:8000"
+    generation_callback_secret: SecretStr = SecretStr("dev-secret")
+    generation_timeout: int = Field(1800, ge=5, le=86400)
+    generation_poll_interval: float = Field(30.0, gt=0, le=3600)
+    generation_max_bytes: int = Field(500 * 1024 * 1024, ge=1024)
+    generation_sweep_interval: float = Field(30.0, gt=0, le=3600)
+    generation_stalled_after: float = Field(60.0, ge=1, le=3600)
+    generation_heartbeat: float = Field(10.0, gt=0, le=600)
+    generation_concurrency: int = Field(10, ge=1, le=200)
+
+    @field_validator("rate_general", "rate_auth", "rate_purchase", "rate_generation", "rate_sensitive")
     @classmethod
     def _rate(cls, value: str) -> str:
         limit, _, window = value.partition("/")
@@ -174,6 +193,9 @@ class ApiSettings(SharedSettings):
     def _no_placeholder_secret(self) -> ApiSettings:
         if not self.is_development and self.jwt_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("API_JWT_SECRET must be set to a real secret outside development")
+        callback_secret = self.generation_callback_secret.get_secret_value().lower()
+        if not self.is_development and callback_secret in PLACEHOLDER_SECRETS:
+            raise ValueError("API_GENERATION_CALLBACK_SECRET must be set to a real secret outside development")
         return self
 
     @model_validator(mode="after")

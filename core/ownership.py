@@ -52,4 +52,8 @@ TABLES: dict[str, Table] = {
     **_all("core", "chain_identity schema_migrations schema_migrations_indexer"),
     **_all("api", "gifts livekit_events stream_gifts stream_ingresses stream_participants streams"),
     **_all("api", "identity_verifications payout_details verification_document_views verification_documents"),
+    # Generation (api/generation); procrastinate's tables are written by its own SQL functions, called by the
+    # API (deferring a job in the transaction that holds the credits) and its generation workers.
+    **_all("api", "generation_jobs videos"),
+    **_all("api", "procrastinate_events procrastinate_jobs procrastinate_periodic_defers procrastinate_workers"),
 }

@@ -68,3 +68,16 @@ LIMIT $3;
 -- name: usage_page
 SELECT id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at
 FROM credit_usage WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3;
+
+-- name: usage_row
+SELECT id, user_id, feature, reference, reserved, charged, status, expires_at, created_at, updated_at
+FROM credit_usage WHERE id = $1 AND user_id = $2;
+
+-- name: usage_by_feature
+-- The usage log summed per feature: how often, how much charged, how much held right now.
+SELECT feature, count(*)::bigint AS uses, coalesce(sum(charged), 0)::bigint AS charged,
+       coalesce(sum(reserved) FILTER (WHERE status = 'held'), 0)::bigint AS held
+FROM credit_usage WHERE user_id = $1 GROUP BY feature ORDER BY feature;
+
+-- name: user_exists
+SELECT EXISTS (SELECT 1 FROM users WHERE id = $1);

@@ -8,6 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from api.auth.guards import authenticated
+from api.credits.prices import UNIT_PRICES, price_list, unit_price
 from api.credits.service import CreditLedger
 from api.errors import ok
 from api.inputs import parse_body, parse_query
@@ -17,7 +18,10 @@ from api.payments.schemas import (
     CreditBalance,
     CreditHistory,
     CreditResult,
+    FeatureUsageSummary,
+    GrantBody,
     ListQuery,
+    PriceList,
     ReleaseBody,
     ReserveBody,
     SpendBody,
@@ -27,6 +31,8 @@ from api.reads.service import FAR, decode_cursor, encode_cursor
 from api.services import services
 
 bp = Blueprint("credits", url_prefix="/api/credits")
+admin_bp = Blueprint("credits_admin", url_prefix="/api/admin/credits")
+CLIENT_FEATURES = sorted(UNIT_PRICES)  # reservations the client routes may settle (not a generation job's)
 
 
 def _ledger(request: Request) -> CreditLedger:
@@ -73,9 +79,33 @@ async def usage(request: Request) -> HTTPResponse:
     return ok(_listed(await _ledger(request).usage(request.ctx.claims.user_id, before, query.limit), query.limit))
 
 
+@bp.get("/prices")
+@doc("The server's price list: credits per unit of each feature, and per generated video", tag="credits",
+     response=PriceList)  # fmt: skip
+async def prices(request: Request) -> HTTPResponse:
+    return ok(price_list())
+
+
+@bp.get("/usage/features")
+@doc("Your usage summed per feature", tag="credits", response=FeatureUsageSummary, auth=True)
+@authenticated()
+async def usage_features(request: Request) -> HTTPResponse:
+    return ok({"items": await _ledger(request).usage_by_feature(request.ctx.claims.user_id)})
+
+
+@admin_bp.post("/grant")
+@doc("Grant credits to a user (admin; recorded in the ledger with the reason)", tag="credits", body=GrantBody,
+     response=CreditResult, auth=True)  # fmt: skip
+@authenticated("admin")
+async def grant(request: Request) -> HTTPResponse:
+    b = parse_body(request, GrantBody)
+    memo = f"admin {request.ctx.claims.user_id}: {b.reason}"
+    return ok(await _ledger(request).admin_grant(b.user_id, b.amount, key=b.idempotency_key, memo=memo))
+
+
 @bp.post("/spend")
 @doc(
-    "Spend credits now (409 insufficient_credits if the balance is short)",
+    "Spend credits on a feature now, priced by the server (409 insufficient_credits if the balance is short)",
     tag="credits",
     body=SpendBody,
     response=CreditResult,
@@ -86,7 +116,9 @@ async def spend(request: Request) -> HTTPResponse:
     b = parse_body(request, SpendBody)
     user_id = request.ctx.claims.user_id
     return ok(
-        await _ledger(request).spend(user_id, b.amount, feature=b.feature, reference=b.reference, key=b.idempotency_key)
+        await _ledger(request).spend(
+            user_id, unit_price(b.feature, b.quantity), feature=b.feature, reference=b.reference, key=b.idempotency_key
+        )
     )
 
 
@@ -105,14 +137,19 @@ async def reserve(request: Request) -> HTTPResponse:
     ledger = _ledger(request)
     return ok(
         await ledger.reserve(
-            user_id, b.amount, feature=b.feature, reference=b.reference, key=b.idempotency_key, ttl=b.ttl
+            user_id,
+            unit_price(b.feature, b.quantity),
+            feature=b.feature,
+            reference=b.reference,
+            key=b.idempotency_key,
+            ttl=b.ttl,
         )
     )
 
 
 @bp.post("/commit")
 @doc(
-    "Charge a reservation (all of it, or less: the rest goes back)",
+    "Charge a reservation (all of it, or the price of the units used: the rest goes back)",
     tag="credits",
     body=CommitBody,
     response=CreditResult,
@@ -121,9 +158,13 @@ async def reserve(request: Request) -> HTTPResponse:
 @authenticated()
 async def commit(request: Request) -> HTTPResponse:
     b = parse_body(request, CommitBody)
-    return ok(
-        await _ledger(request).commit(request.ctx.claims.user_id, b.usage_id, amount=b.amount, key=b.idempotency_key)
-    )
+    user_id, ledger = request.ctx.claims.user_id, _ledger(request)
+    amount = None
+    if b.quantity is not None:
+        usage = await ledger.usage_row(user_id, b.usage_id)
+        feature = usage["feature"] if usage else None
+        amount = unit_price(feature, b.quantity) if feature in UNIT_PRICES and b.quantity else 0
+    return ok(await ledger.commit(user_id, b.usage_id, amount=amount, key=b.idempotency_key, features=CLIENT_FEATURES))
 
 
 @bp.post("/release")
@@ -137,4 +178,5 @@ async def commit(request: Request) -> HTTPResponse:
 @authenticated()
 async def release(request: Request) -> HTTPResponse:
     b = parse_body(request, ReleaseBody)
-    return ok(await _ledger(request).release(request.ctx.claims.user_id, b.usage_id, key=b.idempotency_key))
+    user_id = request.ctx.claims.user_id
+    return ok(await _ledger(request).release(user_id, b.usage_id, key=b.idempotency_key, features=CLIENT_FEATURES))

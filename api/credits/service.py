@@ -20,9 +20,12 @@ from typing import Any
 
 import asyncpg
 
+from api.credits.prices import VIDEO_FEATURE, video_price
 from core.db import Queries, translate_errors
 from core.errors import Conflict, NotFound
 
+# The price list reaches other domains through this module (the domains contract).
+__all__ = ["QUERIES", "VIDEO_FEATURE", "CreditLedger", "InsufficientCredits", "video_price"]
 Moves = list[tuple[int, int]]  # (account id, signed amount)
 
 
@@ -93,11 +96,46 @@ class CreditLedger:
         params = {"amount": amount, "feature": feature, "reference": reference, "ttl": ttl or self.hold_ttl}
         return await self._run(_Op(user_id, key, "reserve", params), self._reserve)
 
-    async def commit(self, user_id: int, usage_id: int, *, amount: int | None, key: str) -> dict[str, Any]:
-        return await self._run(_Op(user_id, key, "commit", {"usage_id": usage_id, "amount": amount}), self._settle)
+    async def commit(
+        self, user_id: int, usage_id: int, *, amount: int | None, key: str, features: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Charge a reservation; ``features``: only a usage of these may be settled (the client routes')."""
+        params = {"usage_id": usage_id, "amount": amount, "features": features}
+        return await self._run(_Op(user_id, key, "commit", params), self._settle)
 
-    async def release(self, user_id: int, usage_id: int, *, key: str) -> dict[str, Any]:
-        return await self._run(_Op(user_id, key, "release", {"usage_id": usage_id}), self._settle)
+    async def release(
+        self, user_id: int, usage_id: int, *, key: str, features: list[str] | None = None
+    ) -> dict[str, Any]:
+        return await self._run(_Op(user_id, key, "release", {"usage_id": usage_id, "features": features}), self._settle)
+
+    async def usage_row(self, user_id: int, usage_id: int) -> dict[str, Any] | None:
+        async with translate_errors():
+            return _jsonable(await self.pool.fetchrow(self.q.usage_row, usage_id, user_id))
+
+    async def usage_by_feature(self, user_id: int) -> list[dict[str, Any]]:
+        async with translate_errors():
+            return [dict(r) for r in await self.pool.fetch(self.q.usage_by_feature, user_id)]
+
+    async def reserve_in(
+        self, conn: asyncpg.Connection, user_id: int, amount: int, *, feature: str, reference: str, key: str, ttl: int
+    ) -> dict[str, Any]:
+        """``reserve`` inside the caller's transaction (a generation job and its hold commit together)."""
+        params = {"amount": amount, "feature": feature, "reference": reference, "ttl": ttl}
+        return await self._in(conn, _Op(user_id, key, "reserve", params), self._reserve)
+
+    async def settle_in(
+        self, conn: asyncpg.Connection, user_id: int, usage_id: int, *, charge: bool, key: str
+    ) -> dict[str, Any]:
+        """Commit all of a reservation (``charge``) or release it, inside the caller's transaction."""
+        op = _Op(user_id, key, "commit" if charge else "release", {"usage_id": usage_id, "amount": None})
+        return await self._in(conn, op, self._settle)
+
+    async def admin_grant(self, user_id: int, amount: int, *, key: str, memo: str) -> dict[str, Any]:
+        """An admin's grant (its reason in the memo); an unknown user is a 404."""
+        async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(self.q.user_exists, user_id):
+                raise NotFound("no such user", details={"user_id": user_id})
+            return await self.grant(conn, user_id, amount, key=f"admin:{key}", kind="grant", memo=memo)
 
     # ------------------------------------------------------------------ mutations inside a caller's transaction
     async def grant(
@@ -133,6 +171,15 @@ class CreditLedger:
         return taken
 
     # ------------------------------------------------------------------ internals
+    async def _in(
+        self,
+        conn: asyncpg.Connection,
+        op: _Op,
+        body: Callable[[asyncpg.Connection, _Locked, _Op], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        acc, replay = await self._begin(conn, op)
+        return replay if replay is not None else await body(conn, acc, op)
+
     async def _run(
         self, op: _Op, body: Callable[[asyncpg.Connection, _Locked, _Op], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
@@ -232,7 +279,8 @@ class CreditLedger:
         """Commit (charge ``amount`` <= reserved, the rest goes back) or release a held reservation."""
         usage_id, release = op.params["usage_id"], op.kind == "release"
         usage = await conn.fetchrow(self.q.usage_for_update, usage_id, op.user_id)
-        if usage is None:
+        features = op.params.get("features")
+        if usage is None or (features is not None and usage["feature"] not in features):
             raise NotFound("no such reservation", details={"usage_id": usage_id})
         if usage["status"] != "held":
             raise Conflict(f"this reservation is already {usage['status']}", details={"usage_id": usage_id})

@@ -227,8 +227,10 @@ class CreditBalance(Model):
 
 
 class SpendBody(Model):
-    amount: StrictInt = Field(ge=1, le=MAX_CREDITS)
-    feature: str = Field(pattern=FEATURE, description="what the credits pay for, e.g. chat.flash")
+    feature: str = Field(
+        pattern=FEATURE, description="what the credits pay for, e.g. chat.flash (GET /api/credits/prices)"
+    )
+    quantity: StrictInt = Field(1, ge=1, le=1000, description="how many units; the server prices them")
     reference: str | None = Field(None, pattern=REFERENCE, description="your job id")
     idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY, description="the same key gives the same result once")
 
@@ -241,8 +243,8 @@ class ReserveBody(SpendBody):
 
 class CommitBody(Model):
     usage_id: StrictInt = Field(ge=1, le=2**62)
-    amount: StrictInt | None = Field(
-        None, ge=0, le=MAX_CREDITS, description="credits to charge (default: all reserved)"
+    quantity: StrictInt | None = Field(
+        None, ge=0, le=1000, description="units used, priced by the server (default: all reserved)"
     )
     idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY)
 
@@ -295,3 +297,38 @@ class CreditHistory(Model):
 class UsagePage(Model):
     items: list[Usage]
     next_cursor: str | None
+
+
+class UnitPrice(Model):
+    feature: str
+    unit_price: int
+
+
+class VideoPrice(Model):
+    feature: str
+    quality: str
+    duration: int
+    price: int
+
+
+class PriceList(Model):
+    features: list[UnitPrice]
+    video: list[VideoPrice]
+
+
+class FeatureUsage(Model):
+    feature: str
+    uses: int
+    charged: int
+    held: int
+
+
+class FeatureUsageSummary(Model):
+    items: list[FeatureUsage]
+
+
+class GrantBody(Model):
+    user_id: StrictInt = Field(ge=1, le=2**62)
+    amount: StrictInt = Field(ge=1, le=MAX_CREDITS)
+    reason: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY)

@@ -25,6 +25,7 @@ from api.profiles.schemas import (
     Statistics,
     UsersPage,
 )
+from api.protect.ratelimit import rate_limit
 from api.reads.service import decode_cursor, encode_cursor
 from api.services import services
 
@@ -66,6 +67,7 @@ async def avatar(request: Request) -> HTTPResponse:
 @doc("Change the password (the current one required); every other session is signed out", tag="profiles",
      body=PasswordBody, response=PasswordChanged, auth=True)  # fmt: skip
 @authenticated()
+@rate_limit("sensitive", per="user")
 async def password(request: Request) -> HTTPResponse:
     body = parse_body(request, PasswordBody)
     ctx = services(request)

@@ -1,8 +1,8 @@
 """Fixed-window rate limits in Redis, one counter per (tier, caller, window), spent in local grants.
 
 Tiers follow the source systems: ``general`` per IP on every /api request, ``auth`` attempts
-per IP on sign-in/up/refresh/OTP routes, ``purchase`` per user, ``sensitive`` per user (payout details).
-A broken Redis lets ``general`` and
+per IP on sign-in/up/refresh/OTP routes, ``purchase``, ``generation`` (5/h) and ``sensitive`` (3/15 min:
+password change, account linking, payout details) per user. A broken Redis lets ``general`` and
 ``purchase`` requests through (logged: availability beats a limiter that locks everyone out; purchases
 stay bounded by the ledger's own checks) but fails the ``auth`` and ``sensitive`` tiers closed with a 503: password and
 one-time-code guessing must never become unlimited while Redis is away.
@@ -70,6 +70,7 @@ class RateLimiter:
             "general": parse_rate(settings.rate_general),
             "auth": parse_rate(settings.rate_auth),
             "purchase": parse_rate(settings.rate_purchase),
+            "generation": parse_rate(settings.rate_generation),
             "sensitive": parse_rate(settings.rate_sensitive),
         }
         self._take = redis.register_script(_TAKE)

@@ -70,6 +70,7 @@ async def start(request: Request, provider: str) -> HTTPResponse:
 )
 @authenticated()
 @rate_limit("auth")
+@rate_limit("sensitive", per="user")
 async def link(request: Request, provider: str) -> HTTPResponse:
     if request.body:
         parse_body(request, LinkBody)

@@ -93,21 +93,21 @@ async def test_a_completed_session_in_another_currency_is_a_mismatch(
 
 
 @pytest.mark.parametrize("amount", [True, "1", 1.0, "0x1", [1], {"n": 1}])
-async def test_credit_amounts_take_json_integers_only(pay_app: Sanic, pool: asyncpg.Pool, amount: Any) -> None:
+async def test_credit_quantities_take_json_integers_only(pay_app: Sanic, pool: asyncpg.Pool, amount: Any) -> None:
     tokens = await email_user(pay_app, "strict@example.com")
     await grant(pool, tokens["user"]["id"], 10)
     for path in ("spend", "reserve"):
-        body = {"amount": amount, "feature": "chat.flash", "idempotency_key": f"strict-{path}-0001"}
+        body = {"quantity": amount, "feature": "chat.flash", "idempotency_key": f"strict-{path}-0001"}
         _, response = await pay_app.asgi_client.post(f"/api/credits/{path}", json=body, headers=bearer(tokens))
         assert response.status == 400, (path, amount, response.text)
-        assert response.json["error"]["details"]["fields"][0]["loc"] == "amount"
+        assert response.json["error"]["details"]["fields"][0]["loc"] == "quantity"
     body = {"usage_id": True, "idempotency_key": "strict-release-1"}
     _, response = await pay_app.asgi_client.post("/api/credits/release", json=body, headers=bearer(tokens))
     assert response.status == 400
     _, balance = await pay_app.asgi_client.get("/api/credits/balance", headers=bearer(tokens))
     assert balance.json["data"] == {"available": 10, "held": 0}  # nothing was spent
     # The same body with a JSON integer is spent: the rule refuses the type, not the request.
-    body = {"amount": 1, "feature": "chat.flash", "idempotency_key": "strict-ok-00001"}
+    body = {"quantity": 1, "feature": "chat.flash", "idempotency_key": "strict-ok-00001"}
     _, response = await pay_app.asgi_client.post("/api/credits/spend", content=json.dumps(body), headers=bearer(tokens))
     assert response.status in (200, 201), response.text
 
@@ -119,3 +119,26 @@ async def test_page_limits_take_plain_digits_only(pay_app: Sanic) -> None:
         assert response.status == 400, (limit, response.text)
     _, response = await pay_app.asgi_client.get("/api/credits/history?limit=10", headers=bearer(tokens))
     assert response.status == 200
+
+
+async def test_a_price_in_the_body_is_refused_and_unknown_features_have_no_price(
+    pay_app: Sanic, pool: asyncpg.Pool
+) -> None:
+    tokens = await email_user(pay_app, "tamper@example.com")
+    await grant(pool, tokens["user"]["id"], 10)
+    for body in (
+        {"feature": "chat.pro", "amount": 1, "idempotency_key": "tamper-0001"},  # a client's own price
+        {"feature": "chat.pro", "price": 0, "idempotency_key": "tamper-0002"},
+        {"feature": "free.stuff", "idempotency_key": "tamper-0003"},  # a feature the list does not price
+        {"feature": "video.generate", "idempotency_key": "tamper-0004"},  # priced by POST /api/generate only
+    ):
+        _, response = await pay_app.asgi_client.post("/api/credits/spend", json=body, headers=bearer(tokens))
+        assert response.status == 400, (body, response.text)
+    _, balance = await pay_app.asgi_client.get("/api/credits/balance", headers=bearer(tokens))
+    assert balance.json["data"] == {"available": 10, "held": 0}
+    assert await pool.fetchval("SELECT count(*) FROM credit_usage") == 0
+    _, spent = await pay_app.asgi_client.post(
+        "/api/credits/spend", json={"feature": "chat.pro", "quantity": 2, "idempotency_key": "tamper-0005"},
+        headers=bearer(tokens),
+    )  # fmt: skip
+    assert spent.json["data"]["amount"] == 10 and spent.json["data"]["balance"]["available"] == 0  # 2 x 5

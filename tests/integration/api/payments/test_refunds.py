@@ -36,7 +36,7 @@ async def test_credit_refund_takes_back_what_is_left_and_flags_the_rest(
     session_id = await buy(pay_app, fake_stripe, tokens, "credits_100")
     assert await balance(pay_app, tokens) == {"available": 100, "held": 0}
     _, spent = await pay_app.asgi_client.post(
-        "/api/credits/spend", json={"amount": 30, "feature": "chat.pro", "idempotency_key": "spend-before-refund"},
+        "/api/credits/spend", json={"feature": "chat.pro", "quantity": 6, "idempotency_key": "spend-before-refund"},
         headers=bearer(tokens),
     )  # fmt: skip
     assert spent.status == 200

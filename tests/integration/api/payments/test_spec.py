@@ -11,7 +11,10 @@ ROUTES = {
     ("post", "/api/admin/discount-codes"), ("get", "/api/admin/flags"), ("post", "/api/admin/flags/{flag_id}/clear"),
     ("get", "/api/credits/balance"), ("get", "/api/credits/history"), ("get", "/api/credits/usage"),
     ("post", "/api/credits/spend"), ("post", "/api/credits/reserve"), ("post", "/api/credits/commit"),
-    ("post", "/api/credits/release"),
+    ("post", "/api/credits/release"), ("get", "/api/credits/prices"), ("get", "/api/credits/usage/features"),
+    ("post", "/api/admin/credits/grant"),
+    ("post", "/api/generate"), ("get", "/api/generate/status/{task_id}"), ("post", "/api/kie-callback"),
+    ("get", "/api/videos"), ("get", "/api/videos/{video_id}"), ("delete", "/api/videos/{video_id}"),
 }  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""AI generation jobs paid in credits (README "Generation")."""
