@@ -242,6 +242,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/credits/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant credits to a user (admin; recorded in the ledger with the reason) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GrantBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditResultEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/discount-codes": {
         parameters: {
             query?: never;
@@ -444,6 +493,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/intents/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pending tip intents with the approval policy's verdict now (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PendingIntentsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/intents/{intent_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a pending intent ahead of the hourly job (admin): 409 when decided already or when the policy refuses it for a reason an admin cannot overrule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the intent's id */
+                    intent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IntentApproveBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewedIntentEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/intents/{intent_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuse a pending intent with a reason (admin; 409 when decided already) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the intent's id */
+                    intent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IntentRefuseBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewedIntentEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{user_id}/role": {
         parameters: {
             query?: never;
@@ -488,6 +690,260 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Identity verifications by status (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                    status?: "pending" | "approved" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A verification with short-lived presigned reads of its documents (admin; each read is logged) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationDetailEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve an identity verification (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NoBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject an identity verification with a reason (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerificationRejectBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/verifications/{verification_id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of a verification: which admin read which document, when (admin) */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description the verification's id */
+                    verification_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentViewsPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3068,7 +3524,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Charge a reservation (all of it, or less: the rest goes back) */
+        /** Charge a reservation (all of it, or the price of the units used: the rest goes back) */
         post: {
             parameters: {
                 query?: never;
@@ -3135,6 +3591,51 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CreditHistoryEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/credits/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's price list: credits per unit of each feature, and per generated video */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceListEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -3263,7 +3764,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend credits now (409 insufficient_credits if the balance is short) */
+        /** Spend credits on a feature now, priced by the server (409 insufficient_credits if the balance is short) */
         post: {
             parameters: {
                 query?: never;
@@ -3330,6 +3831,96 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["UsagePageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/credits/usage/features": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your usage summed per feature */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeatureUsageSummaryEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/discount/latest-reward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your latest reward code (issued after a completed purchase); 404 when you have none */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DiscountCodeEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -3592,6 +4183,155 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a video generation: priced by the server, its credits held until it ends (5 per hour) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GenerateBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GenerationStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate/status/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A generation task of yours: queued, running, succeeded (its video) or failed (credits back) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the generation task's id */
+                    task_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GenerationStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kie-callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider's callback (the URL's per-task token); it wakes the task, whose outcome is read back */
+        post: {
+            parameters: {
+                query: {
+                    job: string;
+                    token: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["KieCallbackBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KieCallbackAnswerEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4945,6 +5685,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/unclaimed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coins you paid for before linking a wallet: they go to the first wallet you link (Sign-In With Ethereum) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnclaimedEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your coin wallet: the Coin balance of your linked wallets (indexed) and gifts not settled yet */
+        get: {
+            parameters: {
+                query?: {
+                    min_block?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CoinWalletEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payment/webhook": {
         parameters: {
             query?: never;
@@ -5038,6 +5870,84 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payout-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your payout details, masked */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutDetailsEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        /** Set your payout details (IBAN, bank account + routing number, or wallet): needs your current password; the sensitive rate tier; stored encrypted, answered masked */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PayoutBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutDetailsEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -5929,6 +6839,212 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your latest identity verification and its status */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Submit identity documents (media uploaded with purpose 'verification') for an admin's review; they are unreadable to you and everyone but admins from then on */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerificationBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerificationEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your generated videos, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoPageEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/{video_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your videos (a URL to read it) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the video's id */
+                    video_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete one of your videos and its stored object */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the video's id */
+                    video_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VideoDeletedEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -7052,6 +8168,27 @@ export interface components {
              */
             reason: string | null;
         };
+        /**
+         * CoinWallet
+         * @description The Coin wallet: indexed on-chain balances of your linked wallets, and gifts not settled yet.
+         */
+        CoinWallet: {
+            /** Balance */
+            balance: string;
+            indexed_block: components["schemas"]["IndexedBlock"] | null;
+            pending_gifts_received: components["schemas"]["GiftsPending"];
+            pending_gifts_sent: components["schemas"]["GiftsPending"];
+            /** Token */
+            token: string;
+            /** Wallets */
+            wallets: components["schemas"]["WalletCoinBalance"][];
+        };
+        /** CoinWalletEnvelope */
+        CoinWalletEnvelope: {
+            data: components["schemas"]["CoinWallet"];
+            /** Success */
+            success: boolean;
+        };
         /** Comment */
         Comment: {
             /** Author Id */
@@ -7095,14 +8232,14 @@ export interface components {
         };
         /** CommitBody */
         CommitBody: {
-            /**
-             * Amount
-             * @description credits to charge (default: all reserved)
-             * @default null
-             */
-            amount: number | null;
             /** Idempotency Key */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description units used, priced by the server (default: all reserved)
+             * @default null
+             */
+            quantity: number | null;
             /** Usage Id */
             usage_id: number;
         };
@@ -7485,6 +8622,39 @@ export interface components {
             /** Package Id */
             package_id: string;
         };
+        /** DocumentUrl */
+        DocumentUrl: {
+            /** Height */
+            height: number;
+            /** Url */
+            url: string;
+            /** Width */
+            width: number;
+        };
+        /** DocumentView */
+        DocumentView: {
+            /** Admin Id */
+            admin_id: number;
+            /** Id */
+            id: number;
+            /** Media Id */
+            media_id: string;
+            /** Viewed At */
+            viewed_at: string;
+        };
+        /** DocumentViewsPage */
+        DocumentViewsPage: {
+            /** Items */
+            items: components["schemas"]["DocumentView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** DocumentViewsPageEnvelope */
+        DocumentViewsPageEnvelope: {
+            data: components["schemas"]["DocumentViewsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** Done */
         Done: {
             /** Done */
@@ -7587,6 +8757,28 @@ export interface components {
              */
             ends_at: number;
         };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /** Charged */
+            charged: number;
+            /** Feature */
+            feature: string;
+            /** Held */
+            held: number;
+            /** Uses */
+            uses: number;
+        };
+        /** FeatureUsageSummary */
+        FeatureUsageSummary: {
+            /** Items */
+            items: components["schemas"]["FeatureUsage"][];
+        };
+        /** FeatureUsageSummaryEnvelope */
+        FeatureUsageSummaryEnvelope: {
+            data: components["schemas"]["FeatureUsageSummary"];
+            /** Success */
+            success: boolean;
+        };
         /** Flag */
         Flag: {
             /** Cleared At */
@@ -7676,6 +8868,76 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** GenerateBody */
+        GenerateBody: {
+            /**
+             * Aspect Ratio
+             * @default 16:9
+             * @enum {string}
+             */
+            aspect_ratio: "16:9" | "9:16" | "1:1";
+            /**
+             * Duration
+             * @description seconds
+             * @enum {integer}
+             */
+            duration: 5 | 8 | 10 | 15;
+            /**
+             * Idempotency Key
+             * @description the same key starts one job
+             */
+            idempotency_key: string;
+            /**
+             * Image Url
+             * @description reference image
+             * @default null
+             */
+            image_url: string | null;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Quality
+             * @enum {string}
+             */
+            quality: "480p" | "720p" | "1080p";
+            /**
+             * Triggers
+             * @description trigger words of a style
+             */
+            triggers?: string[];
+        };
+        /** GenerationStatus */
+        GenerationStatus: {
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Price */
+            price: number;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            /** Task Id */
+            task_id: string;
+            /** Video Id */
+            video_id: number | null;
+        };
+        /** GenerationStatusEnvelope */
+        GenerationStatusEnvelope: {
+            data: components["schemas"]["GenerationStatus"];
+            /** Success */
+            success: boolean;
+        };
         /** Gift */
         Gift: {
             /** Active */
@@ -7719,6 +8981,32 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * GiftPermit
+         * @description The fan's EIP-2612 permit of the Coin (TK) for the TipRouter: a gift without an on-chain approve.
+         */
+        GiftPermit: {
+            /**
+             * Deadline
+             * @description unix seconds, in the future
+             */
+            deadline: string;
+            /**
+             * Nonce
+             * @description the fan's Coin.nonces(from) the permit was signed for
+             */
+            nonce: string;
+            /**
+             * Signature
+             * @description 65-byte EIP-712 signature by `from` of Permit(owner, spender, value, nonce, deadline) in the Coin's domain, spender = the TipRouter
+             */
+            signature: string;
+            /**
+             * Value
+             * @description the allowance granted to the router (base units, >= the gift's amount)
+             */
+            value: string;
+        };
         /** GiftStream */
         GiftStream: {
             /** Creator Id */
@@ -7727,6 +9015,24 @@ export interface components {
             id: number;
             /** Title */
             title: string;
+        };
+        /** GiftsPending */
+        GiftsPending: {
+            /** Amount */
+            amount: string;
+            /** Count */
+            count: number;
+        };
+        /** GrantBody */
+        GrantBody: {
+            /** Amount */
+            amount: number;
+            /** Idempotency Key */
+            idempotency_key: string;
+            /** Reason */
+            reason: string;
+            /** User Id */
+            user_id: number;
         };
         /** Health */
         Health: {
@@ -7811,6 +9117,14 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** IntentApproveBody */
+        IntentApproveBody: {
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+        };
         /**
          * IntentBody
          * @description The signed EIP-712 Intent (the kind comes from the route: clap 0, gift 1).
@@ -7836,6 +9150,11 @@ export interface components {
              * @description any unused uint256 of the fan (decimal string)
              */
             nonce: string;
+            /**
+             * @description gifts only: a Coin permit, so a fan without ETH (and without an approve) can gift
+             * @default null
+             */
+            permit: components["schemas"]["GiftPermit"] | null;
             /**
              * Signature
              * @description 65-byte EIP-712 signature by `from`
@@ -7863,6 +9182,11 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** IntentRefuseBody */
+        IntentRefuseBody: {
+            /** Reason */
+            reason: string;
+        };
         /** IntentsPage */
         IntentsPage: {
             indexed_block: components["schemas"]["IndexedBlock"] | null;
@@ -7876,6 +9200,36 @@ export interface components {
             data: components["schemas"]["IntentsPage"];
             /** Success */
             success: boolean;
+        };
+        /** KieCallbackAnswer */
+        KieCallbackAnswer: {
+            /** Accepted */
+            accepted: boolean;
+            /** Status */
+            status: string;
+        };
+        /** KieCallbackAnswerEnvelope */
+        KieCallbackAnswerEnvelope: {
+            data: components["schemas"]["KieCallbackAnswer"];
+            /** Success */
+            success: boolean;
+        };
+        /**
+         * KieCallbackBody
+         * @description What the provider POSTs (only the task id is read: the outcome comes from its task record).
+         */
+        KieCallbackBody: {
+            /**
+             * Code
+             * @default null
+             */
+            code: number | null;
+            data: components["schemas"]["KieCallbackData"];
+        };
+        /** KieCallbackData */
+        KieCallbackData: {
+            /** Taskid */
+            taskId: string;
         };
         /** LikeBody */
         LikeBody: {
@@ -8355,6 +9709,12 @@ export interface components {
             charged_cents: number;
             /** Checkout Url */
             checkout_url: string | null;
+            /**
+             * Claim Status
+             * @description coins bought before a wallet: waiting for the first linked wallet, claimed, or cancelled
+             * @enum {string|null}
+             */
+            claim_status: "waiting" | "claimed" | "cancelled" | null;
             /** Created At */
             created_at: string;
             /** Currency */
@@ -8422,6 +9782,117 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /**
+         * PayoutBody
+         * @description New payout details; ``current_password`` is checked afresh. One method: an IBAN, a bank account
+         *     number with its routing number, or a wallet address.
+         */
+        PayoutBody: {
+            /**
+             * Account Holder
+             * @default
+             */
+            account_holder: string;
+            /**
+             * Account Number
+             * @default null
+             */
+            account_number: string | null;
+            /** Current Password */
+            current_password: string;
+            /**
+             * Iban
+             * @default null
+             */
+            iban: string | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "iban" | "account" | "wallet";
+            /**
+             * Routing Number
+             * @default null
+             */
+            routing_number: string | null;
+            /**
+             * Wallet Address
+             * @default null
+             */
+            wallet_address: string | null;
+        };
+        /**
+         * PayoutDetails
+         * @description Payout details, masked (the full details are never returned).
+         */
+        PayoutDetails: {
+            /** Masked */
+            masked: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "iban" | "account" | "wallet";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** PayoutDetailsEnvelope */
+        PayoutDetailsEnvelope: {
+            data: components["schemas"]["PayoutDetails"];
+            /** Success */
+            success: boolean;
+        };
+        /**
+         * PendingIntent
+         * @description A pending tip intent and the approval policy's verdict now (``verdict_reason``: the refusal reason).
+         */
+        PendingIntent: {
+            /** Amount */
+            amount: string;
+            /** Created At */
+            created_at: string;
+            /** Deadline */
+            deadline: string;
+            /** Digest */
+            digest: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "clap" | "gift";
+            /** Nonce */
+            nonce: string;
+            /** Receiver */
+            receiver: string;
+            /** Sender */
+            sender: string;
+            /** Token */
+            token: string;
+            /** User Id */
+            user_id: number | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "approve" | "refuse";
+            /** Verdict Reason */
+            verdict_reason: string | null;
+        };
+        /** PendingIntentsPage */
+        PendingIntentsPage: {
+            /** Items */
+            items: components["schemas"]["PendingIntent"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** PendingIntentsPageEnvelope */
+        PendingIntentsPageEnvelope: {
+            data: components["schemas"]["PendingIntentsPage"];
+            /** Success */
+            success: boolean;
+        };
         /** Post */
         Post: {
             /** Author Id */
@@ -8474,6 +9945,19 @@ export interface components {
         /** PostsPageEnvelope */
         PostsPageEnvelope: {
             data: components["schemas"]["PostsPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** PriceList */
+        PriceList: {
+            /** Features */
+            features: components["schemas"]["UnitPrice"][];
+            /** Video */
+            video: components["schemas"]["VideoPrice"][];
+        };
+        /** PriceListEnvelope */
+        PriceListEnvelope: {
+            data: components["schemas"]["PriceList"];
             /** Success */
             success: boolean;
         };
@@ -8650,11 +10134,9 @@ export interface components {
         };
         /** ReserveBody */
         ReserveBody: {
-            /** Amount */
-            amount: number;
             /**
              * Feature
-             * @description what the credits pay for, e.g. chat.flash
+             * @description what the credits pay for, e.g. chat.flash (GET /api/credits/prices)
              */
             feature: string;
             /**
@@ -8662,6 +10144,12 @@ export interface components {
              * @description the same key gives the same result once
              */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description how many units; the server prices them
+             * @default 1
+             */
+            quantity: number;
             /**
              * Reference
              * @description your job id
@@ -8683,6 +10171,60 @@ export interface components {
             otp: string;
             /** Password */
             password: string;
+        };
+        /** ReviewedIntent */
+        ReviewedIntent: {
+            /** Amount */
+            amount: string;
+            /** Created At */
+            created_at: string;
+            /** Deadline */
+            deadline: string;
+            /** Decided At */
+            decided_at: string;
+            /** Decided By */
+            decided_by: number;
+            /** Digest */
+            digest: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "clap" | "gift";
+            /** Nonce */
+            nonce: string;
+            /** Reason */
+            reason: string | null;
+            /** Receiver */
+            receiver: string;
+            /** Review Note */
+            review_note: string | null;
+            /** Sender */
+            sender: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "approved" | "refused";
+            /** Token */
+            token: string;
+            /** User Id */
+            user_id: number | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "approve" | "refuse";
+            /** Verdict Reason */
+            verdict_reason: string | null;
+        };
+        /** ReviewedIntentEnvelope */
+        ReviewedIntentEnvelope: {
+            data: components["schemas"]["ReviewedIntent"];
+            /** Success */
+            success: boolean;
         };
         /** RoleBody */
         RoleBody: {
@@ -8801,11 +10343,9 @@ export interface components {
         };
         /** SpendBody */
         SpendBody: {
-            /** Amount */
-            amount: number;
             /**
              * Feature
-             * @description what the credits pay for, e.g. chat.flash
+             * @description what the credits pay for, e.g. chat.flash (GET /api/credits/prices)
              */
             feature: string;
             /**
@@ -8813,6 +10353,12 @@ export interface components {
              * @description the same key gives the same result once
              */
             idempotency_key: string;
+            /**
+             * Quantity
+             * @description how many units; the server prices them
+             * @default 1
+             */
+            quantity: number;
             /**
              * Reference
              * @description your job id
@@ -8999,6 +10545,11 @@ export interface components {
             /** From */
             from: string;
             /**
+             * Gasless
+             * @description a gift carrying the fan's Coin permit (settled with settle_with_permits)
+             */
+            gasless: boolean;
+            /**
              * Kind
              * @enum {string}
              */
@@ -9110,6 +10661,53 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** Unclaimed */
+        Unclaimed: {
+            /** Items */
+            items: components["schemas"]["UnclaimedCoins"][];
+            /**
+             * Total
+             * @description all waiting coins, base units
+             */
+            total: string;
+        };
+        /** UnclaimedCoins */
+        UnclaimedCoins: {
+            /**
+             * Amount
+             * @description Coin base units (package and bonus) minted at the claim
+             */
+            amount: string;
+            /**
+             * Id
+             * @description the payment
+             */
+            id: number;
+            /** Package Id */
+            package_id: string;
+            /** Paid At */
+            paid_at: string | null;
+            /** Payment Ref */
+            payment_ref: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "minted" | "partially_refunded" | "refunded" | "disputed" | "expired" | "failed";
+        };
+        /** UnclaimedEnvelope */
+        UnclaimedEnvelope: {
+            data: components["schemas"]["Unclaimed"];
+            /** Success */
+            success: boolean;
+        };
+        /** UnitPrice */
+        UnitPrice: {
+            /** Feature */
+            feature: string;
+            /** Unit Price */
+            unit_price: number;
+        };
         /** UploadBody */
         UploadBody: {
             /**
@@ -9119,10 +10717,10 @@ export interface components {
             content_type: "image/jpeg" | "image/png" | "image/webp";
             /**
              * Purpose
-             * @description what the image is for (sets its variants)
+             * @description what the image is for (sets its variants); 'verification': an identity document, private
              * @enum {string}
              */
-            purpose: "avatar" | "post";
+            purpose: "avatar" | "post" | "verification";
         };
         /**
          * UploadForm
@@ -9245,6 +10843,177 @@ export interface components {
             /** Width */
             width: number;
         };
+        /** Verification */
+        Verification: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /** Documents */
+            documents: number;
+            /** Id */
+            id: number;
+            /** Reason */
+            reason: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected";
+            /** User Id */
+            user_id: number;
+        };
+        /** VerificationBody */
+        VerificationBody: {
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /**
+             * Media Ids
+             * @description confirmed media objects uploaded with purpose 'verification'
+             */
+            media_ids: string[];
+        };
+        /**
+         * VerificationDetail
+         * @description The verification with presigned reads of its documents (short-lived; each read is logged).
+         */
+        VerificationDetail: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Document Kind
+             * @enum {string}
+             */
+            document_kind: "passport" | "id_card" | "driver_license" | "other";
+            /** Document Urls */
+            document_urls: components["schemas"]["VerificationDocument"][];
+            /** Documents */
+            documents: number;
+            /** Expires In */
+            expires_in: number;
+            /** Id */
+            id: number;
+            /** Reason */
+            reason: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected";
+            /** User Id */
+            user_id: number;
+        };
+        /** VerificationDetailEnvelope */
+        VerificationDetailEnvelope: {
+            data: components["schemas"]["VerificationDetail"];
+            /** Success */
+            success: boolean;
+        };
+        /** VerificationDocument */
+        VerificationDocument: {
+            /** Media Id */
+            media_id: string;
+            /** Variants */
+            variants: {
+                [key: string]: components["schemas"]["DocumentUrl"];
+            };
+        };
+        /** VerificationEnvelope */
+        VerificationEnvelope: {
+            data: components["schemas"]["Verification"];
+            /** Success */
+            success: boolean;
+        };
+        /** VerificationRejectBody */
+        VerificationRejectBody: {
+            /** Reason */
+            reason: string;
+        };
+        /** VerificationsPage */
+        VerificationsPage: {
+            /** Items */
+            items: components["schemas"]["Verification"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** VerificationsPageEnvelope */
+        VerificationsPageEnvelope: {
+            data: components["schemas"]["VerificationsPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** Video */
+        Video: {
+            /** Content Type */
+            content_type: string;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Prompt */
+            prompt: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Task Id */
+            task_id: string;
+            /** Url */
+            url: string;
+        };
+        /** VideoDeleted */
+        VideoDeleted: {
+            /** Deleted */
+            deleted: number;
+        };
+        /** VideoDeletedEnvelope */
+        VideoDeletedEnvelope: {
+            data: components["schemas"]["VideoDeleted"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoEnvelope */
+        VideoEnvelope: {
+            data: components["schemas"]["Video"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoPage */
+        VideoPage: {
+            /** Items */
+            items: components["schemas"]["Video"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** VideoPageEnvelope */
+        VideoPageEnvelope: {
+            data: components["schemas"]["VideoPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** VideoPrice */
+        VideoPrice: {
+            /** Duration */
+            duration: number;
+            /** Feature */
+            feature: string;
+            /** Price */
+            price: number;
+            /** Quality */
+            quality: string;
+        };
         /** WalletBalances */
         WalletBalances: {
             /** Address */
@@ -9256,6 +11025,13 @@ export interface components {
              * @description creator earnings held by the TipRouter
              */
             earnings?: components["schemas"]["Earning"][];
+        };
+        /** WalletCoinBalance */
+        WalletCoinBalance: {
+            /** Address */
+            address: string;
+            /** Balance */
+            balance: string;
         };
         /** WebhookReceived */
         WebhookReceived: {
