@@ -193,9 +193,6 @@ class ApiSettings(SharedSettings):
     def _no_placeholder_secret(self) -> ApiSettings:
         if not self.is_development and self.jwt_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("API_JWT_SECRET must be set to a real secret outside development")
-        callback_secret = self.generation_callback_secret.get_secret_value().lower()
-        if not self.is_development and callback_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("API_GENERATION_CALLBACK_SECRET must be set to a real secret outside development")
         return self
 
     @model_validator(mode="after")
@@ -230,6 +227,13 @@ class ApiSettings(SharedSettings):
     def media_configured(self) -> bool:
         """Outside development a placeholder S3 secret stores nothing (media routes answer 503)."""
         return self.is_development or self.s3_secret_access_key.get_secret_value().lower() not in PLACEHOLDER_SECRETS
+
+    @property
+    def generation_configured(self) -> bool:
+        """A provider key, and outside development a real callback secret (else generation answers 503)."""
+        secret = self.generation_callback_secret.get_secret_value().lower()
+        real = self.is_development or secret not in PLACEHOLDER_SECRETS
+        return bool(self.kie_api_key.get_secret_value()) and real
 
     @property
     def payouts_configured(self) -> bool:

@@ -59,8 +59,8 @@ class Generation:
 
     async def create(self, user_id: int, request: dict[str, Any], key: str) -> dict[str, Any]:
         """Price the request, hold the credits and queue the job, in one transaction (idempotent by ``key``)."""
-        if not self.settings.kie_api_key.get_secret_value():
-            raise ConfigError("generation is off: API_KIE_API_KEY")
+        if not self.settings.generation_configured:
+            raise ConfigError("generation is off: API_KIE_API_KEY and API_GENERATION_CALLBACK_SECRET")
         price = video_price(request["duration"], request["quality"])
         job_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"generation:{user_id}:{key}"))
         ttl = min(7 * 86400, 2 * self.settings.generation_timeout + 3600)  # outlives the job's deadline
@@ -107,6 +107,8 @@ class Generation:
 
     async def callback(self, job_id: str, token: str, task_id: str) -> dict[str, Any]:
         """A provider callback: wakes the job (read back from the provider), or changes nothing."""
+        if not self.settings.generation_configured:
+            raise ConfigError("generation is off: API_KIE_API_KEY and API_GENERATION_CALLBACK_SECRET")
         if not hmac.compare_digest(token.encode(), self.token(job_id).encode()):
             raise Unauthenticated("bad callback token", details={"reason": "invalid"})
         async with translate_errors():

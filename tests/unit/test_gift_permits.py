@@ -11,7 +11,7 @@ from eth_utils import keccak
 from core.chain.eip712 import PERMIT_TYPES, Domain, permit_digest, recover
 from core.errors import InvalidInput
 from core.queue.kinds import validate_settle
-from relayer.jobs.intents import _with_permit
+from core.tips.policy import with_permit
 
 COIN = Domain("Creator Coin", "1", 31337, "0x" + "0c" * 20)
 FAN = Account.create()
@@ -35,10 +35,10 @@ def test_permit_digest_is_eip_2612_in_the_coins_domain() -> None:
 
 def test_an_unexpired_permit_counts_as_allowance() -> None:
     row = {"permit_value": "500", "permit_deadline": "100"}
-    assert _with_permit(0, row, head=99) == 500
-    assert _with_permit(900, row, head=99) == 900  # the chain's allowance is more already
-    assert _with_permit(7, row, head=100) == 7  # expired at the head: only the chain's allowance
-    assert _with_permit(7, {"permit_value": None, "permit_deadline": None}, head=0) == 7
+    assert with_permit(0, row, head=99) == 500
+    assert with_permit(900, row, head=99) == 900  # the chain's allowance is more already
+    assert with_permit(7, row, head=100) == 7  # expired at the head: only the chain's allowance
+    assert with_permit(7, {"permit_value": None, "permit_deadline": None}, head=0) == 7
 
 
 def test_settle_permits_are_validated_and_canonical() -> None:

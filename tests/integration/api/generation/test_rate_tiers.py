@@ -17,7 +17,10 @@ from tests.integration.api.payments.test_credits import grant
 async def test_generation_and_sensitive_tiers(
     db_url: str, chain: str, manifest_path: Path, redis: object, smtp: FakeSmtpServer, pool: asyncpg.Pool
 ) -> None:
-    settings = api_settings(db_url, chain, manifest_path, kie_api_key="kie-test-key", rate_sensitive="3/900")
+    settings = api_settings(
+        db_url, chain, manifest_path, kie_api_key="kie-test-key", rate_sensitive="3/900",
+        generation_callback_secret="generation-callback-secret-for-tests-0123",
+    )  # fmt: skip
     assert (settings.rate_generation, settings.rate_sensitive) == ("5/3600", "3/900")
     app: Sanic = make_app(settings, smtp)
     tokens = await email_user(app, "busy@example.com")
