@@ -245,7 +245,11 @@ async def test_admin_grant_is_in_the_ledger_and_usage_sums_per_feature(pay_app: 
     assert nobody.status == 404
     memo = await pool.fetchval("SELECT memo FROM credit_transactions WHERE user_id = $1 AND kind = 'grant'", user_id)
     assert memo == f"admin {admin['user']['id']}: beta tester"
-    for key, feature, quantity in (("use-0001", "chat.flash", 3), ("use-0002", "chat.flash", 1), ("use-0003", "chat.pro", 2)):
+    for key, feature, quantity in (
+        ("use-0001", "chat.flash", 3),
+        ("use-0002", "chat.flash", 1),
+        ("use-0003", "chat.pro", 2),
+    ):
         status, _ = await post(
             pay_app, tokens, "spend", {"feature": feature, "quantity": quantity, "idempotency_key": key}
         )
