@@ -149,6 +149,7 @@ SELECT g.intent_id AS id, g.stream_id, g.gift_slug, g.gift_name, g.retracted_at,
        s.title AS stream_title, s.creator_id AS stream_creator_id,
        i.digest, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind, i.nonce::text AS nonce,
        i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
+       i.permit_signature IS NOT NULL AS gasless,
        o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
        o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
 FROM stream_gifts g
