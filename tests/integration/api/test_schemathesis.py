@@ -65,6 +65,10 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
             "--phases", "examples,coverage,fuzzing",
             "--exclude-path-regex", "^/api/feed/",  # endless streams; covered by test_feed.py
             "--exclude-path", "/api/auth/logout",  # would revoke the run's own token; see test_auth.py
+            # Switched off in this run (no LiveKit, no generation provider): a 503 config_error whatever the
+            # input; their verification is tested against the fakes (stream/, generation/).
+            "--exclude-path", "/api/webhook/livekit",
+            "--exclude-path", "/api/kie-callback",
             "--header", f"Authorization: Bearer {token}",
             "--seed", "6",
             "--workers", "1",  # 2 threads trip a CPython 3.11 ast.parse race inside hypothesis
