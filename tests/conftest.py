@@ -22,6 +22,7 @@ from anvil.deploy import deploy
 from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
 from core.chain.manifest import Manifest
 from core.db.migrate import apply_migrations
+from tests.integration.api.asgi import stop_all
 
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -59,6 +60,7 @@ async def db_url(template_db: str) -> AsyncIterator[str]:
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
         yield _dsn_for(name)
+        await stop_all()  # apps started in-process by the test, before their database goes
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()

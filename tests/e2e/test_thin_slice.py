@@ -18,6 +18,7 @@ from indexer.store import QUERIES as INDEXER_QUERIES
 from indexer.store import Store as IndexerStore
 from relayer.app import Relayer
 from relayer.store import RelayerStore
+from tests.integration.api.asgi import started_client
 from tests.integration.helpers import balance_of, sync
 
 
@@ -56,7 +57,7 @@ async def test_mint_request_reaches_the_api(
     settings = ApiSettings(
         database_url=db_url, rpc_urls=[chain], manifest_path=manifest_path, redis_url="redis://127.0.0.1:6379/15"
     )
-    app = create_app(settings, name=f"thin_slice_{request_id}")
+    app = started_client(create_app(settings, name=f"thin_slice_{request_id}"))
     _, response = await app.asgi_client.get(f"/api/balances/{fan}")
     assert response.status == 200, response.text
     body = response.json

@@ -11,6 +11,7 @@ from sanic import Sanic
 from api.app import create_app
 from api.settings import ApiSettings
 from tests.conftest import REDIS_URL
+from tests.integration.api.asgi import started_client
 
 _names = itertools.count()
 
@@ -22,7 +23,7 @@ def make_app(db_url: str, chain: str, manifest_path: Path, **overrides: str) -> 
         rpc_urls=[chain],
         manifest_path=manifest_path,
     )
-    return create_app(settings, name=f"api_test_{next(_names)}")
+    return started_client(create_app(settings, name=f"api_test_{next(_names)}"))
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from api.mail import SmtpMailer
 from api.settings import ApiSettings
 from tests.conftest import REDIS_URL
 from tests.fakes import FakeSmtpServer
+from tests.integration.api.asgi import started_client
 
 SIWE_DOMAIN = "app.example:443"
 _names = itertools.count()
@@ -52,7 +53,7 @@ def api_settings(db_url: str, chain: str, manifest_path: Path, **overrides: Any)
 
 def make_app(settings: ApiSettings, smtp: FakeSmtpServer | None = None) -> Sanic:
     mailer = SmtpMailer("127.0.0.1", smtp.port, "no-reply@test") if smtp else None
-    return create_app(settings, name=f"api_it_{next(_names)}", mailer=mailer)
+    return started_client(create_app(settings, name=f"api_it_{next(_names)}", mailer=mailer))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sanic import Sanic
 from api.auth.tokens import signing_key
 from api.settings import ApiSettings
 from tests.fakes import FakeSmtpServer
+from tests.integration.api.asgi import started_client
 from tests.integration.api.conftest import make_app
 
 PASSWORD = "correct horse battery"
@@ -192,7 +193,9 @@ async def test_signup_survives_an_unreachable_mail_server(settings: ApiSettings)
     from api.app import create_app  # noqa: PLC0415
     from api.mail import SmtpMailer  # noqa: PLC0415
 
-    app = create_app(settings, name="api_it_no_smtp", mailer=SmtpMailer("127.0.0.1", free_port(), "no-reply@test"))
+    app = started_client(
+        create_app(settings, name="api_it_no_smtp", mailer=SmtpMailer("127.0.0.1", free_port(), "no-reply@test"))
+    )
     tokens = await signup(app, "offline@example.com")
     assert tokens["user"]["email_verified"] is False
     _, resend = await app.asgi_client.post("/api/auth/send-verification-otp", json={"email": "offline@example.com"})

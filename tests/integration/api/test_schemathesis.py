@@ -8,14 +8,19 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 
 from api.settings import ApiSettings
+from tests.fake_kie import FakeKie
 from tests.fake_livekit import FakeLiveKit
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
+from tests.s3 import s3_client, s3_endpoint, s3_settings
+
+__all__ = ["s3_client", "s3_endpoint", "s3_settings"]  # fixtures
 
 CHECKS = ",".join(
     [
@@ -33,7 +38,9 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 MAX_SECONDS = int(os.environ.get("SCHEMATHESIS_MAX_SECONDS", "40"))
 
 
-async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path: Path) -> None:
+async def test_the_spec_holds_under_schemathesis(
+    settings: ApiSettings, tmp_path: Path, s3_settings: dict[str, Any], s3_client: Any
+) -> None:
     stripe = FakeStripe("sk_test_schemathesis").start()  # checkout talks to it; webhooks get fuzzed signatures
     payments = {
         "API_STRIPE_API_BASE": stripe.url,
@@ -43,6 +50,13 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
     livekit = await FakeLiveKit("APIschemathesis", "schemathesis-livekit-secret-0123456789").start()
     payments.update({"API_LIVEKIT_URL": livekit.url, "API_LIVEKIT_API_KEY": livekit.api_key,
                      "API_LIVEKIT_API_SECRET": livekit.api_secret})  # fmt: skip
+    # Every feature on, so that no route answers 503 config_error whatever the input: media storage on the
+    # S3 wire server, generation against the provider fake.
+    await s3_client.create_bucket(Bucket=s3_settings["s3_bucket"])
+    kie = await FakeKie("schemathesis-kie-key").start()
+    payments.update({f"API_{name.upper()}": str(value) for name, value in s3_settings.items()})
+    payments.update({"API_KIE_API_BASE": kie.url, "API_KIE_API_KEY": kie.api_key,
+                     "API_GENERATION_CALLBACK_SECRET": "schemathesis-callback-secret-0123456789"})  # fmt: skip
     process, url = start_api(
         settings.model_copy(update={"min_block_timeout": 0.2}),
         {"API_OUTBOX_DIR": str(tmp_path / "outbox"), **payments},
@@ -82,10 +96,13 @@ async def test_the_spec_holds_under_schemathesis(settings: ApiSettings, tmp_path
         )
         output, _ = await asyncio.wait_for(run.communicate(), MAX_SECONDS + 80)
         text = output.decode(errors="replace")
-        assert run.returncode == 0, text[-6000:]
+        # The failures first (which operation, the reproducing curl), then the summary.
+        failures = text[text.find("FAILURES") :][:6000] if "FAILURES" in text else ""
+        assert run.returncode == 0, failures + "\n[...]\n" + text[-3000:]
         print(text[text.find("WARNINGS") :])  # noqa: T201 (the figures, shown with -s)
     finally:
         process.terminate()
         process.wait(10)
         stripe.stop()
         await livekit.stop()
+        await kie.stop()
