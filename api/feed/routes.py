@@ -18,7 +18,7 @@ from sanic_ext import openapi
 
 from api.feed.schemas import FeedQuery
 from api.inputs import parse_query
-from api.live.feed import Event, concerns, parse_id
+from api.live.feed import Entry, concerns, entry, parse_id
 from api.openapi import doc
 from api.services import Services, services
 
@@ -29,19 +29,19 @@ HEARTBEAT_S = 15.0
 
 async def events(
     ctx: Services, cursor: str | None, account: str | None, stream: int | None = None
-) -> AsyncIterator[tuple[str, Event] | None]:
-    """The backlog after ``cursor``, then live entries; ``None`` is a heartbeat tick."""
+) -> AsyncIterator[Entry | None]:
+    """The backlog after ``cursor``, then live entries (id, event, its JSON text); ``None`` is a heartbeat tick."""
     queue = ctx.hub.subscribe()
     try:
         last = parse_id(cursor) if cursor else None
         if cursor is not None:
             intact, backlog = await ctx.hub.backlog(cursor)
             if not intact:
-                yield cursor, {"type": "resync", "reason": "the cursor is older than the feed's history"}
-            for entry_id, event in backlog:
-                last = parse_id(entry_id)
-                if concerns(event, account, stream):
-                    yield entry_id, event
+                yield entry(cursor, {"type": "resync", "reason": "the cursor is older than the feed's history"})
+            for old in backlog:
+                last = parse_id(old[0])
+                if concerns(old[1], account, stream):
+                    yield old
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
@@ -50,12 +50,11 @@ async def events(
                 continue
             if item is None:  # this client fell too far behind: it must reconnect with its cursor
                 return
-            entry_id, event = item
-            if last is not None and parse_id(entry_id) <= last:
+            if last is not None and parse_id(item[0]) <= last:
                 continue
-            last = parse_id(entry_id)
-            if concerns(event, account, stream):
-                yield entry_id, event
+            last = parse_id(item[0])
+            if concerns(item[1], account, stream):
+                yield item
     finally:
         ctx.hub.unsubscribe(queue)
 
@@ -92,8 +91,7 @@ async def sse(request: Request) -> HTTPResponse | None:
         if item is None:
             await response.send(": ping\n\n")
             continue
-        entry_id, event = item
-        data = json.dumps(event, separators=(",", ":"))
+        entry_id, event, data = item
         await response.send(f"id: {entry_id}\nevent: {event['type']}\ndata: {data}\n\n")
     await response.eof()
     return None
@@ -107,5 +105,5 @@ async def ws(request: Request, socket: Any) -> None:
         if item is None:
             await socket.ping()
             continue
-        entry_id, event = item
-        await socket.send(json.dumps({"id": entry_id, "event": event["type"], "data": event}))
+        entry_id, event, data = item
+        await socket.send(f'{{"id":{json.dumps(entry_id)},"event":{json.dumps(event["type"])},"data":{data}}}')

@@ -37,6 +37,7 @@ _RENEW = (
 )
 
 Event = dict[str, Any]
+Entry = tuple[str, Event, str]  # stream id, event, the event's JSON text
 
 
 def stream_key(chain_id: int) -> str:
@@ -60,6 +61,20 @@ def _text(value: object) -> str:
 def _entries(raw: Any) -> list[tuple[str, Event]]:
     """``[(id, {b"data": json})]`` as Redis returns it -> ``[(id, event)]``."""
     return [(_text(eid), json.loads(_text(fields[b"data"]))) for eid, fields in raw or []]
+
+
+def _frames(raw: Any) -> list[Entry]:
+    """Like :func:`_entries`, keeping each entry's JSON text: a process serializes an event once, not once
+    per client (500 viewers of one stream, one ``json.dumps``)."""
+    out: list[Entry] = []
+    for eid, fields in raw or []:
+        data = _text(fields[b"data"])
+        out.append((_text(eid), json.loads(data), data))
+    return out
+
+
+def entry(entry_id: str, event: Event) -> Entry:
+    return entry_id, event, json.dumps(event, separators=(",", ":"))
 
 
 def concerns(event: Event, account: str | None, stream: int | None = None) -> bool:
@@ -180,22 +195,22 @@ class FeedHub:
         self.redis = redis
         self.stream = stream_key(chain_id)
         self.queue_size = queue_size
-        self.subscribers: set[asyncio.Queue[tuple[str, Event] | None]] = set()
+        self.subscribers: set[asyncio.Queue[Entry | None]] = set()
 
-    def subscribe(self) -> asyncio.Queue[tuple[str, Event] | None]:
-        queue: asyncio.Queue[tuple[str, Event] | None] = asyncio.Queue(self.queue_size)
+    def subscribe(self) -> asyncio.Queue[Entry | None]:
+        queue: asyncio.Queue[Entry | None] = asyncio.Queue(self.queue_size)
         self.subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[tuple[str, Event] | None]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[Entry | None]) -> None:
         self.subscribers.discard(queue)
 
-    async def backlog(self, cursor: str) -> tuple[bool, list[tuple[str, Event]]]:
+    async def backlog(self, cursor: str) -> tuple[bool, list[Entry]]:
         """Entries after ``cursor`` (up to 1000); False when the cursor fell off the stream's tail."""
         first = _entries(await self.redis.xrange(self.stream, "-", "+", count=1))
         if first and parse_id(first[0][0]) > parse_id(cursor):
             return False, []
-        return True, _entries(await self.redis.xrange(self.stream, f"({cursor}", "+", count=1000))
+        return True, _frames(await self.redis.xrange(self.stream, f"({cursor}", "+", count=1000))
 
     async def run(self) -> None:
         latest = _entries(await self.redis.xrevrange(self.stream, "+", "-", count=1))
@@ -218,9 +233,9 @@ class FeedHub:
                 continue
             response: Any = batches
             for _, entries in response or []:
-                for entry_id, event in _entries(entries):
-                    last_id = entry_id
-                    self._dispatch(entry_id, event)
+                for item in _frames(entries):
+                    last_id = item[0]
+                    self._dispatch(item)
 
     async def _after_outage(self, last_id: str) -> str:
         """Back from a failed read: if the stream lost the entry we last read (Redis restarted empty), the
@@ -230,13 +245,13 @@ class FeedHub:
         ms, seq = parse_id(last_id)
         synthetic = f"{ms}-{seq + 1}"  # after every cursor the clients hold, so that none skips it
         log.warning("the feed stream lost entry %s (Redis restarted?); telling the clients to resync", last_id)
-        self._dispatch(synthetic, {"type": "resync", "reason": "the live feed restarted"})
+        self._dispatch(entry(synthetic, {"type": "resync", "reason": "the live feed restarted"}))
         return "0-0"  # read the new stream from its start (ids before the outage are gone)
 
-    def _dispatch(self, entry_id: str, event: Event) -> None:
+    def _dispatch(self, item: Entry) -> None:
         for queue in list(self.subscribers):
             try:
-                queue.put_nowait((entry_id, event))
+                queue.put_nowait(item)
             except asyncio.QueueFull:
                 # A client too slow to keep up is cut off; it resumes from its last cursor.
                 self.subscribers.discard(queue)
