@@ -7,11 +7,9 @@ everywhere is safe. An expired token or code is refused whether or not its row s
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 
-from api.live.feed import cancelling
+from api.periodic import every
 from api.store import ApiStore
 
 log = logging.getLogger("api.cleanup")
@@ -34,16 +32,9 @@ async def cleanup_once(store: ApiStore, grace_s: float) -> dict[str, int] | None
 
 
 async def run_cleanup(store: ApiStore, interval: float, grace_s: float) -> None:
-    await asyncio.sleep(random.uniform(1, min(interval, 30)))  # noqa: S311 (spreads the processes' first rounds)
-    while not cancelling():
-        try:
-            deleted = await cleanup_once(store, grace_s)
-            if deleted and any(deleted.values()):
-                log.info("deleted expired credentials: %s", deleted)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if cancelling():
-                raise asyncio.CancelledError from exc
-            log.warning("cleanup failed: %s", exc)
-        await asyncio.sleep(interval)
+    async def round_() -> None:
+        deleted = await cleanup_once(store, grace_s)
+        if deleted and any(deleted.values()):
+            log.info("deleted expired credentials: %s", deleted)
+
+    await every(interval, round_, "cleanup")

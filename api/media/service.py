@@ -15,6 +15,7 @@ import asyncpg
 from api.domain_errors import Forbidden
 from api.media.images import FORMATS, OUTPUT_TYPE, InvalidMedia, process
 from api.media.storage import ObjectStorage
+from api.periodic import every
 from api.settings import ApiSettings
 from core.db import Queries, translate_errors
 from core.errors import InvalidInput, NotFound, ServiceUnavailable
@@ -162,10 +163,9 @@ class Media:
 
     async def run_cleanup(self) -> None:
         """The background loop (``api/background.py``): orphans every MEDIA_CLEANUP_INTERVAL seconds."""
-        while True:
-            try:
-                if self.settings.media_configured:
-                    await self.clean_orphans()
-            except (ServiceUnavailable, OSError) as exc:
-                log.warning("media cleanup: %s", exc)
-            await asyncio.sleep(self.settings.media_cleanup_interval)
+
+        async def round_() -> None:
+            if self.settings.media_configured:
+                await self.clean_orphans()
+
+        await every(self.settings.media_cleanup_interval, round_, "media cleanup")

@@ -14,7 +14,6 @@ loop) retracts, once, a gift later refused (expired before its batch) or rejecte
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -22,9 +21,9 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from api.live.feed import stream_key
+from api.periodic import every
 from api.settings import ApiSettings
 from api.stream.service import QUERIES
 from api.tips.schemas import IntentBody
@@ -32,7 +31,7 @@ from api.tips.service import Tips, intent_view
 from core.chain.eip712 import KIND_CLAP, KIND_GIFT, REJECTION_REASONS
 from core.chain.rpc import RpcClient
 from core.db import translate_errors
-from core.errors import AppError, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from core.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from core.tips import policy
 
 log = logging.getLogger("api.stream.gifts")
@@ -155,15 +154,11 @@ class Gifts:
         return len(events)
 
     async def run_sweep(self) -> None:
-        while True:
-            try:
-                if n := await self.retract():
-                    log.info("retracted %d stream gifts", n)
-            except asyncio.CancelledError:
-                raise
-            except (AppError, OSError, RedisError) as exc:  # the database or Redis away: the next sweep retries
-                log.warning("gift retraction sweep failed: %s", exc)
-            await asyncio.sleep(self.settings.gift_sweep_interval)
+        async def round_() -> None:
+            if n := await self.retract():
+                log.info("retracted %d stream gifts", n)
+
+        await every(self.settings.gift_sweep_interval, round_, "gift retraction sweep")
 
     async def page(
         self, user_id: int, wallets: list[str], direction: str, before: int, limit: int
