@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from anvil.deploy import deploy
 from anvil.node import free_port, rpc, start_anvil
 from api.launch import spawn_api
+from core.chain.eip712 import INTENT_TYPES
 from core.chain.manifest import Manifest
 from core.db.migrate import migrate
 from relayer.calls import encode_call
@@ -39,8 +40,6 @@ from relayer.calls import encode_call
 ADMIN_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account #0: a Coin minter since deploy
-INTENT_TYPES = [{"name": n, "type": t} for n, t in (("from", "address"), ("to", "address"), ("token", "address"),
-                ("amount", "uint256"), ("kind", "uint8"), ("nonce", "uint256"), ("deadline", "uint256"))]  # fmt: skip
 PASSWORD = "bench-password-123"  # noqa: S105 (a throwaway database)
 
 

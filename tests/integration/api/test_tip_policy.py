@@ -10,13 +10,13 @@ import asyncpg
 from sanic import Sanic
 
 from anvil.node import rpc
+from core.chain.eip712 import INTENT_TYPES
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from relayer.calls import encode_call
 from relayer.jobs.intents import approve_pending, settle_approved
 from tests.integration.api.chain import index
 from tests.integration.api.tipping import (
-    INTENT_TYPES,
     Person,
     approve_router,
     creator,

@@ -11,13 +11,13 @@ import asyncpg
 from sanic import Sanic
 
 from anvil.node import rpc
+from core.chain.eip712 import WITHDRAWAL_TYPES
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from relayer.calls import encode_call
 from relayer.jobs.intents import approve_pending, settle_approved
 from tests.integration.api.chain import index
 from tests.integration.api.tipping import (
-    WITHDRAWAL_TYPES,
     creator,
     fund,
     intent,

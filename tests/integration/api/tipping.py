@@ -14,6 +14,7 @@ from eth_account.messages import encode_typed_data
 from sanic import Sanic
 
 from anvil.node import rpc
+from core.chain.eip712 import INTENT_TYPES
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from relayer.jobs import JobContext
@@ -23,22 +24,6 @@ from tests.integration.helpers import mint_directly, relay_all
 from tests.integration.relayer.common import relayer_for
 
 PASSWORD = "tipping-password"
-INTENT_TYPES = [
-    {"name": "from", "type": "address"},
-    {"name": "to", "type": "address"},
-    {"name": "token", "type": "address"},
-    {"name": "amount", "type": "uint256"},
-    {"name": "kind", "type": "uint8"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-WITHDRAWAL_TYPES = [
-    {"name": "creator", "type": "address"},
-    {"name": "token", "type": "address"},
-    {"name": "amount", "type": "uint256"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
 _emails = itertools.count()
 _epochs = itertools.count(1000)
 
