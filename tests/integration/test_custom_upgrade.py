@@ -279,3 +279,25 @@ async def test_a_killed_upgrade_leaves_the_old_table_serving_and_the_cli_retries
     assert {r["name"]: r["state"] for r in projections("status")}["custom_events.probe__transfer"] == "current"
     assert await pool.fetchval('SELECT amount FROM custom_events."probe__transfer"') == 7
     assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projection\\_v\\_%'") >= 1
+
+
+async def test_rows_without_a_raw_log_take_their_history_from_the_node(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    probe, block = deploy(chain, "Probe")
+    v1, v2 = _config(tmp_path, probe, block), _config(tmp_path, probe, block, rename=True)
+    for value in (1, 2):
+        _transfer(chain, probe, value)
+    async with RpcClient([chain]) as client:
+        await sync(custom_indexer(manifest, pool, client, v1))
+        await pool.execute("DELETE FROM custom_logs")  # as rows indexed before the raw log existed (0024)
+        indexer = custom_indexer(manifest, pool, client, v2)
+        await sync(indexer)
+        custom = indexer.store.custom
+        assert custom is not None
+        assert await rebuild.needs_history(pool, custom.pending["probe__transfer"], manifest.chain_id)
+        task = indexer.rebuild_pending()
+        assert task is not None and await task == ["probe__transfer"]
+    amounts = await pool.fetch('SELECT amount FROM custom_events."probe__transfer" ORDER BY block_number')
+    assert [int(r[0]) for r in amounts] == [1, 2]
+    assert await _equals_replay(pool, indexer, "probe__transfer") == 2
