@@ -40,6 +40,29 @@ class ApiStore:
             result = await fn(conn)
         return _indexed(block), result
 
+    async def read_table(
+        self, table: str, fn: Callable[[asyncpg.Connection], Awaitable[T]]
+    ) -> tuple[Indexed, T] | None:
+        """Like :meth:`read`, with ``table`` (a quoted, qualified name) locked before the snapshot is taken.
+
+        A configured table is rebuilt beside and swapped in with its registration (README
+        "Upgrading projections"); locked first, the table and its registry row are read both from
+        before the swap or both from after it. None when there is no such table.
+        """
+        async with (
+            translate_errors(),
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            try:
+                async with conn.transaction():  # a savepoint: a missing table leaves the transaction usable
+                    await conn.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
+            except asyncpg.UndefinedTableError:
+                return None
+            block = await conn.fetchrow(self.q.indexed_block, self.chain_id)
+            result = await fn(conn)
+        return _indexed(block), result
+
     async def balances(self, account: str) -> tuple[Indexed, dict[str, dict[str, Any]]]:
         """The indexed block and the account's balances, read in one snapshot."""
         indexed, rows = await self.read(lambda conn: conn.fetch(self.q.balances_of, self.chain_id, account))

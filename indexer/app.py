@@ -24,7 +24,7 @@ from core.db.leader import LeaderLock
 from core.db.outage import DatabaseUnavailable, database_errors
 from core.errors import RetryableError
 from indexer import completeness
-from indexer.custom import catchup
+from indexer.custom import catchup, rebuild
 from indexer.decode import LogDecoder
 from indexer.historical import Historical
 from indexer.ranges import RangeReader
@@ -111,6 +111,7 @@ class Indexer:
         log.info("indexing %d contracts from block %d", len(self.addresses), self.base_block)
         wake = asyncio.Event()
         watcher = asyncio.create_task(HeadWatcher(ws_url, wake).run(stop)) if ws_url else None
+        rebuilding = self.rebuild_pending()  # changed configured tables: built beside while we follow the head
         backoff = Backoff()
         try:
             while not stop.is_set():
@@ -134,7 +135,16 @@ class Indexer:
                     for waiter in waiters:
                         waiter.cancel()
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, rebuilding):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    def rebuild_pending(self, keep: int = 0) -> asyncio.Task[list[str]] | None:
+        """Build and swap the pending configured tables in the background (README "Upgrading projections")."""
+        custom = self.store.custom
+        if custom is None or not custom.pending:
+            return None
+        pool, reader = self.store.pool, self.reader
+        return asyncio.create_task(rebuild.upgrade_pending(pool, custom, reader.get_logs, reader.block_times, keep))

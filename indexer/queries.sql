@@ -224,11 +224,26 @@ DELETE FROM meeting_passes WHERE chain_id = $1;
 
 -- ------------------------------------------------------- configured contracts
 -- name: custom_registered
-SELECT contract, event, table_name, signature, columns FROM custom_event_tables ORDER BY table_name;
+SELECT contract, event, table_name, signature, topic0, columns, abi FROM custom_event_tables ORDER BY table_name;
 
 -- name: custom_register
-INSERT INTO custom_event_tables (contract, event, table_name, signature, topic0, columns)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb);
+-- A new table, or (the swap of a rebuilt one, indexer/custom/rebuild.py) its new definition.
+INSERT INTO custom_event_tables (contract, event, table_name, signature, topic0, columns, abi)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
+ON CONFLICT (table_name) DO UPDATE
+SET contract = EXCLUDED.contract, event = EXCLUDED.event, signature = EXCLUDED.signature,
+    topic0 = EXCLUDED.topic0, columns = EXCLUDED.columns, abi = EXCLUDED.abi;
+
+-- name: custom_register_abi
+-- A table registered before the ABI item was kept, whose definition is the configured one.
+UPDATE custom_event_tables SET abi = $2::jsonb WHERE table_name = $1 AND abi IS NULL;
+
+-- name: custom_lock_logs
+-- Taken first by a batch while a configured table is rebuilt: a swap holds it exclusively.
+LOCK TABLE custom_logs IN ROW EXCLUSIVE MODE;
+
+-- name: custom_registered_of
+SELECT table_name, signature, columns FROM custom_event_tables WHERE table_name = ANY($1::text[]);
 
 -- name: custom_children
 SELECT contract, address, factory, block_number, log_index FROM custom_children
@@ -272,5 +287,33 @@ WHERE chain_id = $1 AND contract = ANY($2::text[]) AND (block_number, log_index)
 ORDER BY block_number, log_index LIMIT $5;
 
 -- name: custom_logs_of
+-- The raw logs of the configured events ($4: their topic0s; a changed event's old logs stay kept).
 SELECT block_number, log_index, block_hash, tx_hash, address, topics, data FROM custom_logs
-WHERE chain_id = $1 AND contract = $2 AND block_number <= $3 ORDER BY block_number, log_index;
+WHERE chain_id = $1 AND contract = $2 AND block_number <= $3 AND topics[1] = ANY($4::text[])
+ORDER BY block_number, log_index;
+
+-- name: custom_logs_of_event
+-- One event's raw logs in (from, to] (a rebuild's build and catch-up), in pages after (block, log index).
+SELECT block_number, log_index, block_hash, block_time, tx_hash, address, topics, data FROM custom_logs
+WHERE chain_id = $1 AND contract = $2 AND topics[1] = $3 AND block_number > $4 AND block_number <= $5
+  AND (block_number, log_index) > ($6, $7)
+ORDER BY block_number, log_index LIMIT $8;
+
+-- name: custom_logs_add
+-- History fetched from the node for an event new to a contract (indexer/custom/rebuild.py): only
+-- logs at or below the checkpoint, of the block the indexer holds (a stale branch's are dropped;
+-- the main loop re-indexes a replaced block with the event's raw log kept).
+INSERT INTO custom_logs (chain_id, block_number, log_index, block_hash, block_time, tx_hash, address, contract,
+                         topics, data)
+SELECT $1, l.block_number, l.log_index, l.block_hash, l.block_time, l.tx_hash, l.address, $2,
+       string_to_array(l.topics, ','), l.data
+FROM unnest($3::bigint[], $4::int[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[])
+     AS l(block_number, log_index, block_hash, block_time, tx_hash, address, topics, data)
+WHERE l.block_number <= $11
+  AND NOT EXISTS (SELECT 1 FROM indexed_blocks b
+                  WHERE b.chain_id = $1 AND b.number = l.block_number AND b.hash <> l.block_hash)
+ON CONFLICT (chain_id, block_number, log_index) DO NOTHING;
+
+-- name: custom_checkpoint_share
+-- Held while history is added: a rollback (which moves the checkpoint) waits, so none slips in between.
+SELECT block_number FROM indexer_checkpoints WHERE chain_id = $1 FOR SHARE;

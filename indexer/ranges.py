@@ -101,7 +101,7 @@ class RangeReader:
         logs = read.logs
         custom = None
         if self.custom is not None:
-            custom = CustomBatch()
+            custom = CustomBatch(generation=self.custom.generation)
             if self.custom.has_factories and (children := self.custom.discover(logs)):
                 # Children announced in this range were not in the filter: fetch their logs too.
                 custom.children = children

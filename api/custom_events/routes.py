@@ -177,7 +177,14 @@ async def events(request: Request, contract: str, event: str) -> HTTPResponse:
         sql, params = _statement(request, row, store.chain_id, before, query.limit)
         return row, await conn.fetch(sql, *params)
 
-    indexed, (row, rows) = await store.read(read)
+    try:
+        table = qualified(f"{contract}__{event.lower()}")  # the registry's name for it (indexer/custom/abi.py)
+    except UnsafeIdentifier:
+        table = None
+    read_rows = await store.read_table(table, read) if table is not None else None
+    if read_rows is None:
+        raise NotFound(f"no configured event {contract}.{event}", details={"contract": contract, "event": event})
+    indexed, (row, rows) = read_rows
     columns: list[dict[str, Any]] = row["columns"]
     items = [
         {

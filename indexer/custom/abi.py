@@ -25,7 +25,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-from core.db.identifiers import BASE_COLUMNS, UnsafeIdentifier, check, qualified, quote
+from core.db.identifiers import BASE_COLUMNS, CUSTOM_SCHEMA, UnsafeIdentifier, check, qualified, quote
 from core.errors import ConfigError
 from indexer.codec import Altered, decode_type, is_static_word, storable, word_parser
 
@@ -114,6 +114,8 @@ class EventTable:
             columns.append(Column(arg, column, kind, sql_type(kind), bool(param.get("indexed"))))
         self.columns = columns
         self.params = inputs
+        # The ABI item as far as the table depends on it (kept in the registry: the served definition)
+        self.abi = {"type": "event", "name": name, "inputs": [_plain_param(p) for p in inputs]}
         indexed = [(c, p) for c, p in zip(columns, inputs, strict=True) if c.indexed]
         if len(indexed) > 3:
             raise ConfigError(f"{contract}.{name}: more than 3 indexed arguments")
@@ -134,10 +136,10 @@ class EventTable:
     def column_names(self) -> list[str]:
         return [*BASE_COLUMNS, *(c.column for c in self.columns)]
 
-    def ddl(self) -> list[str]:
-        """CREATE TABLE and indexes; every identifier validated and quoted."""
+    def ddl(self, schema: str = CUSTOM_SCHEMA) -> list[str]:
+        """CREATE TABLE and indexes (in ``schema``: a rebuild's is the shadow); identifiers validated and quoted."""
 
-        table = qualified(self.table)
+        table = f"{quote(schema)}.{quote(self.table)}"
         cols = ",\n    ".join(f"{quote(c.column)} {c.sql}" for c in self.columns)
         statements = [
             f"CREATE TABLE IF NOT EXISTS {table} (\n    chain_id bigint NOT NULL,\n    block_number bigint NOT NULL,"
@@ -184,6 +186,48 @@ class EventTable:
             for slot, param, value in zip(self._data_slots, self._data_params, decoded, strict=True):
                 values[slot] = storable(param, value, altered, ints_as_text=True)
         return values
+
+
+def _plain_param(param: dict[str, Any]) -> dict[str, Any]:
+    """An ABI input with only what decoding reads (name, type, indexed, components)."""
+    out: dict[str, Any] = {"name": param.get("name") or "", "type": param["type"]}
+    if "indexed" in param:
+        out["indexed"] = bool(param["indexed"])
+    if param.get("components"):
+        out["components"] = [_plain_param(c) for c in param["components"]]
+    return out
+
+
+def _param_of(name: str, kind: str, indexed: bool | None = None) -> dict[str, Any]:
+    """An ABI input from a canonical type (``(uint256,address)[]``: a tuple, components unnamed)."""
+    out: dict[str, Any] = {"name": name, "type": kind}
+    if kind.startswith("("):
+        depth, parts, current = 0, [], ""
+        for i, ch in enumerate(kind):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0:
+                out["type"] = "tuple" + kind[i + 1 :]
+                break
+            if ch == "," and depth == 1:
+                parts.append(current)
+                current = ""
+            elif i > 0:
+                current += ch
+        parts.append(current)
+        out["components"] = [_param_of("", k) for k in parts if k]
+    if indexed is not None:
+        out["indexed"] = indexed
+    return out
+
+
+def registered_table(
+    contract: str, event: str, abi: dict[str, Any] | None, columns: list[dict[str, Any]]
+) -> EventTable:
+    """A table as the registry holds it: from its ABI item, or (registered before that was kept) its columns."""
+    if abi is None:
+        inputs = [_param_of(c["name"], c["type"], bool(c["indexed"])) for c in columns]
+        abi = {"type": "event", "name": event, "inputs": inputs}
+    return EventTable(contract, abi)
 
 
 def event_tables(contract: str, abi: list[dict[str, Any]], only: list[str] | None = None) -> list[EventTable]:

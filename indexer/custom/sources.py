@@ -54,6 +54,7 @@ class CustomBatch:
 
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
+    generation: int = 0  # of the definitions it was decoded with (CustomSources.generation)
 
     @property
     def count(self) -> int:
@@ -67,15 +68,34 @@ def block_times(timestamps: Mapping[int, int]) -> dict[int, datetime]:
 
 
 class CustomSources:
-    def __init__(self, contracts: list[CustomContract], chain_id: int) -> None:
-        self.contracts = {c.name: c for c in contracts}
+    """What the indexer decodes and keeps: the served definition of each table, and ``raw_only``
+    (contract -> topic0s) events whose raw log is kept without a table yet (one being rebuilt)."""
+
+    def __init__(
+        self, contracts: list[CustomContract], chain_id: int, raw_only: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
         self.chain_id = chain_id
+        self.generation = 0
+        self._static: frozenset[str] = frozenset()
+        self._by_address: dict[str, tuple[CustomContract, dict[str, EventTable | None]]] = {}
+        self.adopt(contracts, raw_only or {})
+
+    def adopt(self, contracts: list[CustomContract], raw_only: Mapping[str, frozenset[str]]) -> None:
+        """Switch to other definitions (a rebuilt table was swapped in); known children are kept."""
+        children = {a: v[0].name for a, v in self._by_address.items() if a not in self._static}
+        self.contracts = {c.name: c for c in contracts}
+        self.raw_only = {name: frozenset(t) for name, t in raw_only.items() if t}
         self.tables: dict[str, EventTable] = {t.table: t for c in contracts for t in c.tables}
-        self._topics = {c.name: {t.topic0: t for t in c.tables} for c in contracts}
-        self._by_address: dict[str, tuple[CustomContract, dict[str, EventTable]]] = {
-            a: (c, self._topics[c.name]) for c in contracts for a in c.addresses
+        self._topics: dict[str, dict[str, EventTable | None]] = {
+            c.name: {**dict.fromkeys(self.raw_only.get(c.name, ())), **{t.topic0: t for t in c.tables}}
+            for c in contracts
         }
+        self._by_address = {a: (c, self._topics[c.name]) for c in contracts for a in c.addresses}
         self._static = frozenset(self._by_address)
+        for address, name in children.items():
+            if name in self.contracts:
+                self._by_address.setdefault(address, (self.contracts[name], self._topics[name]))
+        self.generation += 1
         # (factory address, topic0) -> the child contracts its event announces
         self._factories: dict[tuple[str, str], list[CustomContract]] = {}
         for c in contracts:
@@ -152,9 +172,10 @@ class CustomSources:
             if entry is None or not topics:
                 continue
             contract, events = entry
-            table = events.get(topics[0].lower())
-            if table is None:
+            topic0 = topics[0].lower()
+            if topic0 not in events:
                 continue
+            table = events[topic0]  # None: an event whose raw log alone is kept (its table is being rebuilt)
             block = int(item["blockNumber"], 16)
             if block < contract.start_block:
                 continue
@@ -179,6 +200,8 @@ class CustomSources:
                         item["data"],
                     )
                 )
+            if table is None:
+                continue
             try:
                 values = table.decode(topics, item["data"])
             except Exception as exc:  # noqa: BLE001 (no log content may stop the indexer: any failure is stored raw)

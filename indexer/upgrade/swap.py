@@ -80,7 +80,7 @@ async def finish(pool: asyncpg.Pool, d: Definition, chain_id: int, built: Built,
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
-    await _drop_old(pool, keep)
+    await drop_old(pool, keep)
 
 
 async def _catch_up_and_swap(conn: asyncpg.Connection, d: Definition, chain_id: int, built: Built) -> None:
@@ -92,7 +92,7 @@ async def _catch_up_and_swap(conn: asyncpg.Connection, d: Definition, chain_id: 
     cp = await conn.fetchrow(Q.checkpoint, chain_id)
     upto = cp["block_number"] if cp else -1
     start = built.block
-    if await _replaced(conn, chain_id, built, upto):
+    if await replaced(conn, chain_id, built, upto):
         log.warning("a reorg replaced block %d during the build: rebuilding %s whole", built.block, d.name)
         await conn.execute(f"TRUNCATE {SHADOW}.{d.name}")
         start = -1
@@ -110,7 +110,7 @@ async def _catch_up_and_swap(conn: asyncpg.Connection, d: Definition, chain_id: 
     log.info("swapped %s to %s at block %d (old kept as %s)", d.name, d.version, upto, archive)
 
 
-async def _replaced(conn: asyncpg.Connection, chain_id: int, built: Built, upto: int) -> bool:
+async def replaced(conn: asyncpg.Connection, chain_id: int, built: Built, upto: int) -> bool:
     """Whether a reorg replaced the block the shadow was built up to (then its rows are stale)."""
     if built.block < 0:
         return False
@@ -123,7 +123,7 @@ async def _replaced(conn: asyncpg.Connection, chain_id: int, built: Built, upto:
     return not built.block < (await conn.fetchval(Q.oldest_block, chain_id) or -1)
 
 
-async def _drop_old(pool: asyncpg.Pool, keep: int) -> None:
+async def drop_old(pool: asyncpg.Pool, keep: int) -> None:
     for row in (await pool.fetch(Q.kept_versions))[keep:]:
         await pool.execute(f"DROP SCHEMA {row['nspname']} CASCADE")
 
