@@ -57,7 +57,7 @@ ORDER BY s.status NOT IN ('canceled', 'incomplete_expired') DESC, s.id DESC
 LIMIT 1;
 
 -- name: subscription_for_update
-SELECT stripe_subscription_id, user_id, plan_id, status, ended_at FROM subscriptions
+SELECT stripe_subscription_id, user_id, plan_id, status, ended_at, state_at FROM subscriptions
 WHERE stripe_subscription_id = $1 FOR UPDATE;
 
 -- name: insert_subscription

@@ -182,7 +182,9 @@ class Subscriptions:
         if state is None:
             return  # the webhook event tells the state
         async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
-            await _apply_state(conn, state, user_id, int(time.time()))
+            # Stripe's answer is as new as every event it sent before the call: at least the row's state.
+            row = await conn.fetchrow(self.q.subscription_for_update, sub_id)
+            await _apply_state(conn, state, user_id, max(int(time.time()), int(row["state_at"]) if row else 0))
 
 
 def _invoice_view(row: asyncpg.Record) -> dict[str, Any]:
