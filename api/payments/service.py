@@ -158,7 +158,7 @@ class Payments:
     async def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         event = self.gateway.verify(payload, signature)
         created = event.get("created")
-        created = created if type(created) is int and created > 0 else 0
+        created = created if type(created) is int and 0 < created < 2**62 else 0
         outcome = await self._apply(event["id"][:255], event["type"][:255], event["data"]["object"], created)
         return {"received": True, "duplicate": outcome == "duplicate", "outcome": outcome}
 

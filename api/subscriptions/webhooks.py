@@ -149,7 +149,8 @@ class SubscriptionEvents:
         amount = invoice.get("amount_paid")
         recorded = await conn.fetchval(
             self.q.insert_invoice, invoice_id, user_id, sub_id, plan["id"], invoice.get("billing_reason"),
-            int(plan["monthly_credits"]), amount if type(amount) is int else None, text(invoice, "currency"), ends,
+            int(plan["monthly_credits"]), amount if type(amount) is int and 0 <= amount < 2**62 else None,
+            text(invoice, "currency"), ends,
         )  # fmt: skip
         if recorded is None:
             return "already_granted"

@@ -327,3 +327,43 @@ async def test_concurrent_deliveries_of_one_invoice_grant_once(
             process.wait(10)
     assert len(await grants(pool)) == 1
     assert await pool.fetchval("SELECT count(*) FROM subscription_invoices") == 1
+
+
+async def test_signed_subscription_events_of_any_shape_answer_cleanly(
+    pay_app: Sanic, billing: FakeStripe, pool: asyncpg.Pool
+) -> None:
+    tokens = await email_user(pay_app, "shapes@example.com")
+    sub_id = await subscribe(pay_app, billing, tokens, "basic")
+    sub = billing.subscriptions[sub_id]
+    [paid] = of(billing, sub_id, "invoice.paid")
+    invoice = paid["data"]["object"]
+    nobody = {"id": "sub_test_nobody", "status": "active", "metadata": {"user_id": "9" * 30}}
+    shapes = [
+        ("customer.subscription.updated", {**sub, "status": 5}),
+        ("customer.subscription.updated", {**sub, "items": "many", "cancel_at_period_end": "yes"}),
+        ("customer.subscription.updated", {**sub, "id": ["sub"], "customer": {"id": 7}}),
+        ("customer.subscription.deleted", {**sub, "status": "active"}),
+        ("customer.subscription.created", nobody),
+        ("invoice.paid", {**invoice, "id": "in_test_shape_1", "lines": 7, "parent": {"subscription_details": 1}}),
+        ("invoice.paid", {**invoice, "id": "in_test_shape_2", "lines": {"data": [None, {"pricing": []}]}}),
+        ("invoice.paid", {**invoice, "id": "in_test_shape_3", "amount_paid": 10**30, "status": "open"}),
+        ("invoice.paid", {**invoice, "id": "in_test_shape_4", "billing_reason": "manual"}),
+        ("checkout.session.completed", {"id": "cs_test_nope", "mode": "subscription", "subscription": 3}),
+    ]  # fmt: skip
+    outcomes = []
+    for i, (kind, obj) in enumerate(shapes):
+        event = {**billing.event(kind, obj), "id": f"evt_test_shape_{i:02d}"}
+        if i == 0:
+            event["created"] = 10**40  # out of range: read as unknown (0), so older than any state
+        elif i == 1:
+            event["created"] = int(time.time()) + 10**4  # newer than the state held
+        response = await deliver(pay_app, event)
+        assert response.status == 200, response.text
+        outcomes.append(response.json["data"]["outcome"])
+    assert outcomes == [
+        "malformed", "subscription_active", "malformed", "malformed", "unknown_customer", "not_a_subscription",
+        "granted", "awaiting_payment", "no_grant", "unknown_session",
+    ], outcomes  # fmt: skip
+    # The invoice with shapeless lines named its subscription and plan (the metadata snapshot): granted once.
+    assert [amount for _, amount, _ in await grants(pool)] == [500, 500]
+    assert (await status(pay_app, tokens))["status"] == "active"
