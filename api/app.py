@@ -49,6 +49,7 @@ from api.signin import routes as signin
 from api.stream import gift_routes as gifts
 from api.stream import routes as stream
 from api.stream import viewer_routes as viewer_stream
+from api.subscriptions import routes as subscriptions
 from api.tips import review_routes as intent_review
 from api.tips import routes as tips
 from api.tips import wallet_routes as coin_wallet
@@ -66,6 +67,8 @@ BLUEPRINTS = (
     intent_review.bp,
     coin_wallet.bp,
     generation.bp,
+    subscriptions.bp,
+    subscriptions.admin_bp,
 )
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])

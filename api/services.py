@@ -44,6 +44,7 @@ from api.stream.gifts import Gifts
 from api.stream.lifecycle import Lifecycle
 from api.stream.livekit import LiveKit
 from api.stream.service import Streams
+from api.subscriptions.service import Subscriptions
 from api.tips.service import IntentReview, Tips
 from api.verify.service import Payouts, Verifications
 from core.chain.manifest import Manifest, load_manifest
@@ -75,6 +76,7 @@ class Services:
     ledger: CreditLedger
     discounts: Discounts
     payments: Payments
+    subscriptions: Subscriptions
     signin: SignIn
     tokens: dict[str, str]  # ERC-20 address -> contract name
     livekit: LiveKit
@@ -115,6 +117,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     media = Media(pool, await ObjectStorage.open(settings, stack), settings)
     signin = SignIn(pool, auth, clients_from(settings), settings)
     tips = Tips(pool, store, rpc, manifest)
+    subscriptions = Subscriptions(pool, gateway=gateway, ledger=ledger, settings=settings)
     stack.push_async_callback(signin.close)
     return Services(
         settings=settings,
@@ -145,8 +148,15 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         ledger=ledger,
         discounts=discounts,
         payments=Payments(
-            pool, gateway=gateway, ledger=ledger, discounts=discounts, accounts=accounts, settings=settings
+            pool,
+            gateway=gateway,
+            ledger=ledger,
+            discounts=discounts,
+            accounts=accounts,
+            settings=settings,
+            hooks=[subscriptions.events],
         ),
+        subscriptions=subscriptions,
         signin=signin,
         tokens=tokens,
         livekit=livekit,

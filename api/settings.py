@@ -109,6 +109,9 @@ class ApiSettings(SharedSettings):
     stripe_timeout: float = Field(10.0, gt=0, le=60)
     checkout_success_url: str = "http://localhost:5173/payment/success?session_id={CHECKOUT_SESSION_ID}"
     checkout_cancel_url: str = "http://localhost:5173/payment/cancelled"
+    # Subscriptions (README "Subscriptions"): where a subscription-mode Checkout returns the buyer.
+    subscription_success_url: str = "http://localhost:5173/subscription/success?session_id={CHECKOUT_SESSION_ID}"
+    subscription_cancel_url: str = "http://localhost:5173/subscription/cancelled"
     # A credits reservation not committed or released within this many seconds is released.
     credit_hold_ttl: int = Field(3600, ge=10, le=7 * 86400)
     # Streaming (README "Streaming"): the LiveKit server (Twirp API), its API key and secret (which also

@@ -7,6 +7,9 @@
 - ``complete``/``expire``/``refund``/``dispute`` change a session as Stripe would and return
   the event; ``signed`` serializes it and signs it with the library's own scheme
   (``stripe.WebhookSignature.generate_signature_header``: ``t=<ts>,v1=<HMAC-SHA256>``).
+- Checkout in subscription mode (``line_items[0][price]`` a recurring Price added with ``add_price``),
+  Customers, Subscriptions (retrieve, update, cancel) and Invoices: ``tests/fake_stripe_billing.py``;
+  its events (``customer.subscription.*``, ``invoice.paid``, ...) go to ``events`` in Stripe's order.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from urllib.parse import parse_qsl
 import stripe
 
 from anvil.node import free_port
+from tests.fake_stripe_billing import Billing, error
 
 _KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
 
@@ -60,8 +64,9 @@ def _id(prefix: str) -> str:
     return f"{prefix}_test_{secrets.token_hex(12)}"
 
 
-class FakeStripe:
+class FakeStripe(Billing):
     def __init__(self, api_key: str = "sk_test_fake") -> None:
+        self._init_billing()
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -70,6 +75,7 @@ class FakeStripe:
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.fail_next = 0  # answer this many session creations with a 500
         self._idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._session_forms: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -111,21 +117,20 @@ class FakeStripe:
                 fake.requests.append(("POST", self.path, form))
                 if not self._authorized():
                     return
-                if self.path != "/v1/checkout/sessions":
-                    self._answer(
-                        404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
-                    )
-                    return
                 key = self.headers.get("Idempotency-Key")
                 with fake._lock:
                     if key and key in fake._idempotent:
                         self._answer(*fake._idempotent[key])
                         return
-                    if fake.fail_next > 0:
+                    if fake.fail_next > 0 and self.path == "/v1/checkout/sessions":
                         fake.fail_next -= 1
                         self._answer(500, {"error": {"type": "api_error", "message": "fake outage"}})
                         return
-                    answer = fake._create_session(form)
+                    if self.path == "/v1/checkout/sessions":
+                        answer: tuple[int, dict[str, Any]] | None = fake._create_session(form)
+                    else:
+                        answer = fake.billing_post(self.path.split("?")[0], form)
+                    answer = answer or error(404, "Unrecognized request URL")
                     if key:
                         fake._idempotent[key] = answer
                 self._answer(*answer)
@@ -134,17 +139,32 @@ class FakeStripe:
                 fake.requests.append(("GET", self.path, {}))
                 if not self._authorized():
                     return
-                match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", self.path.split("?")[0])
-                session = fake.sessions.get(match.group(1)) if match else None
+                path = self.path.split("?")[0]
+                match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", path)
+                if match is None:
+                    with fake._lock:
+                        self._answer(*(fake.billing_get(path) or error(404, "Unrecognized request URL")))
+                    return
+                session = fake.sessions.get(match.group(1))
                 if session is None:
                     self._answer(404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
                                                  "message": "No such checkout.session"}})  # fmt: skip
                     return
                 self._answer(200, session)
 
+            def do_DELETE(self) -> None:
+                fake.requests.append(("DELETE", self.path, {}))
+                if not self._authorized():
+                    return
+                with fake._lock:
+                    answer = fake.billing_delete(self.path.split("?")[0])
+                    self._answer(*(answer or error(404, "Unrecognized request URL")))
+
         return Handler
 
     def _create_session(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if form.get("mode") == "subscription":
+            return self._create_subscription_session(form)
         items = form.get("line_items") or []
         try:
             total = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
@@ -178,15 +198,42 @@ class FakeStripe:
         self.sessions[session_id] = session
         return 200, session
 
+    def _create_subscription_session(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        checked = self.subscription_session_checks(form)
+        if "success_url" not in form:
+            return error(400, "success_url is required", param="success_url")
+        if isinstance(checked, tuple):
+            return checked
+        total = int(checked["unit_amount"]) * int(form["line_items"][0].get("quantity", 1))
+        session_id, now = _id("cs"), int(time.time())
+        session = {
+            "id": session_id, "object": "checkout.session", "mode": "subscription", "amount_subtotal": total,
+            "amount_total": total, "currency": checked["currency"],
+            "client_reference_id": form.get("client_reference_id"), "customer": form.get("customer"),
+            "customer_email": form.get("customer_email"),
+            "metadata": form.get("metadata", {}), "invoice": None, "subscription": None, "payment_intent": None,
+            "payment_status": "unpaid", "status": "open", "success_url": form["success_url"],
+            "cancel_url": form.get("cancel_url"), "url": f"{self.url}/c/pay/{session_id}", "created": now,
+            "expires_at": now + 86400, "livemode": False,
+        }  # fmt: skip
+        self._session_forms[session_id] = form
+        self.sessions[session_id] = session
+        return 200, session
+
     # ------------------------------------------------------------------ what Stripe would send
     @staticmethod
-    def event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    def event(
+        kind: str, obj: dict[str, Any], previous: dict[str, Any] | None = None, created: int | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"object": obj}
+        if previous is not None:
+            data["previous_attributes"] = previous
         return {
             "id": _id("evt"),
             "object": "event",
             "api_version": stripe.api_version,
-            "created": int(time.time()),
-            "data": {"object": obj},
+            "created": created or int(time.time()),
+            "data": data,
             "livemode": False,
             "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None},
@@ -195,6 +242,10 @@ class FakeStripe:
 
     def complete(self, session_id: str) -> dict[str, Any]:
         session = self.sessions[session_id]
+        if session["mode"] == "subscription":
+            with self._lock:
+                self.start_subscription(session, self._session_forms[session_id])
+                return self.emit("checkout.session.completed", session)
         session.update(status="complete", payment_status="paid", payment_intent=_id("pi"))
         self.charges[session_id] = {
             "id": _id("ch"), "object": "charge", "amount": session["amount_total"], "amount_refunded": 0,

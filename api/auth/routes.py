@@ -83,7 +83,8 @@ async def siwe_nonce(request: Request) -> HTTPResponse:
 
 @bp.post("/siwe/verify")
 @doc(
-    "Sign in with a signed EIP-4361 message; with a bearer token, link the wallet to that account",
+    "Sign in with a signed EIP-4361 message; with a bearer token, link the wallet to that account (then also "
+    "the sensitive rate tier: a linked wallet receives the account's coins)",
     tag="auth",
     body=SiweVerifyBody,
     response=Tokens,
@@ -93,4 +94,6 @@ async def siwe_verify(request: Request) -> HTTPResponse:
     body = parse_body(request, SiweVerifyBody)
     claims = await optional_claims(request)
     link_to = claims.user_id if claims else None
+    if link_to is not None:
+        await services(request).limiter.hit("sensitive", f"user:{link_to}")
     return ok(await _auth(request).siwe_sign_in(body.message, body.signature, link_to))

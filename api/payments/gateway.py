@@ -63,6 +63,53 @@ class StripeGateway:
             raise PaymentsUnavailable("the payment provider answered without a session URL")
         return session.id, session.url
 
+    def _configured(self) -> None:
+        if not self.secret_key:
+            raise PaymentsUnavailable("payments are not configured (API_STRIPE_SECRET_KEY)")
+
+    @staticmethod
+    def _refused(exc: stripe.StripeError) -> PaymentsUnavailable:
+        log.warning("stripe call failed: %r (cause %r)", exc, exc.__cause__ or exc.__context__)
+        return PaymentsUnavailable(
+            "the payment provider refused or did not answer", details={"provider_error": type(exc).__name__}
+        )
+
+    async def create_customer(self, params: dict[str, Any], idempotency_key: str) -> str:
+        """A Stripe Customer (POST /v1/customers); returns its id."""
+        self._configured()
+        try:
+            customer = await self.client.v1.customers.create_async(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise self._refused(exc) from exc
+        return customer.id
+
+    async def subscription(self, subscription_id: str) -> dict[str, Any]:
+        """The Subscription as Stripe has it now (GET /v1/subscriptions/{id})."""
+        self._configured()
+        try:
+            found = await self.client.v1.subscriptions.retrieve_async(subscription_id)
+        except stripe.StripeError as exc:
+            raise self._refused(exc) from exc
+        return found.to_dict(recursive=True)
+
+    async def update_subscription(
+        self, subscription_id: str, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        """``Subscription.modify`` (POST /v1/subscriptions/{id}): a new price, cancel_at_period_end, metadata."""
+        self._configured()
+        try:
+            updated = await self.client.v1.subscriptions.update_async(
+                subscription_id,
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise self._refused(exc) from exc
+        return updated.to_dict(recursive=True)
+
     async def checkout_session(self, session_id: str) -> dict[str, Any]:
         """The Checkout Session as Stripe has it now (GET /v1/checkout/sessions/{id})."""
         if not self.secret_key:

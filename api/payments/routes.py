@@ -72,7 +72,8 @@ async def checkout(request: Request) -> HTTPResponse:
 
 @bp.post("/webhook")
 @doc(
-    "Stripe events (signed): checkout completed/expired, charge refunded, dispute created; each event id once",
+    "Stripe events (signed): checkout completed/expired, charge refunded, dispute created, and the subscription "
+    "events (customer.subscription.created/updated/deleted, invoice.paid); each event id once",
     tag="payments",
     body=StripeEvent,
     response=WebhookReceived,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import asyncpg
 from prometheus_client import Counter
@@ -29,12 +30,24 @@ from core.errors import InvalidInput, NotFound
 from core.queue import TxRequest, cancel_pending, enqueue, mint_key
 
 log = logging.getLogger("api.payments")
-__all__ = ["Payments", "claim_on_link", "payment_ref"]  # claim_on_link: the wallet-link hook (api/services.py)
+# claim_on_link: the wallet-link hook (api/services.py); StripeGateway: the Stripe client other domains call.
+__all__ = ["Payments", "StripeEventHook", "StripeGateway", "claim_on_link", "payment_ref"]
 EVENTS = Counter("api_stripe_events_total", "Verified Stripe events handled", ["type", "outcome"])
 COMPLETED = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 ENDED = {"checkout.session.expired": "expired", "checkout.session.async_payment_failed": "failed"}
 REVERSIBLE = ("paid", "partially_refunded", "refunded", "disputed")
 KNOWN = {*COMPLETED, *ENDED, "charge.refunded", "charge.dispute.created"}
+
+
+class StripeEventHook(Protocol):
+    """Another domain's share of the verified Stripe events (subscriptions), applied in the webhook's
+    transaction after the event id is recorded: each event once, like the payment events."""
+
+    kinds: frozenset[str]
+
+    def handles(self, kind: str, obj: dict[str, Any]) -> bool: ...
+
+    async def apply(self, conn: asyncpg.Connection, kind: str, created: int, obj: dict[str, Any]) -> str: ...
 
 
 def payment_ref(session_id: str) -> str:
@@ -52,8 +65,11 @@ class Payments:
         discounts: Discounts,
         accounts: Accounts,
         settings: ApiSettings,
+        hooks: Sequence[StripeEventHook] = (),
     ) -> None:
         self.pool = pool
+        self.hooks = tuple(hooks)
+        self.known = KNOWN.union(*(h.kinds for h in self.hooks))
         self.gateway = gateway
         self.ledger = ledger
         self.discounts = discounts
@@ -141,12 +157,17 @@ class Payments:
     # ------------------------------------------------------------------ webhook
     async def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         event = self.gateway.verify(payload, signature)
-        outcome = await self._apply(event["id"][:255], event["type"][:255], event["data"]["object"])
+        created = event.get("created")
+        created = created if type(created) is int and 0 < created < 2**62 else 0
+        outcome = await self._apply(event["id"][:255], event["type"][:255], event["data"]["object"], created)
         return {"received": True, "duplicate": outcome == "duplicate", "outcome": outcome}
 
     async def _dispatch(
-        self, conn: asyncpg.Connection, event_id: str, kind: str, obj: dict[str, Any]
+        self, conn: asyncpg.Connection, event_id: str, kind: str, obj: dict[str, Any], created: int
     ) -> tuple[str, int | None]:
+        for hook in self.hooks:
+            if hook.handles(kind, obj):
+                return await hook.apply(conn, kind, created, obj), None
         if kind in COMPLETED or kind in ENDED:
             session_id = event_text(obj, "id")
             payment = await conn.fetchrow(self.q.payment_by_session_for_update, session_id) if session_id else None
@@ -255,14 +276,14 @@ class Payments:
             return f"{status}_flagged"
         return status
 
-    async def _apply(self, event_id: str, kind: str, obj: dict[str, Any]) -> str:
+    async def _apply(self, event_id: str, kind: str, obj: dict[str, Any], created: int = 0) -> str:
         async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
             if await conn.fetchval(self.q.insert_event, event_id, kind) is None:
                 return "duplicate"
-            outcome, payment_id = await self._dispatch(conn, event_id, kind, obj)
+            outcome, payment_id = await self._dispatch(conn, event_id, kind, obj, created)
             await conn.execute(self.q.finish_event, event_id, outcome, payment_id)
         log.info("stripe event %s %s: %s (payment %s)", event_id, kind, outcome, payment_id)
-        EVENTS.labels(kind if kind in KNOWN else "other", outcome).inc()  # outcomes are a small fixed set
+        EVENTS.labels(kind if kind in self.known else "other", outcome).inc()  # outcomes are a small fixed set
         return outcome
 
     # ------------------------------------------------------------------ reads

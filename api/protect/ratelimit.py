@@ -2,7 +2,7 @@
 
 Tiers follow the source systems: ``general`` per IP on every /api request, ``auth`` attempts
 per IP on sign-in/up/refresh/OTP routes, ``purchase``, ``generation`` (5/h) and ``sensitive`` (3/15 min:
-password change, account linking, payout details) per user. A broken Redis lets ``general`` and
+password change, account and wallet linking, payout details, withdrawals) per user. A broken Redis lets ``general`` and
 ``purchase`` requests through (logged: availability beats a limiter that locks everyone out; purchases
 stay bounded by the ledger's own checks) but fails the ``auth`` and ``sensitive`` tiers closed with a 503: password and
 one-time-code guessing must never become unlimited while Redis is away.

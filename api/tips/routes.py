@@ -9,6 +9,7 @@ from api.auth.guards import authenticated
 from api.errors import ok
 from api.inputs import parse_body, parse_bytes32, parse_query
 from api.openapi import doc, path_parameter
+from api.protect.ratelimit import rate_limit
 from api.reads.service import decode_cursor, encode_cursor, page, wait_for_min_block
 from api.schemas import BYTES32, PageQuery
 from api.services import services
@@ -110,7 +111,7 @@ async def intent(request: Request, digest: str) -> HTTPResponse:
 @bp.post("/withdraw")
 @doc(
     "Withdraw a creator's earnings: an EIP-712 Withdrawal signed by one of your wallets, sent by the relayer "
-    "(idempotent per creator and nonce)",
+    "(idempotent per creator and nonce; the sensitive rate tier)",
     tag="tips",
     body=WithdrawBody,
     response=WithdrawalRequest,
@@ -118,6 +119,7 @@ async def intent(request: Request, digest: str) -> HTTPResponse:
     auth=True,
 )
 @authenticated("creator")
+@rate_limit("sensitive", per="user")
 async def withdraw(request: Request) -> HTTPResponse:
     ctx = services(request)
     body = parse_body(request, WithdrawBody)

@@ -646,6 +646,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/subscription-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every subscription plan, inactive ones too, with its Stripe price (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminPlansEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/subscription-plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or edit a plan: name, Stripe price id, monthly credits, shown price, active (admin) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the plan's id */
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminPlanEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{user_id}/role": {
         parameters: {
             query?: never;
@@ -2170,7 +2267,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a signed EIP-4361 message; with a bearer token, link the wallet to that account */
+        /** Sign in with a signed EIP-4361 message; with a bearer token, link the wallet to that account (then also the sensitive rate tier: a linked wallet receives the account's coins) */
         post: {
             parameters: {
                 query?: never;
@@ -3013,7 +3110,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraw a creator's earnings: an EIP-712 Withdrawal signed by one of your wallets, sent by the relayer (idempotent per creator and nonce) */
+        /** Withdraw a creator's earnings: an EIP-712 Withdrawal signed by one of your wallets, sent by the relayer (idempotent per creator and nonce; the sensitive rate tier) */
         post: {
             parameters: {
                 query?: never;
@@ -5786,7 +5883,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stripe events (signed): checkout completed/expired, charge refunded, dispute created; each event id once */
+        /** Stripe events (signed): checkout completed/expired, charge refunded, dispute created, and the subscription events (customer.subscription.created/updated/deleted, invoice.paid); each event id once */
         post: {
             parameters: {
                 query?: never;
@@ -6650,6 +6747,292 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["StreamStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel at the end of the current period (nothing more is billed or granted after it; idempotent) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NoBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upgrade or downgrade: the subscription moves to the plan's price now, Stripe prorates the rest of the period onto the next invoice (which grants the new plan's credits) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanChoice"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a Stripe Checkout (subscription mode) for a plan; returns the URL to pay at (409 already_subscribed if you have a running subscription: change its plan instead) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanChoice"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionCheckoutEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Subscription plans: the monthly price and the credits each paid month grants */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlansEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a cancellation while the period lasts (409 not_cancelling, or subscription_ended once it is over) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NoBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStatusEnvelope"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your subscription: plan, Stripe's status, current period end, whether it ends then, paid invoices */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStatusEnvelope"];
                     };
                 };
                 /** @description an error */
@@ -7843,6 +8226,48 @@ export interface components {
         /** AccessLogEnvelope */
         AccessLogEnvelope: {
             data: components["schemas"]["AccessLog"];
+            /** Success */
+            success: boolean;
+        };
+        /** AdminPlan */
+        AdminPlan: {
+            /** Active */
+            active: boolean;
+            /** Currency */
+            currency: string;
+            /** Id */
+            id: string;
+            /**
+             * Monthly Credits
+             * @description credits granted with each paid period
+             */
+            monthly_credits: number;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
+            /**
+             * Price Cents
+             * @description the price per month, as shown (Stripe charges its Price's amount)
+             */
+            price_cents: number;
+            /** Stripe Price Id */
+            stripe_price_id: string;
+        };
+        /** AdminPlanEnvelope */
+        AdminPlanEnvelope: {
+            data: components["schemas"]["AdminPlan"];
+            /** Success */
+            success: boolean;
+        };
+        /** AdminPlans */
+        AdminPlans: {
+            /** Plans */
+            plans: components["schemas"]["AdminPlan"][];
+        };
+        /** AdminPlansEnvelope */
+        AdminPlansEnvelope: {
+            data: components["schemas"]["AdminPlans"];
             /** Success */
             success: boolean;
         };
@@ -9653,6 +10078,28 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** PaidInvoice */
+        PaidInvoice: {
+            /** Amount Paid */
+            amount_paid: number | null;
+            /** Billing Reason */
+            billing_reason: string | null;
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Credits
+             * @description granted into the credits ledger
+             */
+            credits: number;
+            /** Currency */
+            currency: string | null;
+            /** Invoice Id */
+            invoice_id: string;
+            /** Period End */
+            period_end: string | null;
+            /** Plan Id */
+            plan_id: string | null;
+        };
         /** PassesPage */
         PassesPage: {
             indexed_block: components["schemas"]["IndexedBlock"] | null;
@@ -9890,6 +10337,73 @@ export interface components {
         /** PendingIntentsPageEnvelope */
         PendingIntentsPageEnvelope: {
             data: components["schemas"]["PendingIntentsPage"];
+            /** Success */
+            success: boolean;
+        };
+        /** Plan */
+        Plan: {
+            /** Currency */
+            currency: string;
+            /** Id */
+            id: string;
+            /**
+             * Monthly Credits
+             * @description credits granted with each paid period
+             */
+            monthly_credits: number;
+            /** Name */
+            name: string;
+            /**
+             * Price Cents
+             * @description the price per month, as shown (Stripe charges its Price's amount)
+             */
+            price_cents: number;
+        };
+        /**
+         * PlanBody
+         * @description A plan as the admin sets it (created if new); a plan made inactive keeps its subscribers.
+         */
+        PlanBody: {
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /**
+             * Currency
+             * @default usd
+             */
+            currency: string;
+            /** Monthly Credits */
+            monthly_credits: number;
+            /** Name */
+            name: string;
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+            /** Price Cents */
+            price_cents: number;
+            /**
+             * Stripe Price Id
+             * @description a recurring Price in the Stripe account
+             */
+            stripe_price_id: string;
+        };
+        /** PlanChoice */
+        PlanChoice: {
+            /** Plan Id */
+            plan_id: string;
+        };
+        /** Plans */
+        Plans: {
+            /** Plans */
+            plans: components["schemas"]["Plan"][];
+        };
+        /** PlansEnvelope */
+        PlansEnvelope: {
+            data: components["schemas"]["Plans"];
             /** Success */
             success: boolean;
         };
@@ -10521,6 +11035,57 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /** SubscriptionCheckout */
+        SubscriptionCheckout: {
+            /**
+             * Checkout Url
+             * @description send the buyer here; the subscription starts when Stripe tells it paid
+             */
+            checkout_url: string;
+            plan: components["schemas"]["Plan"];
+            /** Session Id */
+            session_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open";
+        };
+        /** SubscriptionCheckoutEnvelope */
+        SubscriptionCheckoutEnvelope: {
+            data: components["schemas"]["SubscriptionCheckout"];
+            /** Success */
+            success: boolean;
+        };
+        /** SubscriptionStatus */
+        SubscriptionStatus: {
+            /** Cancel At Period End */
+            cancel_at_period_end: boolean;
+            /** Current Period End */
+            current_period_end: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Invoices
+             * @description your latest paid invoices and the credits each granted
+             */
+            invoices: components["schemas"]["PaidInvoice"][];
+            plan: components["schemas"]["Plan"] | null;
+            /**
+             * Status
+             * @description Stripe's status of your subscription; 'none' if you never had one
+             * @enum {string}
+             */
+            status: "none" | "incomplete" | "incomplete_expired" | "trialing" | "active" | "past_due" | "canceled" | "unpaid" | "paused";
+            /** Subscription Id */
+            subscription_id: string | null;
+        };
+        /** SubscriptionStatusEnvelope */
+        SubscriptionStatusEnvelope: {
+            data: components["schemas"]["SubscriptionStatus"];
+            /** Success */
+            success: boolean;
         };
         /** TipIntent */
         TipIntent: {

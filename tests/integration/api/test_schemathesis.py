@@ -18,6 +18,7 @@ from tests.fake_kie import FakeKie
 from tests.fake_livekit import FakeLiveKit
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
+from tests.integration.api.payments.subscriptions import add_prices
 from tests.s3 import s3_client, s3_endpoint, s3_settings
 
 __all__ = ["s3_client", "s3_endpoint", "s3_settings"]  # fixtures
@@ -42,6 +43,7 @@ async def test_the_spec_holds_under_schemathesis(
     settings: ApiSettings, tmp_path: Path, s3_settings: dict[str, Any], s3_client: Any
 ) -> None:
     stripe = FakeStripe("sk_test_schemathesis").start()  # checkout talks to it; webhooks get fuzzed signatures
+    add_prices(stripe)  # the seeded subscription plans' prices: a subscription checkout works
     payments = {
         "API_STRIPE_API_BASE": stripe.url,
         "API_STRIPE_SECRET_KEY": stripe.api_key,

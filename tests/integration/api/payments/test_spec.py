@@ -15,6 +15,9 @@ ROUTES = {
     ("post", "/api/admin/credits/grant"),
     ("post", "/api/generate"), ("get", "/api/generate/status/{task_id}"), ("post", "/api/kie-callback"),
     ("get", "/api/videos"), ("get", "/api/videos/{video_id}"), ("delete", "/api/videos/{video_id}"),
+    ("get", "/api/subscriptions/plans"), ("post", "/api/subscriptions/checkout"), ("get", "/api/subscriptions/status"),
+    ("post", "/api/subscriptions/change"), ("post", "/api/subscriptions/cancel"), ("post", "/api/subscriptions/resume"),
+    ("get", "/api/admin/subscription-plans"), ("put", "/api/admin/subscription-plans/{plan_id}"),
 }  # fmt: skip
 
 
