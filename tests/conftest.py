@@ -23,6 +23,7 @@ from anvil.node import RELAYER_KEY, free_port, rpc, start_anvil
 from core.chain.manifest import Manifest
 from core.db.migrate import apply_migrations
 from tests.integration.api.asgi import stop_all
+from tests.processes import stop
 
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -89,8 +90,7 @@ def anvil_url() -> Iterator[str]:
     port = free_port()
     process = start_anvil(port)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+    stop(process)
 
 
 @pytest.fixture(scope="session")

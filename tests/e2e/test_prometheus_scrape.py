@@ -17,6 +17,7 @@ from anvil.node import free_port
 from core.settings import ROOT
 from tests.conftest import REDIS_URL
 from tests.e2e.outage_stack import Stack, stack_env, wait_for
+from tests.processes import stop
 
 pytestmark = pytest.mark.e2e
 PROMETHEUS = shutil.which("prometheus")
@@ -65,8 +66,7 @@ def scraped_stack(
         yield stack, f"http://127.0.0.1:{port}"
     finally:
         if prometheus is not None:
-            prometheus.terminate()
-            prometheus.wait(20)
+            stop(prometheus)
         stack.stop()
 
 

@@ -46,7 +46,7 @@ def _ready(env: dict[str, str], process: subprocess.Popen[bytes], log: Path) -> 
         except httpx.HTTPError:
             return False
 
-    wait_for(up, "the stack to be ready", timeout=120, step=0.3)
+    wait_for(up, "the stack to be ready", timeout=300, step=0.3)  # a loaded machine starts slowly
 
 
 def _stores(root: psutil.Process) -> list[psutil.Process]:

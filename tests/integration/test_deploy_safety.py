@@ -18,6 +18,7 @@ from anvil.node import free_port, rpc, start_anvil
 from core.chain.devkeys import dev_keys
 from core.errors import ConfigError
 from core.settings import ROOT
+from tests.processes import stop
 
 SEPOLIA = 11155111
 
@@ -27,8 +28,7 @@ def public_chain() -> Iterator[str]:
     port = free_port()
     process = start_anvil(port, chain_id=SEPOLIA)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+    stop(process)
 
 
 def _nonce(url: str, address: str) -> int:

@@ -20,6 +20,7 @@ from core.chain.rpc import RpcClient
 from core.db.chains import register_chain
 from core.settings import ROOT
 from tests.integration.helpers import make_indexer, make_relayer, new_ref, relay_all
+from tests.processes import stop
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,7 @@ def foreign_node() -> Iterator[str]:
     port = free_port()
     process = start_anvil(port, extra_args=["--timestamp", "1000"])
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+    stop(process)
 
 
 async def test_both_processes_refuse_a_node_of_another_genesis(

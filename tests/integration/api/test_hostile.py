@@ -11,6 +11,7 @@ import httpx
 from api.settings import ApiSettings
 from bench import hostile
 from tests.integration.api.conftest import start_api
+from tests.processes import stop
 
 
 async def test_hostile_input_is_rejected_cleanly_and_writes_nothing(settings: ApiSettings, tmp_path: Path) -> None:
@@ -29,5 +30,4 @@ async def test_hostile_input_is_rejected_cleanly_and_writes_nothing(settings: Ap
         assert not report.failures, "\n".join(report.failures[:30])
         assert "Traceback" not in (tmp_path / "api.log").read_text(errors="replace")
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)

@@ -33,6 +33,7 @@ from tests.integration.api.conftest import start_api
 from tests.integration.api.test_feed import _read_sse, _until
 from tests.integration.api.test_schemathesis import CHECKS
 from tests.integration.helpers import PAST_AUCTION_END_S, make_relayer, relay_all
+from tests.processes import stop
 
 SECRET = "jitsi-test-app-secret-0123456789abcdef"
 APP_ID = "meetings-test-app"
@@ -411,8 +412,7 @@ async def test_the_meeting_routes_hold_under_schemathesis_with_a_real_meeting(
         assert await pool.fetchval("SELECT count(*) FROM meeting_access_log") > 0
         assert await pool.fetchval("SELECT closed_at IS NOT NULL FROM meetings") is True
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
 
 
 async def test_a_reorg_that_changes_the_winner_rebinds_the_meeting_to_a_new_room(

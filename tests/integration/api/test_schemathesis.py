@@ -19,6 +19,7 @@ from tests.fake_livekit import FakeLiveKit
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import start_api
 from tests.integration.api.payments.subscriptions import add_prices
+from tests.processes import stop
 from tests.s3 import s3_client, s3_endpoint, s3_settings
 
 __all__ = ["s3_client", "s3_endpoint", "s3_settings"]  # fixtures
@@ -103,8 +104,7 @@ async def test_the_spec_holds_under_schemathesis(
         assert run.returncode == 0, failures + "\n[...]\n" + text[-3000:]
         print(text[text.find("WARNINGS") :])  # noqa: T201 (the figures, shown with -s)
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
         stripe.stop()
         await livekit.stop()
         await kie.stop()

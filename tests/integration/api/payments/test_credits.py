@@ -16,6 +16,7 @@ from sanic import Sanic
 from api.credits.service import CreditLedger
 from api.settings import ApiSettings
 from tests.integration.api.payments.conftest import PASSWORD, bearer, email_user, start_workers
+from tests.processes import stop
 
 
 async def grant(pool: asyncpg.Pool, user_id: int, amount: int) -> None:
@@ -78,8 +79,7 @@ async def test_200_concurrent_spends_of_1_against_100(
             balance = await client.get("/api/credits/balance", headers=bearer(tokens))
             assert balance.json()["data"] == {"available": 0, "held": 0}
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
     assert await books(pool, user_id) == {
         "sum_of_all_entries": 0, "unbalanced_transactions": 0, "available": 0, "available_from_entries": 0,
     }  # fmt: skip

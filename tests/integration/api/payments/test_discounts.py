@@ -24,6 +24,7 @@ from tests.integration.api.payments.conftest import (
     email_user,
     start_workers,
 )
+from tests.processes import stop
 
 
 async def create(app: Sanic, admin: dict, **body: object) -> object:
@@ -138,8 +139,7 @@ async def test_redemption_limits_hold_under_concurrent_checkouts(
             outcomes = sorted(r.json()["data"]["outcome"] for r in deliveries)
             assert outcomes == ["duplicate"] * 4 + ["paid"], [r.text for r in deliveries]
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
     assert await pool.fetchval("SELECT redemptions FROM discount_codes WHERE code = 'FIVE'") == 5
     assert await pool.fetchval("SELECT count(*) FROM credit_transactions WHERE kind = 'purchase'") == 1
     assert (
