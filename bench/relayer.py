@@ -77,7 +77,7 @@ async def _insert(conn: asyncpg.Connection, count: int, tag: str) -> int:
             "amount": str(i + 1),
             "payment_ref": "0x" + secrets.token_hex(32),
         }
-        rows.append(("mint", f"bench:{tag}:{i}", json.dumps(payload)))
+        rows.append(("mint", f"bench:{tag}:{i}", json.dumps(payload), None))
     await conn.executemany(QUERIES.enqueue.replace("$3", "$3::jsonb"), rows)
     return count * (count + 1) // 2
 

@@ -12,8 +12,10 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
 -- name: claim_submitted
+-- One page of the confirmation sweep: in-flight requests after id $2 (a key stuck with many in flight
+-- low in the id order cannot starve the others' confirmations: the sweep goes on past them).
 SELECT * FROM tx_requests
-WHERE status = 'submitted'
+WHERE status = 'submitted' AND id > $2
 ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED;
@@ -21,6 +23,29 @@ FOR UPDATE SKIP LOCKED;
 -- name: ensure_nonce_row
 INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, 0)
 ON CONFLICT (chain_id, signer) DO NOTHING;
+
+-- name: ensure_nonce_rows
+INSERT INTO signer_nonces (chain_id, signer, next_nonce) SELECT $1, unnest($2::text[]), 0
+ON CONFLICT (chain_id, signer) DO NOTHING;
+
+-- name: inflight_by_signer
+-- The signer pool's load: sent, unconfirmed requests per key.
+SELECT signer, count(*) AS n FROM tx_requests WHERE status = 'submitted' AND signer = ANY($1::text[])
+GROUP BY signer;
+
+-- name: inflight_count
+-- One key's load, read under its nonce lock (every writer of its in-flight set holds that lock).
+SELECT count(*) FROM tx_requests WHERE status = 'submitted' AND signer = $1;
+
+-- name: inflight_elsewhere
+-- In flight from a key that is not in the configured pool (removed from the settings).
+SELECT signer, count(*) AS n FROM tx_requests
+WHERE status = 'submitted' AND NOT (signer = ANY($1::text[]))
+GROUP BY signer;
+
+-- name: try_lock_nonce
+-- A key's nonce lane, unless another relayer process is sending on it (no row: take another key).
+SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE SKIP LOCKED;
 
 -- name: lock_nonce
 SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE;
@@ -52,14 +77,16 @@ SET status = 'pending', attempts = attempts + 1, last_error = $2, not_before = n
 WHERE id = $1;
 
 -- name: requeue
+-- Its nonce was taken by another transaction: none of its transactions can be mined any more, so it is
+-- unbound from its key and goes to whichever key has room, like a new request.
 UPDATE tx_requests
-SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, signer = NULL, not_before = now(), updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', $2::text))
 WHERE id = $1;
 
 -- name: requeue_all_submitted
 UPDATE tx_requests
-SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, signer = NULL, not_before = now(), updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', 'chain was reset'))
 WHERE status = 'submitted';
 
