@@ -18,6 +18,7 @@ from core.errors import RetryableError
 from relayer import proof
 from relayer.base import FEE_HISTORY, Key
 from relayer.confirm import Confirmer
+from relayer.lanes import LaneHealer
 from relayer.metrics import KINDS, NONCE, NONCE_GAPS, QUEUE, STATUSES
 from relayer.policy import fees_from_history, reconciled_nonce
 from relayer.send import Sender
@@ -27,7 +28,7 @@ log = logging.getLogger("relayer")
 FULL_PASS_SECONDS = 1.0
 
 
-class Relayer(Sender, Confirmer):
+class Relayer(Sender, Confirmer, LaneHealer):
     async def prepare(self) -> None:
         genesis = await check_genesis(self.rpc, self.chain_id, self.manifest.genesis_hash)
         if await self.store.prepare(self.chain_id, genesis):
@@ -117,9 +118,10 @@ class Relayer(Sender, Confirmer):
             if self._sweep_after == 0:
                 break
         reopened = await self.recheck_unfinal(head)
+        filled = await self.heal_lanes(head)
         if time.monotonic() - self._last_metrics >= FULL_PASS_SECONDS:
             await self.refresh_metrics()
-        return bool(sent or finished or reopened)
+        return bool(sent or finished or reopened or filled)
 
     async def run(self, stop: asyncio.Event, poll_interval: float) -> None:
         """Relay until ``stop``; an outage (Postgres, RPC) backs off and carries on, never exits.

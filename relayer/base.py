@@ -104,6 +104,7 @@ class RelayerBase:
         self._last_pass = 0.0
         self._last_metrics = 0.0
         self._sweep_after = 0  # the confirmation sweep's cursor (``claim_submitted``)
+        self._holes: dict[str, tuple[int, float]] = {}  # stuck keys (relayer/lanes.py): since (block, time)
 
     def crash_point(self, name: str) -> None:
         """A named point for the injected crash hook (a test's may die here as a SIGKILL would)."""

@@ -43,6 +43,15 @@ SELECT signer, count(*) AS n FROM tx_requests
 WHERE status = 'submitted' AND NOT (signer = ANY($1::text[]))
 GROUP BY signer;
 
+-- name: lowest_inflight
+-- Per key of the pool: the lowest nonce in flight (relayer/lanes.py: is the key's next nonce one of ours?).
+SELECT signer, min(nonce) AS nonce FROM tx_requests
+WHERE status = 'submitted' AND signer = ANY($1::text[])
+GROUP BY signer;
+
+-- name: lowest_inflight_of
+SELECT min(nonce) FROM tx_requests WHERE status = 'submitted' AND signer = $1;
+
 -- name: try_lock_nonce
 -- A key's nonce lane, unless another relayer process is sending on it (no row: take another key).
 SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE SKIP LOCKED;
