@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from anvil.deploy import deploy, role
+from anvil.deploy import deploy
+from anvil.deploy import role as role_id
 from anvil.node import free_port, rpc, start_anvil
 from core.chain.devkeys import dev_keys
 from core.chain.manifest import Manifest
@@ -106,7 +107,7 @@ def test_every_key_of_the_relayers_signer_pool_gets_every_relayer_role(public_ch
     deployer, relayer, treasury = Account.create(), Account.create(), Account.create()
     others = [Account.create().address for _ in range(3)]
     rpc(public_chain, "anvil_setBalance", [deployer.address, hex(10**20)])
-    with pytest.raises(ConfigError, match="--pool-relayer.*well-known"):
+    with pytest.raises(ConfigError, match=r"--pool-relayer.*well-known"):
         deploy(public_chain, tmp_path / "m.json", deployer_key=deployer.key.to_0x_hex(), relayer=relayer.address,
                treasury=treasury.address, pool=[others[0], list(dev_keys())[6]])  # fmt: skip
     manifest = deploy(
@@ -118,7 +119,7 @@ def test_every_key_of_the_relayers_signer_pool_gets_every_relayer_role(public_ch
         assert _has_role(public_chain, manifest, "Coin", "is_minter", [address])
         for contract, name in (("Engagement", "ACCRUER_ROLE"), ("TipRouter", "SETTLER_ROLE"),
                                ("MeetingPass", "REDEEMER_ROLE")):  # fmt: skip
-            assert _has_role(public_chain, manifest, contract, "hasRole", [role(name), address]), (contract, address)
+            assert _has_role(public_chain, manifest, contract, "hasRole", [role_id(name), address]), (contract, address)
     assert not _has_role(public_chain, manifest, "Coin", "is_minter", [treasury.address])
 
 
