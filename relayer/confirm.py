@@ -117,7 +117,8 @@ class Confirmer(Replacer):
                         to_send.append((signer, request["nonce"], raw, request["kind"]))
                 if finals:
                     self.crash_point("after_mined")
-                    await conn.executemany(self.q.mark_final, [(r["id"], *rest) for r, *rest in finals])
+                    rows = [(r["id"], *rest, best[r["id"]]["blockHash"].lower()) for r, *rest in finals]  # type: ignore[index]
+                    await conn.executemany(self.q.mark_mined_final, rows)
                     self._finished_metrics(finals)
             await self._broadcast_many([(raw, kind) for _, _, raw, kind in sorted(to_send)])
         return len(finals)
@@ -131,11 +132,18 @@ class Confirmer(Replacer):
         rows = await self.store.pool.fetch(self.q.recent_finished, head - self.finality_blocks, self.confirm_batch)
         if not rows:
             return 0
-        receipts = await self._receipts([r["tx_hash"] for r in rows])
+        # A block still canonical at its height holds what it held: only the others' receipts are asked.
+        heights = sorted({r["block_number"] for r in rows if r["block_hash"] is not None})
+        blocks = await self._many("eth_getBlockByNumber", [[hex(n), False] for n in heights])
+        canonical = {n: b["hash"].lower() for n, b in zip(heights, blocks, strict=True) if b is not None}
+        suspects = [r for r in rows if r["block_hash"] is None or canonical.get(r["block_number"]) != r["block_hash"]]
+        if not suspects:
+            return 0
+        receipts = await self._receipts([r["tx_hash"] for r in suspects])
         # A receipt missing from one answer proves nothing (a lagging node): ask for proof (``proof``).
         dropped = [
             r
-            for r in rows
+            for r in suspects
             if r["tx_hash"] not in receipts and await proof.dropped(self.rpc, r["tx_hash"], r["block_number"])
         ]
         if dropped:

@@ -78,6 +78,14 @@ SET status = $2, block_number = $3, last_error = $4, updated_at = now(), tx_hash
     history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
 WHERE id = $1;
 
+-- name: mark_mined_final
+-- mark_final for a mined transaction, with its block's hash (recheck_unfinal compares it with the chain's).
+UPDATE tx_requests
+SET status = $2, block_number = $3, last_error = $4, updated_at = now(), tx_hash = coalesce($5, tx_hash),
+    block_hash = $6,
+    history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
+WHERE id = $1;
+
 -- name: mark_retry
 UPDATE tx_requests
 SET status = 'pending', attempts = attempts + 1, last_error = $2, not_before = now() + make_interval(secs => $3),
@@ -224,7 +232,7 @@ ORDER BY id DESC LIMIT 1;
 
 -- name: recent_finished
 -- Finished requests whose tx was mined above the finality horizon ($1): still reorgable.
-SELECT id, kind, status, tx_hash, block_number FROM tx_requests
+SELECT id, kind, status, tx_hash, block_number, block_hash FROM tx_requests
 WHERE block_number > $1 AND status IN ('confirmed', 'failed', 'cancelled') AND tx_hash IS NOT NULL
   AND NOT previous_chain
 ORDER BY block_number DESC
@@ -233,7 +241,7 @@ LIMIT $2;
 -- name: reopen
 -- A finished request whose mined tx a reorg dropped goes back in flight (unless it moved meanwhile).
 UPDATE tx_requests
-SET status = 'submitted', block_number = NULL, updated_at = now(),
+SET status = 'submitted', block_number = NULL, block_hash = NULL, updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object(
         'status', 'submitted', 'at', now(), 'error', 'reorged out after ' || $2::text))
 WHERE id = $1 AND status = $2;
