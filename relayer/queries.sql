@@ -14,7 +14,11 @@ FOR UPDATE SKIP LOCKED;
 -- name: claim_submitted
 -- One page of the confirmation sweep: in-flight requests after id $2 (a key stuck with many in flight
 -- low in the id order cannot starve the others' confirmations: the sweep goes on past them).
-SELECT * FROM tx_requests
+-- Not the history (a growing jsonb array, decoded per row): what confirming and replacing read.
+SELECT id, kind, payload, status, attempts, signer, nonce, tx_hash, tx_hashes, raw_tx, block_number,
+       cancel_requested_at, cancel_tx_hash, first_submitted_at, submitted_at, submitted_block, updated_at,
+       gas_limit, max_fee_per_gas, max_priority_fee_per_gas
+FROM tx_requests
 WHERE status = 'submitted' AND id > $2
 ORDER BY id
 LIMIT $1

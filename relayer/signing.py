@@ -4,8 +4,9 @@ The relayer signs thousands of transactions of one fixed shape. eth-account vali
 re-encodes each one through its generic typed-transaction layer (~5 ms); here the fixed list
 of fields (ints and byte strings only) is RLP-encoded by the few lines below (the ``rlp``
 library's generic sedes inference took ~0.1 ms a transaction, a quarter of the relayer's CPU
-per request) and the hash signed by eth-keys (RFC 6979, low s), which runs in C through
-``coincurve`` (in the lock). A unit test checks the bytes and hash against eth-account's on
+per request) and the hash signed by ``coincurve`` (libsecp256k1 in C: RFC 6979, low s; the backend
+eth-keys uses, called directly with the key parsed once: eth-keys re-creates it and derives its
+public key on every signature). A unit test checks the bytes and hash against eth-account's on
 random keys and transactions.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_keys import keys
+from coincurve import PrivateKey
 from eth_utils import keccak
 
 EMPTY_LIST = b"\xc0"  # the access list
@@ -42,7 +43,7 @@ def rlp_list(payload: bytes) -> bytes:
 
 class TxSigner:
     def __init__(self, private_key: bytes) -> None:
-        self._key = keys.PrivateKey(private_key)
+        self._key = PrivateKey(private_key)
 
     def sign(self, tx: dict[str, Any]) -> tuple[str, str]:
         """The raw transaction and its hash (0x-hex) of a type-2 tx dict as ``Relayer._unsigned`` builds it."""
@@ -61,6 +62,7 @@ class TxSigner:
             )
             + EMPTY_LIST
         )
-        signature = self._key.sign_msg_hash(keccak(b"\x02" + rlp_list(fields)))
-        raw = b"\x02" + rlp_list(fields + _items([signature.v, signature.r, signature.s]))
+        signature = self._key.sign_recoverable(keccak(b"\x02" + rlp_list(fields)), hasher=None)  # r, s, recovery id
+        r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
+        raw = b"\x02" + rlp_list(fields + _items([v, r, s]))
         return "0x" + raw.hex(), "0x" + keccak(raw).hex()
