@@ -1,9 +1,11 @@
 """Relayer benchmark on a local anvil chain: N mint requests inserted → all confirmed.
 
-``python -m bench.relayer [--requests 10000] [--keys 1,4] [--processes 1] [--baseline 1000] [--block-time 1]``
+``python -m bench.relayer [--requests 10000] [--keys 1,4] [--max-pending 1000] [--processes 1] [--baseline 1000]
+[--block-time 1]``
 deploys the contracts on a fresh anvil (a block every second; ``--block-time 0``: automine), and for
 each signer-pool size of ``--keys`` (README "Relayer": the default key plus K-1 others, each its own
-nonce lane) inserts N ``mint`` requests, starts ``python -m relayer run`` and prints, from one run:
+nonce lane; ``--max-pending`` in flight over all keys, split between them) inserts N ``mint``
+requests, starts ``python -m relayer run`` and prints, from one run:
 
 - end to end: N / (process start → the last request confirmed), and the steady rate from the
   first broadcast to the last confirmation (database timestamps);
@@ -185,7 +187,9 @@ async def main() -> None:
     parser.add_argument("--baseline", type=int, default=1000, help="requests for the one-per-claim baseline (0: skip)")
     parser.add_argument("--send-batch", default="50")
     parser.add_argument("--confirm-batch", default="500")
-    parser.add_argument("--max-pending-per-key", default="1000")
+    # The same total in flight for every pool size (anvil's cost per request grows with its pool: 4 keys x 1,000
+    # cost it ~1.0 ms a request, 4 x 250 or 1 x 1,000 ~0.75 ms): RELAYER_MAX_PENDING_PER_KEY = this / keys.
+    parser.add_argument("--max-pending", type=int, default=1000, help="sent, unconfirmed transactions over all keys")
     # A block holds ~1,300 mints at 100M gas: with a block a second the chain itself would cap the rate near the goal.
     parser.add_argument("--gas-limit", default="300000000", help="block gas limit of the bench's anvil")
     # Automine leaves part of a burst of thousands of transactions pending until the next one arrives
@@ -219,21 +223,19 @@ async def main() -> None:
             rpc(url, "evm_setIntervalMining", [int(args.block_time)])
         await migrate(dsn)
         print(f"load before: {_uptime()}")
-        extra = {
-            "RELAYER_SEND_BATCH": args.send_batch,
-            "RELAYER_CONFIRM_BATCH": args.confirm_batch,
-            "RELAYER_MAX_PENDING_PER_KEY": args.max_pending_per_key,
-        }
+        extra = {"RELAYER_SEND_BATCH": args.send_batch, "RELAYER_CONFIRM_BATCH": args.confirm_batch}
         mining = f"blocks every {args.block_time:g}s" if args.block_time else "automine"
         rates: dict[int, float] = {}
         for keys in sizes:
             supply = _total_supply(url, manifest)
-            ours = await _run(url, dsn, manifest_path, args.requests, args.processes, extra, anvil.pid, keys)
+            per_key = max(1, args.max_pending // keys)
+            config = {**extra, "RELAYER_MAX_PENDING_PER_KEY": str(per_key)}
+            ours = await _run(url, dsn, manifest_path, args.requests, args.processes, config, anvil.pid, keys)
             minted = _total_supply(url, manifest) - supply
             assert minted == args.requests * (args.requests + 1) // 2, "the chain's supply does not match the requests"
             rate = rates[keys] = ours["confirmed"] / ours["elapsed"]
             print(f"relayer, {keys} key(s) ({args.processes} process(es), {mining}, send batch {args.send_batch},"
-                  f" confirm batch {args.confirm_batch}, at most {args.max_pending_per_key} pending per key):"
+                  f" confirm batch {args.confirm_batch}, at most {per_key} pending per key):"
                   f" {ours['confirmed']:,.0f} mints confirmed in {ours['elapsed']:.2f}s = {rate:,.0f} req/s end to end"
                   f" (process start included); first broadcast -> last confirmation {ours['steady']:.2f}s"
                   f" = {ours['confirmed'] / ours['steady']:,.0f} req/s; requests per key {ours['per_key']};"
