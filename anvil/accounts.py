@@ -3,8 +3,9 @@
 On the dev chain (anvil, chain id 31337) an omitted account falls back to anvil's mnemonic
 accounts. On any other chain the deployer key (it becomes the admin of every contract), the
 relayer (it gets every operational role: Coin minter, Engagement accruer, TipRouter settler,
-MeetingPass redeemer) and the treasury (platform fees) must all be given, and none may be one of
-the mnemonic's first accounts (``core.chain.devkeys``) nor the zero address: anyone holds those keys.
+MeetingPass redeemer; so does every other key of its signer pool) and the treasury (platform
+fees) must all be given, and none may be one of the mnemonic's first accounts
+(``core.chain.devkeys``) nor the zero address: anyone holds those keys.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class DeployAccounts:
     deployer_key: str | None = None
     relayer: str | None = None
     treasury: str | None = None
+    pool: tuple[str, ...] = ()  # the relayer's other signers (README "Relayer": the signer pool)
 
 
 def check_accounts(chain_id: int, given: DeployAccounts) -> DeployAccounts:
     """``given`` if it may deploy on ``chain_id``; else ConfigError naming every problem (never a key)."""
     problems: list[str] = []
-    for name, value in (("relayer", given.relayer), ("treasury", given.treasury)):
+    named = [("relayer", given.relayer), ("treasury", given.treasury), *(("pool-relayer", a) for a in given.pool)]
+    for name, value in named:
         if value is not None and not Web3.is_address(value):
             problems.append(f"--{name} is not an address")
     deployer_address = None
@@ -58,7 +61,7 @@ def check_accounts(chain_id: int, given: DeployAccounts) -> DeployAccounts:
     known = f"one of anvil's well-known development accounts (mnemonic 'test test ... junk', first {DEV_ACCOUNTS})"
     if given.deployer_key is not None and (is_dev_key(given.deployer_key) or is_dev_address(deployer_address or "")):
         problems.append(f"DEPLOYER_PRIVATE_KEY is {known}")
-    for name, value in (("relayer", given.relayer), ("treasury", given.treasury)):
+    for name, value in named:
         if value is not None and is_dev_address(value):
             problems.append(f"--{name} {value} is {known}")
         elif value is not None and value.lower() == ZERO_ADDRESS:

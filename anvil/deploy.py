@@ -1,7 +1,8 @@
 """Deploys the contracts from the committed artifacts and writes the deployment manifest.
 
 ``python -m anvil.deploy --rpc-url URL --out var/deployment.json``. The deployer key signs;
-roles go to the relayer account; fees go to the treasury. On the dev chain (anvil, chain id 31337)
+roles go to the relayer account and to every other key of its signer pool (``--pool-relayer``, repeated;
+on the dev chain anvil accounts #6-#8 by default); fees go to the treasury. On the dev chain (anvil, chain id 31337)
 each defaults to one of anvil's mnemonic accounts; on any other chain all three must be given and
 none may be a well-known development account (``check_accounts``): the refusal is a message and
 exit status 2, before anything is sent. Each step of ``PLAN`` deploys one
@@ -17,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxParams, TxReceipt
 
 from anvil.accounts import DeployAccounts, check_accounts
-from anvil.node import DEPLOYER_KEY, RELAYER_KEY, TREASURY_ADDRESS
+from anvil.node import DEPLOYER_KEY, POOL_KEYS, RELAYER_KEY, TREASURY_ADDRESS
+from core.chain.devkeys import DEV_CHAIN_ID
 from core.chain.manifest import DeployedContract, Manifest, load_artifact, write_manifest
 from core.errors import ConfigError
 from core.settings import DEFAULT_MANIFEST
@@ -46,6 +48,12 @@ class Context:
     relayer: str
     treasury: str
     addresses: dict[str, str] = field(default_factory=dict)
+    pool: list[str] = field(default_factory=list)
+
+    @property
+    def relayers(self) -> list[str]:
+        """Every signer of the relayer's pool (the default first): each gets every relayer role."""
+        return [self.relayer, *self.pool]
 
 
 Args = Callable[[Context], list[Any]]
@@ -74,12 +82,12 @@ PLAN: list[Step] = [
     Step(
         "Coin",
         args=lambda ctx: ["Creator Coin", "TK", "Creator Coin", "1"],
-        grants=lambda ctx: [("set_minter", [ctx.relayer, True])],
+        grants=lambda ctx: [("set_minter", [r, True]) for r in ctx.relayers],
     ),
     Step(
         "Engagement",
         args=lambda ctx: ["Creator Engagement", "TKI"],
-        grants=lambda ctx: [("grantRole", [role("ACCRUER_ROLE"), ctx.relayer])],
+        grants=lambda ctx: [("grantRole", [role("ACCRUER_ROLE"), r]) for r in ctx.relayers],
     ),
     Step(
         "TipRouter",
@@ -92,14 +100,14 @@ PLAN: list[Step] = [
             "1",
         ],
         grants=lambda ctx: [
-            ("grantRole", [role("SETTLER_ROLE"), ctx.relayer]),
+            *(("grantRole", [role("SETTLER_ROLE"), r]) for r in ctx.relayers),
             ("Engagement.grantRole", [role("MOVER_ROLE"), ctx.addresses["TipRouter"]]),
         ],
     ),
     Step(
         "MeetingPass",
         args=lambda ctx: ["Meeting Pass", "PASS", "", "MeetingPass", "1"],
-        grants=lambda ctx: [("grantRole", [role("REDEEMER_ROLE"), ctx.relayer])],
+        grants=lambda ctx: [("grantRole", [role("REDEEMER_ROLE"), r]) for r in ctx.relayers],
     ),
     Step(
         "MeetingAuction",
@@ -162,11 +170,19 @@ def deploy(
     deployer_key: str | None = None,
     relayer: str | None = None,
     treasury: str | None = None,
+    pool: Sequence[str] | None = None,
 ) -> Manifest:
-    """Deploy everything; off the dev chain, ``ConfigError`` unless every account is explicit and real."""
+    """Deploy everything; off the dev chain, ``ConfigError`` unless every account is explicit and real.
+
+    ``pool``: the relayer's other signers (None: on the dev chain anvil accounts #6-#8, elsewhere none).
+    """
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    chain_id = w3.eth.chain_id
+    if pool is None:
+        pool = [Account.from_key(k).address for k in POOL_KEYS] if chain_id == DEV_CHAIN_ID else []
     given = check_accounts(
-        w3.eth.chain_id, DeployAccounts(deployer_key=deployer_key, relayer=relayer, treasury=treasury)
+        chain_id,
+        DeployAccounts(deployer_key=deployer_key, relayer=relayer, treasury=treasury, pool=tuple(pool)),
     )
     account: LocalAccount = Account.from_key(given.deployer_key or DEPLOYER_KEY)
     relayer_address = given.relayer or Account.from_key(RELAYER_KEY).address
@@ -175,6 +191,7 @@ def deploy(
         Web3.to_checksum_address(relayer_address),
         Web3.to_checksum_address(given.treasury or TREASURY_ADDRESS),
     )
+    ctx.pool = [a for a in dict.fromkeys(Web3.to_checksum_address(a) for a in given.pool) if a != ctx.relayer]
     deployer = Deployer(w3, account)
     contracts: dict[str, DeployedContract] = {}
     first_block: int | None = None
@@ -204,7 +221,10 @@ def deploy(
         genesis_hash=genesis["hash"].to_0x_hex(),
         deploy_block=first_block or 0,
         contracts=contracts,
-        roles={role: pick(ctx) for role, pick in ROLES.items()},
+        roles={
+            **{role: pick(ctx) for role, pick in ROLES.items()},
+            **{f"relayer_pool_{i}": address for i, address in enumerate(ctx.pool, 1)},
+        },
     )
     write_manifest(manifest, out)
     log.info("wrote deployment manifest %s", out)
@@ -221,6 +241,14 @@ def main() -> None:
         "required off the dev chain (default there: anvil account #1)",
     )
     parser.add_argument(
+        "--pool-relayer",
+        action="append",
+        dest="pool",
+        metavar="ADDRESS",
+        help="another key of the relayer's signer pool: it gets the same roles (repeat for each key; "
+        "default on the dev chain: anvil accounts #6-#8, elsewhere none)",
+    )
+    parser.add_argument(
         "--treasury", help="address that receives platform fees; required off the dev chain (default there: #2)"
     )
     args = parser.parse_args()
@@ -230,7 +258,14 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s deploy  %(levelname)-5s %(message)s", datefmt="%H:%M:%S"
     )
     try:
-        deploy(args.rpc_url, args.out, deployer_key=deployer_key, relayer=args.relayer, treasury=args.treasury)
+        deploy(
+            args.rpc_url,
+            args.out,
+            deployer_key=deployer_key,
+            relayer=args.relayer,
+            treasury=args.treasury,
+            pool=args.pool,
+        )
     except ConfigError as exc:
         print(f"deploy: refused: {exc.message}", file=sys.stderr)  # noqa: T201 (the CLI's answer)
         sys.exit(2)

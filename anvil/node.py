@@ -23,6 +23,13 @@ MNEMONIC, CHAIN_ID = DEV_MNEMONIC, DEV_CHAIN_ID
 DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 TREASURY_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+# The dev signer pool beside RELAYER_KEY (accounts #6, #7, #8): the dev deploy grants them the relayer's
+# roles, so RELAYER_POOL_PRIVATE_KEYS may name them (README "Relayer").
+POOL_KEYS = (
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+)
 
 
 def anvil_binary() -> Path:

@@ -33,7 +33,7 @@ from core.queue import mint_key
 from relayer.app import Relayer
 from relayer.base import CrashHook, no_crash
 from relayer.jobs import JobContext
-from relayer.keys import load_signer
+from relayer.keys import load_pool, load_signer
 from relayer.scheduler import Scheduler
 from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
@@ -43,7 +43,7 @@ log = logging.getLogger("relayer")
 
 async def run(settings: RelayerSettings, crash_hook: CrashHook = no_crash) -> None:
     manifest = load_manifest(settings.manifest_path)
-    account = load_signer(settings)
+    account, others = load_signer(settings), load_pool(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,6 +57,8 @@ async def run(settings: RelayerSettings, crash_hook: CrashHook = no_crash) -> No
             RelayerStore(pool),
             rpc,
             account,
+            pool=others,
+            max_pending_per_key=settings.max_pending_per_key,
             confirmations=settings.confirmations,
             max_attempts=settings.max_attempts,
             stuck_blocks=settings.stuck_blocks,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,23 @@ def no_crash(point: str) -> None:
     """The default crash hook: nothing happens at any point."""
 
 
+@dataclass(frozen=True)
+class Key:
+    """One signer of the pool: its account, its fast signer and its lower-case address (the DB's spelling)."""
+
+    account: LocalAccount
+    signer: TxSigner
+    address: str
+
+    @classmethod
+    def of(cls, account: LocalAccount) -> Key:
+        return cls(account, TxSigner(bytes(account.key)), account.address.lower())
+
+    def sign(self, unsigned: dict[str, Any]) -> tuple[str, str]:
+        """The raw transaction and its hash, both 0x-hex."""
+        return self.signer.sign(unsigned)
+
+
 def revert_data(exc: NonRetryableRpcError) -> str | None:
     data = exc.data
     if isinstance(data, dict):
@@ -48,6 +66,8 @@ class RelayerBase:
         rpc: RpcClient,
         account: LocalAccount,
         *,
+        pool: Sequence[LocalAccount] = (),
+        max_pending_per_key: int = 1000,
         confirmations: int = 1,
         max_attempts: int = 5,
         stuck_blocks: int = 3,
@@ -62,9 +82,13 @@ class RelayerBase:
         self.store = store
         self.q = store.q
         self.rpc = rpc
-        self.account = account
-        self.signer = TxSigner(bytes(account.key))
-        self.address = account.address.lower()
+        self.account = account  # the default key; README "Relayer": the signer pool
+        self.key = Key.of(account)
+        self.address = self.key.address
+        self.keys: dict[str, Key] = {self.address: self.key}
+        for other in pool:
+            self.keys.setdefault(other.address.lower(), Key.of(other))
+        self.max_pending_per_key = max_pending_per_key
         self.chain_id = manifest.chain_id
         self.confirmations = confirmations
         self.max_attempts = max_attempts
@@ -79,6 +103,8 @@ class RelayerBase:
         self._last_head: int | None = None
         self._last_pass = 0.0
         self._last_metrics = 0.0
+        self._sweep_after = 0  # the confirmation sweep's cursor (``claim_submitted``)
+        self._holes: dict[str, tuple[int, float]] = {}  # stuck keys (relayer/lanes.py): since (block, time)
 
     def crash_point(self, name: str) -> None:
         """A named point for the injected crash hook (a test's may die here as a SIGKILL would)."""
@@ -101,14 +127,19 @@ class RelayerBase:
             "type": 2,
         }
 
-    def _sign(self, unsigned: dict[str, Any]) -> tuple[str, str]:
-        """The raw transaction and its hash, both 0x-hex."""
-        return self.signer.sign(unsigned)
+    @staticmethod
+    def signer_of(request: asyncpg.Record) -> str:
+        """The address a sent request is bound to (its nonce lane)."""
+        return str(request["signer"]).lower()
+
+    def key_of(self, request: asyncpg.Record) -> Key | None:
+        """The pool's key that sent the request (None: a key no longer configured; its txs can only be resent)."""
+        return self.keys.get(self.signer_of(request))
 
     def _call_for(self, request: asyncpg.Record) -> Call:
         """What the request's transactions call: its own call, or a zero-value self-transfer once cancelled."""
         if request["cancel_tx_hash"] is not None:
-            return Call(to=self.account.address, data="0x")
+            return Call(to=self.signer_of(request), data="0x")
         return build_call(self.manifest, request["kind"], request["payload"])
 
     async def _dead(self, conn: asyncpg.Connection, request: asyncpg.Record, reason: str, stage: str) -> None:

@@ -63,19 +63,26 @@ class Confirmer(Replacer):
         return found
 
     async def check_submitted(self, limit: int | None = None) -> int:
-        """One confirmation pass over up to ``limit`` submitted requests; returns how many became final."""
-        to_send: list[tuple[int, str, str]] = []
+        """One page of the confirmation sweep: up to ``limit`` submitted requests after the sweep's cursor (back
+        to the start once a page comes back short); returns how many became final."""
+        limit = limit or self.confirm_batch
+        to_send: list[tuple[str, int, str, str]] = []
         async with self.store.pool.acquire() as conn:
             async with conn.transaction():
-                requests = await conn.fetch(self.q.claim_submitted, limit or self.confirm_batch)
+                requests = await conn.fetch(self.q.claim_submitted, limit, self._sweep_after)
+                self._sweep_after = requests[-1]["id"] if len(requests) == limit else 0
                 if not requests:
                     return 0
-                head_hex, mined_hex = await self.rpc.batch(
-                    [("eth_blockNumber", []), ("eth_getTransactionCount", [self.address, "latest"])]
+                signers = sorted({self.signer_of(r) for r in requests})
+                answers = await self.rpc.batch(
+                    [("eth_blockNumber", []), *[("eth_getTransactionCount", [s, "latest"]) for s in signers]]
                 )
-                head, mined_nonce = int(head_hex, 16), int(mined_hex, 16)
+                head = int(answers[0], 16)
+                mined = {s: int(n, 16) for s, n in zip(signers, answers[1:], strict=True)}
                 hashes = {r["id"]: list(r["tx_hashes"] or [r["tx_hash"]]) for r in requests}
-                receipts = await self._receipts([h for hs in hashes.values() for h in hs])
+                # A tx above its key's mined nonce has no receipt (a later pass sees it once its nonce is mined).
+                asked = [r for r in requests if r["nonce"] < mined[self.signer_of(r)]]
+                receipts = await self._receipts([h for r in asked for h in hashes[r["id"]]])
                 best = {r["id"]: self._best(hashes[r["id"]], receipts) for r in requests}
                 deep = {
                     int(rc["blockNumber"], 16)
@@ -93,25 +100,27 @@ class Confirmer(Replacer):
                         if outcome is not None:
                             finals.append((request, *outcome))
                 unmined = [r for r in requests if best[r["id"]] is None]
-                known = await self._known(unmined, mined_nonce)
-                runnable = await self._runnable_since(conn, mined_nonce, requests, best)
+                known = await self._known(unmined, mined)
+                runnable = {s: await self._runnable_since(conn, s, mined[s], requests, best) for s in signers}
                 for request in unmined:
+                    signer = self.signer_of(request)
                     raw = await self._unmined(
                         conn,
                         request,
                         hashes[request["id"]],
                         head,
                         known=request["id"] in known,
-                        mined_nonce=mined_nonce,
-                        runnable_since=runnable,
+                        mined_nonce=mined[signer],
+                        runnable_since=runnable[signer],
                     )
                     if raw is not None:
-                        to_send.append((request["nonce"], raw, request["kind"]))
+                        to_send.append((signer, request["nonce"], raw, request["kind"]))
                 if finals:
                     self.crash_point("after_mined")
-                    await conn.executemany(self.q.mark_final, [(r["id"], *rest) for r, *rest in finals])
+                    rows = [(r["id"], *rest, best[r["id"]]["blockHash"].lower()) for r, *rest in finals]  # type: ignore[index]
+                    await conn.executemany(self.q.mark_mined_final, rows)
                     self._finished_metrics(finals)
-            await self._broadcast_many([(raw, kind) for _, raw, kind in sorted(to_send)])
+            await self._broadcast_many([(raw, kind) for _, _, raw, kind in sorted(to_send)])
         return len(finals)
 
     async def recheck_unfinal(self, head: int) -> int:
@@ -123,11 +132,18 @@ class Confirmer(Replacer):
         rows = await self.store.pool.fetch(self.q.recent_finished, head - self.finality_blocks, self.confirm_batch)
         if not rows:
             return 0
-        receipts = await self._receipts([r["tx_hash"] for r in rows])
+        # A block still canonical at its height holds what it held: only the others' receipts are asked.
+        heights = sorted({r["block_number"] for r in rows if r["block_hash"] is not None})
+        blocks = await self._many("eth_getBlockByNumber", [[hex(n), False] for n in heights])
+        canonical = {n: b["hash"].lower() for n, b in zip(heights, blocks, strict=True) if b is not None}
+        suspects = [r for r in rows if r["block_hash"] is None or canonical.get(r["block_number"]) != r["block_hash"]]
+        if not suspects:
+            return 0
+        receipts = await self._receipts([r["tx_hash"] for r in suspects])
         # A receipt missing from one answer proves nothing (a lagging node): ask for proof (``proof``).
         dropped = [
             r
-            for r in rows
+            for r in suspects
             if r["tx_hash"] not in receipts and await proof.dropped(self.rpc, r["tx_hash"], r["block_number"])
         ]
         if dropped:
@@ -144,27 +160,29 @@ class Confirmer(Replacer):
                 )
         return len(dropped)
 
-    async def _known(self, unmined: list[asyncpg.Record], mined_nonce: int) -> set[int]:
+    async def _known(self, unmined: list[asyncpg.Record], mined: dict[str, int]) -> set[int]:
         """Ids of the unmined requests whose tx the node holds (or that need not be asked).
 
         Asking costs the node (~0.6 ms each on anvil), so only the txs that must be mined next (the account's next
         nonce) or whose nonce was mined without their receipt (dropped and taken?) are asked; the ones queued behind
         are asked too only when the next one was unknown (e.g. after a crash between persisting and sending).
+        Per key of the pool: each is its own nonce lane.
         """
-        first = [r for r in unmined if r["nonce"] <= mined_nonce]
-        rest = [r for r in unmined if r["nonce"] > mined_nonce]
+        first = [r for r in unmined if r["nonce"] <= mined[self.signer_of(r)]]
         answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in first])
         known = {r["id"] for r, tx in zip(first, answers, strict=True) if tx is not None}
-        if any(r["nonce"] == mined_nonce and r["id"] not in known for r in first):
-            answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in rest])
-            known |= {r["id"] for r, tx in zip(rest, answers, strict=True) if tx is not None}
-        else:
-            known |= {r["id"] for r in rest}
+        lost = {self.signer_of(r) for r in first if r["nonce"] == mined[self.signer_of(r)] and r["id"] not in known}
+        rest = [r for r in unmined if r["nonce"] > mined[self.signer_of(r)]]
+        ask = [r for r in rest if self.signer_of(r) in lost]
+        answers = await self._many("eth_getTransactionByHash", [[r["tx_hash"]] for r in ask])
+        known |= {r["id"] for r, tx in zip(ask, answers, strict=True) if tx is not None}
+        known |= {r["id"] for r in rest if self.signer_of(r) not in lost}
         return known
 
     async def _runnable_since(
         self,
         conn: asyncpg.Connection,
+        signer: str,
         mined_nonce: int,
         requests: list[asyncpg.Record],
         best: dict[int, dict[str, Any] | None],
@@ -173,9 +191,9 @@ class Confirmer(Replacer):
         could have been mined (None when unknown, e.g. it was no request's)."""
         for request in requests:
             receipt = best[request["id"]]
-            if request["nonce"] == mined_nonce - 1 and receipt is not None:
+            if self.signer_of(request) == signer and request["nonce"] == mined_nonce - 1 and receipt is not None:
                 return int(receipt["blockNumber"], 16)
-        block: int | None = await conn.fetchval(self.q.block_of_nonce, self.address, mined_nonce - 1)
+        block: int | None = await conn.fetchval(self.q.block_of_nonce, signer, mined_nonce - 1)
         return block
 
     async def _outcome(
@@ -188,7 +206,7 @@ class Confirmer(Replacer):
         if canonical.get(block) != receipt["blockHash"].lower():
             return None  # reorged out; the node re-includes or forgets it, the next pass sees which
         mined_hash = receipt["transactionHash"].lower()
-        if request["cancel_tx_hash"] is not None and (receipt.get("to") or "").lower() == self.address:
+        if request["cancel_tx_hash"] is not None and (receipt.get("to") or "").lower() == self.signer_of(request):
             return "cancelled", block, "cancelled: a zero-value self-transaction took its nonce", mined_hash
         if int(receipt["status"], 16) == 1:
             return "confirmed", block, None, mined_hash
@@ -208,7 +226,8 @@ class Confirmer(Replacer):
     async def _revert_reason(self, request: asyncpg.Record, block: int) -> str:
         call = self._call_for(request)
         try:
-            await self.rpc.call("eth_call", [{"from": self.address, "to": call.to, "data": call.data}, hex(block - 1)])
+            tx = {"from": self.signer_of(request), "to": call.to, "data": call.data}
+            await self.rpc.call("eth_call", [tx, hex(block - 1)])
         except NonRetryableRpcError as exc:
             return decode_revert(revert_data(exc))
         return "reverted on chain"

@@ -13,7 +13,8 @@ RESUBMISSIONS = Counter(
 )
 NONCE_GAPS = Counter("relayer_nonce_gaps_total", "Persisted nonces reconciled or filled because no tx held them")
 QUEUE = Gauge("relayer_requests", "Requests by kind and status", ["kind", "status"])
-NONCE = Gauge("relayer_next_nonce", "Next nonce of the signer")
+NONCE = Gauge("relayer_next_nonce", "Next nonce of each signer of the pool", ["signer"])
+INFLIGHT = Gauge("relayer_signer_inflight", "Sent, unconfirmed transactions of each signer of the pool", ["signer"])
 LATENCY = Histogram(
     "relayer_confirm_seconds",
     "From the first broadcast of a request to its confirmation",

@@ -18,6 +18,17 @@ def next_nonce(persisted_next: int | None, chain_pending: int) -> int:
     return max(persisted_next, chain_pending)
 
 
+def route(keys: list[str], inflight: dict[str, int], cap: int) -> list[str]:
+    """The signer pool's routing: the keys with room under ``cap``, least loaded first (ties: configured order).
+
+    A key stuck behind an unmined transaction keeps its load (nothing of it confirms), so new requests go to
+    the others; once at ``cap`` it gets none until it moves again.
+    """
+    order = {key: i for i, key in enumerate(keys)}
+    free = [key for key in keys if inflight.get(key, 0) < cap]
+    return sorted(free, key=lambda key: (inflight.get(key, 0), order[key]))
+
+
 @dataclass(frozen=True)
 class Fees:
     max_fee_per_gas: int

@@ -12,8 +12,14 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
 -- name: claim_submitted
-SELECT * FROM tx_requests
-WHERE status = 'submitted'
+-- One page of the confirmation sweep: in-flight requests after id $2 (a key stuck with many in flight
+-- low in the id order cannot starve the others' confirmations: the sweep goes on past them).
+-- Not the history (a growing jsonb array, decoded per row): what confirming and replacing read.
+SELECT id, kind, payload, status, attempts, signer, nonce, tx_hash, tx_hashes, raw_tx, block_number,
+       cancel_requested_at, cancel_tx_hash, first_submitted_at, submitted_at, submitted_block, updated_at,
+       gas_limit, max_fee_per_gas, max_priority_fee_per_gas
+FROM tx_requests
+WHERE status = 'submitted' AND id > $2
 ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED;
@@ -21,6 +27,38 @@ FOR UPDATE SKIP LOCKED;
 -- name: ensure_nonce_row
 INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, 0)
 ON CONFLICT (chain_id, signer) DO NOTHING;
+
+-- name: ensure_nonce_rows
+INSERT INTO signer_nonces (chain_id, signer, next_nonce) SELECT $1, unnest($2::text[]), 0
+ON CONFLICT (chain_id, signer) DO NOTHING;
+
+-- name: inflight_by_signer
+-- The signer pool's load: sent, unconfirmed requests per key.
+SELECT signer, count(*) AS n FROM tx_requests WHERE status = 'submitted' AND signer = ANY($1::text[])
+GROUP BY signer;
+
+-- name: inflight_count
+-- One key's load, read under its nonce lock (every writer of its in-flight set holds that lock).
+SELECT count(*) FROM tx_requests WHERE status = 'submitted' AND signer = $1;
+
+-- name: inflight_elsewhere
+-- In flight from a key that is not in the configured pool (removed from the settings).
+SELECT signer, count(*) AS n FROM tx_requests
+WHERE status = 'submitted' AND NOT (signer = ANY($1::text[]))
+GROUP BY signer;
+
+-- name: lowest_inflight
+-- Per key of the pool: the lowest nonce in flight (relayer/lanes.py: is the key's next nonce one of ours?).
+SELECT signer, min(nonce) AS nonce FROM tx_requests
+WHERE status = 'submitted' AND signer = ANY($1::text[])
+GROUP BY signer;
+
+-- name: lowest_inflight_of
+SELECT min(nonce) FROM tx_requests WHERE status = 'submitted' AND signer = $1;
+
+-- name: try_lock_nonce
+-- A key's nonce lane, unless another relayer process is sending on it (no row: take another key).
+SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE SKIP LOCKED;
 
 -- name: lock_nonce
 SELECT next_nonce FROM signer_nonces WHERE chain_id = $1 AND signer = $2 FOR UPDATE;
@@ -44,6 +82,14 @@ SET status = $2, block_number = $3, last_error = $4, updated_at = now(), tx_hash
     history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
 WHERE id = $1;
 
+-- name: mark_mined_final
+-- mark_final for a mined transaction, with its block's hash (recheck_unfinal compares it with the chain's).
+UPDATE tx_requests
+SET status = $2, block_number = $3, last_error = $4, updated_at = now(), tx_hash = coalesce($5, tx_hash),
+    block_hash = $6,
+    history = history || jsonb_build_array(jsonb_build_object('status', $2::text, 'at', now(), 'error', $4::text))
+WHERE id = $1;
+
 -- name: mark_retry
 UPDATE tx_requests
 SET status = 'pending', attempts = attempts + 1, last_error = $2, not_before = now() + make_interval(secs => $3),
@@ -52,14 +98,16 @@ SET status = 'pending', attempts = attempts + 1, last_error = $2, not_before = n
 WHERE id = $1;
 
 -- name: requeue
+-- Its nonce was taken by another transaction: none of its transactions can be mined any more, so it is
+-- unbound from its key and goes to whichever key has room, like a new request.
 UPDATE tx_requests
-SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, signer = NULL, not_before = now(), updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', $2::text))
 WHERE id = $1;
 
 -- name: requeue_all_submitted
 UPDATE tx_requests
-SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, not_before = now(), updated_at = now(),
+SET status = 'pending', tx_hash = NULL, raw_tx = NULL, nonce = NULL, signer = NULL, not_before = now(), updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object('status', 'pending', 'at', now(), 'error', 'chain was reset'))
 WHERE status = 'submitted';
 
@@ -188,7 +236,7 @@ ORDER BY id DESC LIMIT 1;
 
 -- name: recent_finished
 -- Finished requests whose tx was mined above the finality horizon ($1): still reorgable.
-SELECT id, kind, status, tx_hash, block_number FROM tx_requests
+SELECT id, kind, status, tx_hash, block_number, block_hash FROM tx_requests
 WHERE block_number > $1 AND status IN ('confirmed', 'failed', 'cancelled') AND tx_hash IS NOT NULL
   AND NOT previous_chain
 ORDER BY block_number DESC
@@ -197,7 +245,7 @@ LIMIT $2;
 -- name: reopen
 -- A finished request whose mined tx a reorg dropped goes back in flight (unless it moved meanwhile).
 UPDATE tx_requests
-SET status = 'submitted', block_number = NULL, updated_at = now(),
+SET status = 'submitted', block_number = NULL, block_hash = NULL, updated_at = now(),
     history = history || jsonb_build_array(jsonb_build_object(
         'status', 'submitted', 'at', now(), 'error', 'reorged out after ' || $2::text))
 WHERE id = $1 AND status = $2;

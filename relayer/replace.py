@@ -66,7 +66,7 @@ class Replacer(RelayerBase):
 
     async def _nonce_taken(self, request: asyncpg.Record, hashes: list[str]) -> bool:
         """The request's nonce was mined by a transaction that is none of its own (one node's proof)."""
-        return await proof.nonce_taken(self.rpc, self.address, request["nonce"], hashes)
+        return await proof.nonce_taken(self.rpc, self.signer_of(request), request["nonce"], hashes)
 
     async def _resign(self, conn: asyncpg.Connection, request: asyncpg.Record, refusal: str) -> None:
         if request["cancel_requested_at"] is not None:
@@ -86,6 +86,14 @@ class Replacer(RelayerBase):
     ) -> str | None:
         if request["max_fee_per_gas"] is None or request["gas_limit"] is None:
             return None  # signed before migration 0004 recorded fees: it can only be rebroadcast
+        key = self.key_of(request)  # the key it is bound to: a replacement takes the same key and nonce
+        if key is None:
+            log.warning(
+                "request %d: its key %s is not in the signer pool; it can only be resent, not replaced",
+                request["id"],
+                request["signer"],
+            )
+            return None
         previous = Fees(int(request["max_fee_per_gas"]), int(request["max_priority_fee_per_gas"]))
         market = fees_from_history(await self.rpc.call(*FEE_HISTORY))
         fees = bump_fees(previous, market, self.max_fee)
@@ -93,24 +101,24 @@ class Replacer(RelayerBase):
             log.warning("request %d: stuck at the fee cap (%d wei); waiting", request["id"], previous.max_fee_per_gas)
             return None
         if cancel:
-            raw, tx_hash = self._sign(self._unsigned(request["nonce"], self.account.address, "0x", 21000, fees))
+            raw, tx_hash = key.sign(self._unsigned(request["nonce"], key.address, "0x", 21000, fees))
             query = self.q.mark_cancel_sent
         else:
             call = self._call_for(request)
-            raw, tx_hash = self._sign(
-                self._unsigned(request["nonce"], call.to, call.data, int(request["gas_limit"]), fees)
-            )
+            unsigned = self._unsigned(request["nonce"], call.to, call.data, int(request["gas_limit"]), fees)
+            raw, tx_hash = key.sign(unsigned)
             query = self.q.mark_replaced
         await conn.execute(
             query, request["id"], tx_hash, raw, head, fees.max_fee_per_gas, fees.max_priority_fee_per_gas
         )
         REPLACEMENTS.labels(request["kind"]).inc()
         log.warning(
-            "request %d: tx %s %s by %s (nonce %d, max fee %d -> %d wei)",
+            "request %d: tx %s %s by %s (%s nonce %d, max fee %d -> %d wei)",
             request["id"],
             request["tx_hash"],
             "cancelled" if cancel else "stuck; replaced",
             tx_hash,
+            key.address,
             request["nonce"],
             previous.max_fee_per_gas,
             fees.max_fee_per_gas,

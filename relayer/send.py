@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 
 from core.errors import InvalidInput, NonRetryableRpcError, RetryableError, RpcError
-from relayer.base import FEE_HISTORY, RelayerBase, revert_data
+from relayer.base import FEE_HISTORY, Key, RelayerBase, revert_data
 from relayer.calls import Call, build_call
-from relayer.metrics import FAILURES, FINISHED, NONCE
-from relayer.policy import backoff_seconds, decode_revert, fees_from_history, next_nonce
+from relayer.metrics import FAILURES, FINISHED, INFLIGHT, NONCE
+from relayer.policy import backoff_seconds, decode_revert, fees_from_history, next_nonce, route
 
 log = logging.getLogger("relayer")
 
@@ -74,19 +74,54 @@ class Sender(RelayerBase):
             self.crash_point("after_send")
 
     async def _claim_and_sign(self, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """Claim pending requests, bind them to a free key of the pool with room, sign and persist them.
+
+        Returns how many were handled (sent, failed or put off) and the raw txs to broadcast; (0, []) when
+        nothing is pending or every key is at its cap or held by another relayer process.
+        """
         async with self.store.pool.acquire() as conn, conn.transaction():
             requests = await conn.fetch(self.q.claim_pending, limit)
             if not requests:
                 return 0, []
-            return len(requests), await self._prepare_batch(conn, requests)
+            lane = await self._lane(conn)
+            if lane is None:
+                return 0, []  # the claimed rows are left as they were when the transaction ends
+            key, persisted, room = lane
+            requests = requests[:room]
+            return len(requests), await self._prepare_batch(conn, requests, key, persisted)
+
+    async def _lane(self, conn: asyncpg.Connection) -> tuple[Key, int, int] | None:
+        """Inside the claim transaction: the least-loaded key with room that no other process is sending on,
+        its nonce row locked: (key, persisted next nonce, room under its cap)."""
+        addresses = list(self.keys)
+        if len(addresses) > 1:
+            loads = {r["signer"]: r["n"] for r in await conn.fetch(self.q.inflight_by_signer, addresses)}
+            addresses = route(addresses, loads, self.max_pending_per_key)
+        await conn.execute(self.q.ensure_nonce_rows, self.chain_id, addresses)
+        for address in addresses:
+            row = await conn.fetchrow(self.q.try_lock_nonce, self.chain_id, address)
+            if row is None:
+                continue  # another relayer process holds this lane: it sends on it, we take the next key
+            inflight = await conn.fetchval(self.q.inflight_count, address)  # exact now: we hold the lane
+            INFLIGHT.labels(address).set(inflight)
+            room = self.max_pending_per_key - inflight
+            if room > 0:
+                return self.keys[address], row["next_nonce"], room
+        return None
 
     async def _prepare_tx(self, conn: asyncpg.Connection, request: asyncpg.Record) -> str | None:
-        """Inside a claim transaction: the raw tx persisted as submitted, or None if settled otherwise."""
-        raws = await self._prepare_batch(conn, [request])
+        """Inside a claim transaction: the raw tx persisted as submitted (default key), or None if settled
+        otherwise."""
+        await conn.execute(self.q.ensure_nonce_row, self.chain_id, self.address)
+        persisted = await conn.fetchval(self.q.lock_nonce, self.chain_id, self.address)
+        raws = await self._prepare_batch(conn, [request], self.key, persisted)
         return raws[0][0] if raws else None
 
-    async def _prepare_batch(self, conn: asyncpg.Connection, requests: list[asyncpg.Record]) -> list[tuple[str, str]]:
-        """Inside the claim transaction: pre-flight, sign and persist; returns (raw tx, kind) in nonce order."""
+    async def _prepare_batch(
+        self, conn: asyncpg.Connection, requests: list[asyncpg.Record], key: Key, persisted: int | None
+    ) -> list[tuple[str, str]]:
+        """Inside the claim transaction, ``key``'s nonce row locked (its persisted next nonce: ``persisted``):
+        pre-flight, sign and persist, binding each request to ``key``; returns (raw tx, kind) in nonce order."""
         calls: dict[int, Call] = {}
         for request in requests:
             if request["request_id"]:  # README "Logs": the API request that caused it
@@ -106,9 +141,9 @@ class Sender(RelayerBase):
         rpc_calls: list[tuple[str, list[Any]]] = [
             FEE_HISTORY,
             ("eth_blockNumber", []),
-            ("eth_getTransactionCount", [self.address, "pending"]),
+            ("eth_getTransactionCount", [key.address, "pending"]),
         ]
-        txs = [{"from": self.account.address, "to": calls[r["id"]].to, "data": calls[r["id"]].data} for r in valid]
+        txs = [{"from": key.address, "to": calls[r["id"]].to, "data": calls[r["id"]].data} for r in valid]
         # eth_estimateGas executes the call: a revert answers with the same reason and data as eth_call. Against
         # "latest" (anvil re-executes its whole pool for "pending": ~9 ms a call with 500 txs waiting); what would
         # revert there is asked again against "pending", where the transactions before it may make it succeed.
@@ -139,16 +174,15 @@ class Sender(RelayerBase):
         if not ready:
             return []
         fees = self._capped(fees_from_history(history))
-        await conn.execute(self.q.ensure_nonce_row, self.chain_id, self.address)
-        nonce = next_nonce(await conn.fetchval(self.q.lock_nonce, self.chain_id, self.address), pending)
+        nonce = next_nonce(persisted, pending)
         rows, raws = [], []
         for offset, item in enumerate(ready):
             unsigned = self._unsigned(nonce + offset, item.call.to, item.call.data, item.gas * 12 // 10, fees)
-            raw, tx_hash = self._sign(unsigned)
+            raw, tx_hash = key.sign(unsigned)
             rows.append(
                 (
                     item.request["id"],
-                    self.address,
+                    key.address,
                     nonce + offset,
                     tx_hash,
                     raw,
@@ -160,10 +194,15 @@ class Sender(RelayerBase):
             )
             raws.append((raw, item.request["kind"]))
         await conn.executemany(self.q.mark_submitted, rows)
-        await conn.execute(self.q.set_nonce, self.chain_id, self.address, nonce + len(ready))
-        NONCE.set(nonce + len(ready))
+        await conn.execute(self.q.set_nonce, self.chain_id, key.address, nonce + len(ready))
+        NONCE.labels(key.address).set(nonce + len(ready))
         log.info(
-            "signed %d request(s) %s: nonces %d..%d", len(ready), [r[0] for r in rows], nonce, nonce + len(ready) - 1
+            "signed %d request(s) %s with %s: nonces %d..%d",
+            len(ready),
+            [r[0] for r in rows],
+            key.address,
+            nonce,
+            nonce + len(ready) - 1,
         )
         return raws
 

@@ -16,6 +16,14 @@ class RelayerSettings(SharedSettings):
     private_key: SecretStr = SecretStr("")
     keystore_path: Path | None = None
     keystore_password: SecretStr = SecretStr("")
+    # The signer pool (README "Relayer"): more keys beside the default one above, each with its own nonce
+    # lane, as JSON lists: keystores (all opened with RELAYER_KEYSTORE_PASSWORD) or, in development only,
+    # raw keys. Every key must hold the relayer's roles (``anvil.deploy --relayer`` once per key).
+    pool_keystore_paths: list[Path] = Field(default_factory=list)
+    pool_private_keys: list[SecretStr] = Field(default_factory=list)
+    # At most this many sent, unconfirmed transactions per key: a key at its cap (e.g. stuck behind an
+    # underpriced transaction) gets no new requests; the others take them.
+    max_pending_per_key: int = Field(1000, ge=1)
     poll_interval: float = Field(0.5, gt=0)
     confirmations: int = Field(1, ge=1)
     max_attempts: int = Field(5, ge=1)
@@ -53,6 +61,8 @@ class RelayerSettings(SharedSettings):
         # A missing key is refused where the signer is loaded (`run`); queue commands need none.
         if self.private_key.get_secret_value() and not self.is_development:
             raise ValueError("RELAYER_PRIVATE_KEY is for development only; use an encrypted keystore")
+        if self.pool_private_keys and not self.is_development:
+            raise ValueError("RELAYER_POOL_PRIVATE_KEYS is for development only; use RELAYER_POOL_KEYSTORE_PATHS")
         return self
 
     @model_validator(mode="after")

@@ -4,12 +4,14 @@ Deterministic points run the relayer through ``tests/e2e/crashing_relayer.py``, 
 hook exiting at the point named by ``RELAYER_CRASH_AT`` (the process calls ``os._exit``, as a SIGKILL
 would leave it: nothing after that point committed): ``after_send`` (a batch broadcast, the next one
 signed and committed but maybe not sent) and ``after_mined`` (receipts read, outcomes not recorded).
-A last test SIGKILLs the process at random moments.
+A last test SIGKILLs the process at random moments. Each runs with one key and with a signer pool of four
+(README "Relayer"): every key's nonces stay contiguous.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -22,7 +24,7 @@ import asyncpg
 import pytest
 from eth_account import Account
 
-from anvil.node import free_port
+from anvil.node import POOL_KEYS, free_port
 from core.chain.manifest import Manifest
 from core.settings import ROOT
 from relayer.store import RelayerStore
@@ -34,8 +36,10 @@ REQUESTS = 200
 CRASHING = "tests.e2e.crashing_relayer"  # the relayer with the crash hook injected
 
 
-def _env(db_url: str, chain: str, manifest_path: Path, key: str, **extra: str) -> dict[str, str]:
+def _env(db_url: str, chain: str, manifest_path: Path, key: str, keys: int = 1, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYER_")}
+    if keys > 1:  # the default key and the dev pool's others (the dev deploy grants them every role)
+        env["RELAYER_POOL_PRIVATE_KEYS"] = json.dumps(list(POOL_KEYS[: keys - 1]))
     return {
         **env,
         "ENVIRONMENT": "test",
@@ -92,20 +96,33 @@ async def _enqueue(pool: asyncpg.Pool, count: int) -> list[tuple[str, int]]:
     return fans
 
 
+def _addresses(key: str, keys: int) -> list[str]:
+    return [Account.from_key(k).address.lower() for k in (key, *POOL_KEYS[: keys - 1])]
+
+
+def _starts(chain: str, addresses: list[str]) -> dict[str, int]:
+    return {address: chain_nonce(chain, address, "latest") for address in addresses}
+
+
 async def _exactly_once(
-    chain: str, manifest: Manifest, pool: asyncpg.Pool, fans: list[tuple[str, int]], start: int
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, fans: list[tuple[str, int]], start: dict[str, int]
 ) -> list[asyncpg.Record]:
-    rows = list(await pool.fetch("SELECT status, nonce, tx_hashes FROM tx_requests ORDER BY nonce"))
+    rows = list(await pool.fetch("SELECT status, signer, nonce, tx_hashes FROM tx_requests ORDER BY nonce"))
     assert [r["status"] for r in rows] == ["confirmed"] * len(fans)
-    assert [r["nonce"] for r in rows] == list(range(start, start + len(fans)))  # no gap, no reuse
+    for address, first in start.items():
+        nonces = [r["nonce"] for r in rows if r["signer"] == address]
+        assert nonces == list(range(first, first + len(nonces))), address  # no gap, no reuse on any key
+        assert chain_nonce(chain, address, "latest") == first + len(nonces), address
+    assert {r["signer"] for r in rows} <= set(start)
     token = manifest.contract("Coin").address
     assert [balance_of(chain, token, fan) for fan, _ in fans] == [amount for _, amount in fans]  # one effect each
     return rows
 
 
-@pytest.mark.parametrize("crash_at", ["after_send", "after_mined"])
+@pytest.mark.parametrize(("crash_at", "keys"), [("after_send", 1), ("after_mined", 1), ("after_send", 4)])
 async def test_killed_at_a_crash_point_and_restarted_every_request_has_one_effect(
     crash_at: str,
+    keys: int,
     chain: str,
     manifest: Manifest,
     manifest_path: Path,
@@ -114,30 +131,32 @@ async def test_killed_at_a_crash_point_and_restarted_every_request_has_one_effec
     relayer_key: str,
     tmp_path: Path,
 ) -> None:
-    address = Account.from_key(relayer_key).address
-    start = chain_nonce(chain, address, "latest")
+    start = _starts(chain, _addresses(relayer_key, keys))
     fans = await _enqueue(pool, 20)
     log = tmp_path / "relayer.log"
-    crashing = _start(_env(db_url, chain, manifest_path, relayer_key, RELAYER_CRASH_AT=crash_at), log, CRASHING)
+    env = _env(db_url, chain, manifest_path, relayer_key, keys)
+    crashing = _start({**env, "RELAYER_CRASH_AT": crash_at}, log, CRASHING)
     assert crashing.wait(60) == CRASH_EXIT_CODE, _text(log)[-3000:]
     counts = await RelayerStore(pool).status_counts()
     assert counts.get("submitted", 0) >= 5, counts  # in flight when it died
     assert not counts.get("confirmed"), counts
-    mined_before_restart = chain_nonce(chain, address, "latest") - start
+    mined_before_restart = sum(chain_nonce(chain, a, "latest") - n for a, n in start.items())
     if crash_at == "after_mined":
         assert mined_before_restart >= 5  # on chain, not recorded as confirmed
 
     since = len(_text(log))
-    restarted = _start(_env(db_url, chain, manifest_path, relayer_key), log)
+    restarted = _start(env, log)
     await _wait_all_final(pool, restarted, log)
     _stop(restarted, log, since)
     rows = await _exactly_once(chain, manifest, pool, fans, start)
     assert sum(len(r["tx_hashes"]) for r in rows) == len(fans)  # the persisted txs were resent, never re-signed
-    assert chain_nonce(chain, address, "latest") == start + len(fans)
+    assert len({r["signer"] for r in rows}) == keys  # batches of 5: every key took part
     assert f"RELAYER_CRASH_AT={crash_at}" in _text(log)
 
 
+@pytest.mark.parametrize("keys", [1, 4])
 async def test_sigkill_at_random_moments_and_restarts(
+    keys: int,
     chain: str,
     manifest: Manifest,
     manifest_path: Path,
@@ -146,10 +165,9 @@ async def test_sigkill_at_random_moments_and_restarts(
     relayer_key: str,
     tmp_path: Path,
 ) -> None:
-    address = Account.from_key(relayer_key).address
-    start = chain_nonce(chain, address, "latest")
+    start = _starts(chain, _addresses(relayer_key, keys))
     fans = await _enqueue(pool, REQUESTS)
-    env = _env(db_url, chain, manifest_path, relayer_key, RELAYER_CONFIRM_BATCH="40")  # send and confirm interleave
+    env = _env(db_url, chain, manifest_path, relayer_key, keys, RELAYER_CONFIRM_BATCH="40")  # send, confirm interleave
     log, rng = tmp_path / "relayer.log", random.Random(5)
     log.touch()
     kills, seen = 0, []
@@ -181,7 +199,7 @@ async def test_sigkill_at_random_moments_and_restarts(
     final = _start(env, log)
     await _wait_all_final(pool, final, log)
     _stop(final, log, since)
-    await _exactly_once(chain, manifest, pool, fans, start)
-    assert chain_nonce(chain, address, "latest") == start + len(fans)
+    rows = await _exactly_once(chain, manifest, pool, fans, start)
+    assert len({r["signer"] for r in rows}) == keys
     assert any(c.get("submitted") for c in seen), seen  # killed with transactions in flight
-    print(f"{kills} SIGKILLs, statuses after each: {seen}; {REQUESTS} mints confirmed once each")  # noqa: T201 (figure)
+    print(f"{keys} key(s), {kills} SIGKILLs, statuses after each: {seen}; {REQUESTS} mints confirmed once each")  # noqa: T201

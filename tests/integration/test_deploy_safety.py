@@ -14,10 +14,13 @@ import pytest
 from eth_account import Account
 
 from anvil.deploy import deploy
+from anvil.deploy import role as role_id
 from anvil.node import free_port, rpc, start_anvil
 from core.chain.devkeys import dev_keys
+from core.chain.manifest import Manifest
 from core.errors import ConfigError
 from core.settings import ROOT
+from relayer.calls import encode_call
 from tests.processes import stop
 
 SEPOLIA = 11155111
@@ -93,6 +96,31 @@ def test_real_accounts_deploy_and_the_manifest_names_them(public_chain: str, tmp
     assert manifest.chain_id == SEPOLIA and len(manifest.contracts) == 5
     assert manifest.roles == {"admin": deployer.address, "relayer": relayer.address, "treasury": treasury.address}
     assert (tmp_path / "m.json").exists()
+
+
+def _has_role(url: str, manifest: Manifest, contract: str, fn: str, args: list[object]) -> bool:
+    call = encode_call(manifest, contract, fn, args)
+    return int(str(rpc(url, "eth_call", [{"to": call.to, "data": call.data}, "latest"])), 16) == 1
+
+
+def test_every_key_of_the_relayers_signer_pool_gets_every_relayer_role(public_chain: str, tmp_path: Path) -> None:
+    deployer, relayer, treasury = Account.create(), Account.create(), Account.create()
+    others = [Account.create().address for _ in range(3)]
+    rpc(public_chain, "anvil_setBalance", [deployer.address, hex(10**20)])
+    with pytest.raises(ConfigError, match=r"--pool-relayer.*well-known"):
+        deploy(public_chain, tmp_path / "m.json", deployer_key=deployer.key.to_0x_hex(), relayer=relayer.address,
+               treasury=treasury.address, pool=[others[0], list(dev_keys())[6]])  # fmt: skip
+    manifest = deploy(
+        public_chain, tmp_path / "m.json", deployer_key=deployer.key.to_0x_hex(),
+        relayer=relayer.address, treasury=treasury.address, pool=others,
+    )  # fmt: skip
+    assert [manifest.roles[f"relayer_pool_{i}"] for i in (1, 2, 3)] == others
+    for address in [relayer.address, *others]:
+        assert _has_role(public_chain, manifest, "Coin", "is_minter", [address])
+        for contract, name in (("Engagement", "ACCRUER_ROLE"), ("TipRouter", "SETTLER_ROLE"),
+                               ("MeetingPass", "REDEEMER_ROLE")):  # fmt: skip
+            assert _has_role(public_chain, manifest, contract, "hasRole", [role_id(name), address]), (contract, address)
+    assert not _has_role(public_chain, manifest, "Coin", "is_minter", [treasury.address])
 
 
 def test_the_cli_says_when_the_node_cannot_be_reached(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 from eth_abi import encode
 
-from relayer.policy import GWEI, backoff_seconds, decode_revert, fees_from_history, next_nonce
+from relayer.policy import GWEI, backoff_seconds, decode_revert, fees_from_history, next_nonce, route
 
 
 def test_next_nonce_never_goes_below_the_chain_or_reuses_ours() -> None:
@@ -38,3 +38,12 @@ def test_backoff_grows_and_is_capped() -> None:
     assert backoff_seconds(1) == 2
     assert backoff_seconds(3) == 8
     assert backoff_seconds(50) == 300
+
+
+def test_the_pool_routes_to_the_least_loaded_key_with_room() -> None:
+    keys = ["a", "b", "c", "d"]
+    assert route(keys, {}, 10) == keys  # all idle: configuration order (the default key first)
+    assert route(keys, {"a": 5, "b": 2, "c": 7}, 10) == ["d", "b", "a", "c"]
+    assert route(keys, {"a": 10, "b": 3, "c": 3, "d": 11}, 10) == ["b", "c"]  # a and d are at their cap
+    assert route(keys, {k: 10 for k in keys}, 10) == []  # every key full: nothing is sent until one moves
+    assert route(["a"], {"a": 3}, 4) == ["a"]

@@ -1,4 +1,6 @@
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +75,40 @@ def test_relayer_needs_a_key_source_only_to_sign() -> None:
         load_signer(RelayerSettings(private_key="0x1234"))
     assert RelayerSettings(private_key=DEV_KEY).keystore_path is None
     assert DEV_KEY not in repr(RelayerSettings(private_key=DEV_KEY))
+
+
+def test_the_signer_pool_is_read_from_json_lists_and_raw_keys_are_for_development_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from eth_account import Account  # noqa: PLC0415
+
+    from anvil.node import POOL_KEYS  # noqa: PLC0415
+    from core.errors import ConfigError  # noqa: PLC0415
+    from relayer.keys import load_pool  # noqa: PLC0415
+
+    monkeypatch.setenv("RELAYER_POOL_PRIVATE_KEYS", json.dumps(list(POOL_KEYS)))
+    monkeypatch.setenv("RELAYER_MAX_PENDING_PER_KEY", "7")
+    settings = RelayerSettings(private_key=DEV_KEY)
+    assert settings.max_pending_per_key == 7
+    assert [a.key.to_0x_hex() for a in load_pool(settings)] == list(POOL_KEYS)
+    assert POOL_KEYS[0] not in repr(settings)  # secrets never appear in reprs
+    real = Account.create()
+    keystore = tmp_path / "k.json"
+    keystore.write_text(json.dumps(Account.encrypt(real.key, "pw", iterations=2)))
+    monkeypatch.delenv("RELAYER_POOL_PRIVATE_KEYS")
+    monkeypatch.setenv("RELAYER_POOL_KEYSTORE_PATHS", json.dumps([str(keystore)]))
+    monkeypatch.setenv("RELAYER_KEYSTORE_PASSWORD", "pw")
+    assert [a.address for a in load_pool(RelayerSettings())] == [real.address]
+    monkeypatch.setenv("RELAYER_KEYSTORE_PASSWORD", "wrong")
+    with pytest.raises(ConfigError, match="cannot open keystore") as info:
+        load_pool(RelayerSettings())
+    assert "wrong" not in info.value.message
+    monkeypatch.delenv("RELAYER_POOL_KEYSTORE_PATHS")
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("RELAYER_POOL_PRIVATE_KEYS", json.dumps([POOL_KEYS[0]]))
+    with pytest.raises(ValueError, match="RELAYER_POOL_PRIVATE_KEYS is for development only") as error:
+        RelayerSettings()
+    assert POOL_KEYS[0] not in str(error.value)
 
 
 def test_named_queries_are_parsed_and_checked() -> None:
