@@ -86,7 +86,9 @@ class GenEnv:
         return found
 
 
-async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 90) -> Any:
+async def until(
+    read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 90, every: float = 0.2
+) -> Any:
     """Poll ``read`` until ``done`` holds (generous deadline: the machine may be slow)."""
     deadline = time.monotonic() + within
     while True:
@@ -95,7 +97,7 @@ async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"not done within {within} s: {value}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(every)
 
 
 def gen_settings(db_url: str, chain: str, manifest_path: Path, s3: dict[str, Any], fake: FakeKie, port: int,
