@@ -253,6 +253,7 @@ async def run(args: argparse.Namespace) -> None:
         load_before = os.getloadavg()[0]
         results = []
         async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=0)) as http:
+            args.baseline = args.jobs if args.baseline is None else args.baseline
             per_user = (args.jobs + args.baseline) // args.users + 1
             tokens = await _users(http, pool, args.users, per_user * 20)
             for label, jobs, poll, drop in (("callbacks", args.jobs, args.poll_slow, 0.0),
@@ -263,10 +264,12 @@ async def run(args: argparse.Namespace) -> None:
                 processes.start_workers(args.workers, poll, label)
                 while await pool.fetchval("SELECT count(*) FROM procrastinate_workers") < args.workers:
                     await asyncio.sleep(0.2)  # timed from the workers' start, not their interpreters'
-                cpu = (_cpu(api.pid), sum(_cpu(w.pid) for w in processes.workers))
+                cpu = (_cpu(api.pid), sum(_cpu(w.pid) for w in processes.workers), _cpu(s3.pid), time.process_time())
                 result = await _variant(http, pool, fake, tokens, label, jobs, args.in_flight)
                 result["api_cpu"] = (_cpu(api.pid) - cpu[0]) / jobs
                 result["worker_cpu"] = (sum(_cpu(w.pid) for w in processes.workers) - cpu[1]) / jobs
+                result["s3_cpu"] = (_cpu(s3.pid) - cpu[2]) / jobs
+                result["own_cpu"] = (time.process_time() - cpu[3]) / jobs
                 results.append(result)
                 processes.stop_workers()
         fake.drop_rate = 0.0
@@ -286,10 +289,12 @@ async def run(args: argparse.Namespace) -> None:
                   + _figures("provider finished → committed", r["finished"])
                   + (" · " + _figures("callback answered → committed", r["called"]) if r["called"] else "")
                   + " · " + _figures("job created → provider task created", r["submitted"])
-                  + f" · CPU per job: API {r['api_cpu'] * 1000:.0f} ms, workers {r['worker_cpu'] * 1000:.0f} ms")  # fmt: skip
-        if len(results) == 2 and results[1]["finished"]:
-            ratio = statistics.median(results[1]["finished"]) / statistics.median(results[0]["finished"])
-            print(f"callbacks settle {ratio:.1f}x sooner (median) than polling every {args.poll_fast} s")
+                  + f" · CPU per job: API {r['api_cpu'] * 1000:.0f} ms, workers {r['worker_cpu'] * 1000:.0f} ms, "
+                    f"S3 server {r['s3_cpu'] * 1000:.0f} ms, fake + client {r['own_cpu'] * 1000:.0f} ms")  # fmt: skip
+        if len(results) == 2 and results[1]["finished"] and results[0]["called"]:
+            ratio = statistics.median(results[1]["finished"]) / statistics.median(results[0]["called"])
+            print(f"a delivered callback settles its job {ratio:.1f}x sooner (median) than polling every "
+                  f"{args.poll_fast} s does from the provider's end")  # fmt: skip
         print(f"raw fake round trip (ceiling): {raw:,.1f} tasks/s for {args.jobs:,} tasks")
         print(f"sum of all entries: {books} (must be 0) · holds settled twice: {double} (must be 0)")
 
@@ -297,7 +302,7 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="generations with callbacks")
-    parser.add_argument("--baseline", type=int, default=300, help="generations with polling only (0: skip)")
+    parser.add_argument("--baseline", type=int, default=None, help="generations with polling only (default --jobs)")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="python -m api.generation.worker processes")
     parser.add_argument("--concurrency", type=int, default=20, help="API_GENERATION_CONCURRENCY per worker")

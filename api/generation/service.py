@@ -33,6 +33,8 @@ from core.errors import AppError, ConfigError, Conflict, NotFound
 log = logging.getLogger("api.generation")
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 OPEN = ("queued", "running")
+# Under a backlog, finishing a job comes before starting another: a check (a callback came) first, then a poll.
+PRIORITY = {"generation.check": 2, "generation.poll": 1, "generation.submit": 0}
 
 
 def _jsonable(row: asyncpg.Record) -> dict[str, Any]:
@@ -82,14 +84,15 @@ class Generation:
     async def defer(self, conn: asyncpg.Connection | asyncpg.Pool, task: str, job_id: str, after: float = 0) -> None:
         """Defer a procrastinate job for this generation job (a second ``check`` while one waits is a no-op)."""
         queueing_lock = f"{task}:{job_id}" if task == "generation.check" else None
+        args = (task, queueing_lock, {"job_id": job_id}, after, PRIORITY[task])
         if isinstance(conn, asyncpg.Pool):
             with contextlib.suppress(asyncpg.UniqueViolationError):
-                await conn.execute(self.q.defer_job, task, queueing_lock, {"job_id": job_id}, after)
+                await conn.execute(self.q.defer_job, *args)
             return
         # A savepoint: the conflict of a waiting job's queueing lock must not abort the caller's transaction.
         with contextlib.suppress(asyncpg.UniqueViolationError):  # that job is already waiting: it does the work
             async with conn.transaction():
-                await conn.execute(self.q.defer_job, task, queueing_lock, {"job_id": job_id}, after)
+                await conn.execute(self.q.defer_job, *args)
 
     async def status(self, job_id: str, user_id: int) -> dict[str, Any]:
         async with translate_errors():
