@@ -9,7 +9,13 @@ with ``API_KIE_API_BASE`` pointed here, and the sender of the callbacks KIE woul
 - After ``delay`` seconds a task ends: failed with probability ``failure_rate``, else succeeded; then its
   callback (KIE's body: ``{"code", "msg", "data": {"taskId", "info": {"resultUrls"}}}``) is POSTed to
   the task's ``callBackUrl`` unless dropped (probability ``drop_rate``). ``delay=None`` leaves tasks
-  running until ``finish(task_id, ...)`` is called. ``callbacks`` records (task id, HTTP status, body).
+  running until ``finish(task_id, ...)`` is called. ``callbacks`` records (task id, HTTP status, body),
+  ``delivered_at`` the wall-clock time our API answered each task's last callback.
+- ``quirk`` (settable at any time) makes the provider answer partially: ``no_result_url`` (success with
+  an empty ``resultUrls``), ``bad_shape`` (success whose ``response`` is not an object),
+  ``malformed_json`` (a record cut mid-JSON), ``result_404`` (the result file is missing), ``huge_result``
+  (the file is ``huge_bytes`` long), ``truncated_result`` (the file's Content-Length promises more than
+  it sends). ``video_size`` pads the genuine result to that many bytes (several network chunks).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Task:
     error: str | None = None
     finished_at: float | None = None
     callback: dict[str, Any] = field(default_factory=dict)
+    finished_wall: float | None = None  # time.time() when it ended
 
 
 class FakeKie:
@@ -48,16 +55,22 @@ class FakeKie:
         drop_rate: float = 0.0,
         create_failure_rate: float = 0.0,
         seed: int = 1,
+        video_size: int = 0,
+        quirk: str | None = None,
+        huge_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.api_key = api_key
         self.delay, self.failure_rate, self.drop_rate = delay, failure_rate, drop_rate
         self.create_failure_rate = create_failure_rate
+        self.video_size, self.quirk, self.huge_bytes = video_size, quirk, huge_bytes
+        self.files_served = 0
         self.random = random.Random(seed)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tasks: dict[str, Task] = {}
         self.callbacks: list[tuple[str, int, dict[str, Any]]] = []
         self.dropped: list[str] = []
+        self.delivered_at: dict[str, float] = {}
         self.created = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -110,20 +123,43 @@ class FakeKie:
         data: dict[str, Any] = {"taskId": task.task_id, "successFlag": task.state, "errorMessage": task.error}
         if task.state == 1:
             data["response"] = {"resultUrls": [self.result_url(task.task_id)]}
+            if self.quirk == "no_result_url":
+                data["response"] = {"resultUrls": []}
+            elif self.quirk == "bad_shape":
+                data["response"] = "done"
+        if self.quirk == "malformed_json":
+            return web.Response(body=b'{"code": 200, "data": {"taskId": "' + task.task_id.encode(),
+                                content_type="application/json")  # fmt: skip
         return web.json_response({"code": 200, "msg": "success", "data": data})
 
-    async def _file(self, request: web.Request) -> web.Response:
+    async def _file(self, request: web.Request) -> web.StreamResponse:
         task = self.tasks.get(request.match_info["task_id"])
-        if task is None or task.state != 1:
+        if task is None or task.state != 1 or self.quirk == "result_404":
             return web.Response(status=404)
+        self.files_served += 1
+        if self.quirk in ("huge_result", "truncated_result"):
+            size = self.huge_bytes
+            response = web.StreamResponse(headers={"Content-Type": "video/mp4", "Content-Length": str(size)})
+            await response.prepare(request)
+            chunk = b"\x00" * 65536
+            for _ in range(size // len(chunk) // (2 if self.quirk == "truncated_result" else 1)):
+                await response.write(chunk)
+            if self.quirk == "truncated_result":
+                assert request.transport is not None
+                request.transport.close()  # cut the body short of its Content-Length
+                return response
+            await response.write_eof()
+            return response
         return web.Response(body=self.video_bytes(task.task_id), content_type="video/mp4")
 
     def result_url(self, task_id: str) -> str:
         return f"{self.url}/files/{task_id}.mp4"
 
-    @staticmethod
-    def video_bytes(task_id: str) -> bytes:
-        return b"\x00\x00\x00\x18ftypmp42" + task_id.encode() * 16
+    def video_bytes(self, task_id: str) -> bytes:
+        data = b"\x00\x00\x00\x18ftypmp42" + task_id.encode() * 16
+        if len(data) < self.video_size:
+            data += (bytes(range(251)) * (self.video_size // 251 + 1))[: self.video_size - len(data)]
+        return data
 
     def _spawn(self, coroutine: Any) -> None:
         pending = asyncio.get_running_loop().create_task(coroutine)
@@ -147,7 +183,7 @@ class FakeKie:
         """End the task (succeeded or failed) and, unless ``send`` is false, POST its callback; returns the body."""
         task = self.tasks[task_id]
         task.state, task.error = (1, None) if success else (2, "content policy violation")
-        task.finished_at = time.monotonic()
+        task.finished_at, task.finished_wall = time.monotonic(), time.time()
         task.callback = body = self.callback_body(task_id)
         if not send:
             self.dropped.append(task_id)
@@ -164,4 +200,5 @@ class FakeKie:
         except (aiohttp.ClientError, TimeoutError, ValueError):
             status, answer = 0, {}
         self.callbacks.append((task_id, status, answer))
+        self.delivered_at[task_id] = time.time()
         return status

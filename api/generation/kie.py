@@ -97,24 +97,44 @@ class Kie:
         data = await self._call("GET", "/api/v1/veo/record-info", params={"taskId": task_id})
         flag = data.get("successFlag")
         if flag == 1:
-            urls = (data.get("response") or {}).get("resultUrls") or []
-            if not urls or not isinstance(urls[0], str):
+            url = _result_url(data.get("response"))
+            if url is None:
                 return TaskState("failed", error="the provider reported success without a result")
-            return TaskState("succeeded", result_url=urls[0])
+            return TaskState("succeeded", result_url=url)
         if flag in (2, 3):
             return TaskState("failed", error=str(data.get("errorMessage") or "generation failed")[:500])
         return TaskState("running")
 
     async def download(self, url: str) -> tuple[bytes, str]:
-        """The result's bytes (at most ``generation_max_bytes``) and content type."""
+        """The result's bytes (at most ``generation_max_bytes``, else ProviderRefused) and content type.
+
+        A missing file, a body cut short of its Content-Length or an unreachable host is ProviderUnavailable
+        (retried until the job's deadline); a body over the limit is refused as soon as it is known to be."""
         try:
             async with self._http().get(url) as response:
                 if response.status >= 400:
                     raise ProviderUnavailable("the result could not be fetched", details={"status": response.status})
-                data = await response.content.read(self.max_bytes + 1)
+                announced = response.content_length or 0
+                if announced > self.max_bytes:
+                    raise ProviderRefused("the result is empty or too large", details={"bytes": announced})
+                chunks, size = [], 0
+                async for chunk in response.content.iter_chunked(1 << 20):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise ProviderRefused("the result is empty or too large", details={"bytes": size})
+                    chunks.append(chunk)
                 kind = response.content_type or "video/mp4"
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ProviderUnavailable("the result could not be fetched", details={"error": type(exc).__name__}) from exc
-        if len(data) > self.max_bytes or not data:
-            raise ProviderRefused("the result is empty or too large", details={"bytes": len(data)})
-        return data, kind if kind.startswith("video/") else "video/mp4"
+        if not size:
+            raise ProviderRefused("the result is empty or too large", details={"bytes": 0})
+        return b"".join(chunks), kind if kind.startswith("video/") else "video/mp4"
+
+
+def _result_url(response: object) -> str | None:
+    """The first result URL of a task record's ``response`` (``{"resultUrls": [url, ...]}``), if it is one."""
+    urls = response.get("resultUrls") if isinstance(response, dict) else None
+    first = urls[0] if isinstance(urls, list) and urls else None
+    if isinstance(first, str) and first.startswith(("https://", "http://")) and len(first) <= 4000:
+        return first
+    return None

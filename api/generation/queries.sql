@@ -6,9 +6,10 @@ VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
 RETURNING id, status, price, created_at, deadline;
 
 -- name: defer_job
--- A procrastinate job, deferred in the caller's transaction (it exists exactly when the caller's rows do).
+-- A procrastinate job, deferred in the caller's transaction (it exists exactly when the caller's rows do);
+-- $5 its priority (higher is fetched first).
 SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-    'generation', $1::varchar, 0, NULL, $2::text, $3::jsonb, now() + make_interval(secs => $4::float8)
+    'generation', $1::varchar, $5::integer, NULL, $2::text, $3::jsonb, now() + make_interval(secs => $4::float8)
 )::procrastinate_job_to_defer_v1]);
 
 -- name: job_by_id

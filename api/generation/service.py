@@ -28,11 +28,13 @@ from api.generation.kie import Kie, ProviderRefused
 from api.media.service import Media
 from api.settings import ApiSettings
 from core.db import Queries, translate_errors
-from core.errors import ConfigError, NotFound
+from core.errors import AppError, ConfigError, Conflict, NotFound
 
 log = logging.getLogger("api.generation")
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 OPEN = ("queued", "running")
+# Under a backlog, finishing a job comes before starting another: a check (a callback came) first, then a poll.
+PRIORITY = {"generation.check": 2, "generation.poll": 1, "generation.submit": 0}
 
 
 def _jsonable(row: asyncpg.Record) -> dict[str, Any]:
@@ -82,8 +84,15 @@ class Generation:
     async def defer(self, conn: asyncpg.Connection | asyncpg.Pool, task: str, job_id: str, after: float = 0) -> None:
         """Defer a procrastinate job for this generation job (a second ``check`` while one waits is a no-op)."""
         queueing_lock = f"{task}:{job_id}" if task == "generation.check" else None
+        args = (task, queueing_lock, {"job_id": job_id}, after, PRIORITY[task])
+        if isinstance(conn, asyncpg.Pool):
+            with contextlib.suppress(asyncpg.UniqueViolationError):
+                await conn.execute(self.q.defer_job, *args)
+            return
+        # A savepoint: the conflict of a waiting job's queueing lock must not abort the caller's transaction.
         with contextlib.suppress(asyncpg.UniqueViolationError):  # that job is already waiting: it does the work
-            await conn.execute(self.q.defer_job, task, queueing_lock, {"job_id": job_id}, after)
+            async with conn.transaction():
+                await conn.execute(self.q.defer_job, *args)
 
     async def status(self, job_id: str, user_id: int) -> dict[str, Any]:
         async with translate_errors():
@@ -183,7 +192,10 @@ class Generation:
             return
         state = await self._kie().state(row["provider_task_id"])
         if state.status == "succeeded" and state.result_url:
-            await self._store(row, state.result_url)
+            try:
+                await self._store(row, state.result_url)
+            except ProviderRefused as exc:  # empty or over the size limit: fetching it again changes nothing
+                await self.finish(job_id, "failed", exc.message)
         elif state.status == "failed":
             await self.finish(job_id, "failed", state.error)
         elif row["overdue"]:
@@ -191,37 +203,67 @@ class Generation:
         elif poll:
             await self.defer(self.pool, "generation.poll", job_id, self.settings.generation_poll_interval)
 
+    @staticmethod
+    def object_key(job: asyncpg.Record) -> str:
+        return f"generations/{job['user_id']}/{job['id']}.mp4"
+
     async def _store(self, row: asyncpg.Record, url: str) -> None:
+        """Copy the result to our bucket, then (row locked, still open) commit the hold and write the video."""
         data, content_type = await self._kie().download(url)
-        key = f"generations/{row['user_id']}/{row['id']}.mp4"
+        key = self.object_key(row)
         await self.media.storage.put(key, data, content_type)
         async with self.pool.acquire() as conn, conn.transaction():
             job = await conn.fetchrow(self.q.lock_open_job, row["id"])
             if job is None or job["status"] != "running":
                 ended = await conn.fetchval(self.q.job_status, row["id"])
                 if ended != "succeeded":  # timed out meanwhile: the copy is nobody's
-                    await self.media.storage.delete([key])
+                    await self._discard(key)
                 return
-            await conn.fetchval(
-                self.q.insert_video, job["user_id"], job["id"], key, content_type, len(data), job["prompt"],
-                job["params"],
-            )  # fmt: skip
-            await self.ledger.settle_in(
-                conn, job["user_id"], job["usage_id"], charge=True, key=f"generation:{job['id']}:end"
-            )
-            await conn.execute(self.q.finish_job, job["id"], "succeeded", None)
+            if not await self._settle(conn, job, charge=True):
+                await conn.execute(self.q.finish_job, job["id"], "failed", "the credits hold expired")
+                succeeded = False
+            else:
+                await conn.fetchval(
+                    self.q.insert_video, job["user_id"], job["id"], key, content_type, len(data), job["prompt"],
+                    job["params"],
+                )  # fmt: skip
+                await conn.execute(self.q.finish_job, job["id"], "succeeded", None)
+                succeeded = True
+        if not succeeded:
+            await self._discard(key)
+            return
         log.info("generation %s succeeded (%d bytes)", row["id"], len(data))
 
+    async def _settle(self, conn: asyncpg.Connection, job: asyncpg.Record, *, charge: bool) -> bool:
+        """Commit or release the job's hold (a savepoint); False if the ledger had already released it (its
+        TTL passed: the user's next mutation gave the credits back), which ends the job without a second move."""
+        try:
+            async with conn.transaction():
+                await self.ledger.settle_in(
+                    conn, job["user_id"], job["usage_id"], charge=charge, key=f"generation:{job['id']}:end"
+                )
+        except Conflict as exc:
+            log.warning("generation %s: its credits hold was already settled (%s)", job["id"], exc.message)
+            return False
+        return True
+
+    async def _discard(self, key: str) -> None:
+        """Delete a copy no video row owns (best effort: a storage outage leaves it behind, logged)."""
+        try:
+            await self.media.storage.delete([key])
+        except AppError as exc:
+            log.warning("generation: could not delete %s (%s)", key, exc.message)
+
     async def finish(self, job_id: str, status: str, error: str | None) -> bool:
-        """Fail an open job and release its credits, once (False: it had already ended)."""
+        """Fail an open job and release its credits, once (False: it had already ended); a copy of its result
+        stored before a crash is deleted."""
         async with self.pool.acquire() as conn, conn.transaction():
             job = await conn.fetchrow(self.q.lock_open_job, uuid.UUID(job_id))
             if job is None:
                 return False
-            await self.ledger.settle_in(
-                conn, job["user_id"], job["usage_id"], charge=False, key=f"generation:{job['id']}:end"
-            )
+            await self._settle(conn, job, charge=False)
             await conn.execute(self.q.finish_job, job["id"], status, error)
+        await self._discard(self.object_key(job))
         log.info("generation %s failed: %s", job_id, error)
         return True
 

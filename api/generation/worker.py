@@ -53,7 +53,12 @@ async def sweep_once(app: procrastinate.App, generation: Generation, stalled_aft
         try:
             await app.job_manager.retry_job(job)
             handed += 1
-        except Exception as exc:  # noqa: BLE001 (another worker handed it back first)
+        except procrastinate.exceptions.UniqueViolation:
+            # A check whose twin (same queueing lock) already waits: that one does the work. Left ``doing``, this
+            # one would be listed (and refused) on every sweep for ever.
+            with contextlib.suppress(procrastinate.exceptions.ConnectorException):
+                await app.job_manager.finish_job(job, procrastinate.jobs.Status.FAILED, delete_job=True)
+        except procrastinate.exceptions.ConnectorException as exc:  # another worker handed it back first
             log.info("stalled job %s not handed back: %s", job.id, exc)
     return handed, await generation.sweep()
 

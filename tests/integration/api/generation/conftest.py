@@ -76,11 +76,19 @@ class GenEnv:
         return data
 
     async def keys(self) -> list[str]:
-        listed = await self.s3.list_objects_v2(Bucket=self.bucket)
-        return sorted(o["Key"] for o in listed.get("Contents", []))
+        return sorted(await self.objects())
+
+    async def objects(self) -> dict[str, int]:
+        """The bucket's keys and sizes (every page)."""
+        found: dict[str, int] = {}
+        async for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            found.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+        return found
 
 
-async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 90) -> Any:
+async def until(
+    read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 90, every: float = 0.2
+) -> Any:
     """Poll ``read`` until ``done`` holds (generous deadline: the machine may be slow)."""
     deadline = time.monotonic() + within
     while True:
@@ -89,7 +97,7 @@ async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"not done within {within} s: {value}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(every)
 
 
 def gen_settings(db_url: str, chain: str, manifest_path: Path, s3: dict[str, Any], fake: FakeKie, port: int,
@@ -175,3 +183,60 @@ def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "api.generation.worker"], cwd=ROOT, env=env, stdout=sink, stderr=sink
         )
+
+
+async def audit(gen: GenEnv) -> dict[str, int]:
+    """The books after every job has ended: each job succeeded (one video, its object stored, its hold committed
+    at its price) or failed (no video, no object, its hold released); each hold reserved once and settled by one
+    transaction (no double charge, no double refund); every account's balance equals its entries, every user holds
+    nothing and has what was granted less what was charged; all entries sum to zero. Returns counts."""
+    jobs = await gen.pool.fetch(
+        """SELECT j.id, j.user_id, j.status, j.price, u.status AS usage_status, u.reserved, u.charged,
+                  (SELECT count(*) FROM videos v WHERE v.job_id = j.id) AS videos,
+                  (SELECT count(*) FROM credit_transactions t WHERE t.usage_id = j.usage_id AND t.kind = 'reserve')
+                      AS reserves,
+                  (SELECT count(*) FROM credit_transactions t WHERE t.usage_id = j.usage_id
+                                                                AND t.kind IN ('commit', 'release')) AS settles
+           FROM generation_jobs j JOIN credit_usage u ON u.id = j.usage_id"""
+    )
+    objects = await gen.objects()
+    for job in jobs:
+        key = f"generations/{job['user_id']}/{job['id']}.mp4"
+        assert (job["reserves"], job["settles"], job["reserved"]) == (1, 1, job["price"]), dict(job)
+        if job["status"] == "succeeded":
+            assert (job["usage_status"], job["charged"], job["videos"]) == ("committed", job["price"], 1), dict(job)
+            size = await gen.pool.fetchval("SELECT size_bytes FROM videos WHERE job_id = $1", job["id"])
+            assert objects.get(key) == size, (dict(job), objects.get(key))
+        else:
+            assert job["status"] == "failed", dict(job)
+            assert (job["usage_status"], job["charged"], job["videos"]) == ("released", 0, 0), dict(job)
+            assert key not in objects, dict(job)
+    keys = {f"generations/{j['user_id']}/{j['id']}.mp4" for j in jobs if j["status"] == "succeeded"}
+    assert set(objects) == keys, set(objects) ^ keys
+    accounts = await gen.pool.fetch(
+        """SELECT a.id, a.user_id, a.kind, a.balance, coalesce(sum(e.amount), 0) AS entries
+           FROM credit_accounts a LEFT JOIN credit_entries e ON e.account_id = a.id GROUP BY a.id"""
+    )
+    for account in accounts:
+        if account["user_id"] is not None:
+            assert account["balance"] == account["entries"], dict(account)
+            if account["kind"] == "held":
+                assert account["balance"] == 0, dict(account)
+    per_user = await gen.pool.fetch(
+        """SELECT a.user_id, a.balance,
+                  (SELECT coalesce(sum(t.amount), 0) FROM credit_transactions t
+                    WHERE t.user_id = a.user_id AND t.kind = 'grant') AS granted,
+                  (SELECT coalesce(sum(u.charged), 0) FROM credit_usage u WHERE u.user_id = a.user_id) AS charged
+           FROM credit_accounts a WHERE a.kind = 'available'"""
+    )
+    for user in per_user:
+        assert user["balance"] == user["granted"] - user["charged"], dict(user)
+    unbalanced = await gen.pool.fetchval(
+        "SELECT count(*) FROM (SELECT transaction_id FROM credit_entries GROUP BY 1 HAVING sum(amount) <> 0) x"
+    )
+    system = {a["kind"]: int(a["entries"]) for a in accounts if a["user_id"] is None}
+    charged = sum(int(u["charged"]) for u in per_user)
+    assert unbalanced == 0 and sum(int(a["entries"]) for a in accounts) == 0
+    assert system["consumed"] == charged and -system["issued"] == sum(int(u["granted"]) for u in per_user)
+    succeeded = sum(j["status"] == "succeeded" for j in jobs)
+    return {"jobs": len(jobs), "succeeded": succeeded, "failed": len(jobs) - succeeded, "charged": charged}
