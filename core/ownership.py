@@ -55,5 +55,7 @@ TABLES: dict[str, Table] = {
     # Generation (api/generation); procrastinate's tables are written by its own SQL functions, called by the
     # API (deferring a job in the transaction that holds the credits) and its generation workers.
     **_all("api", "generation_jobs videos"),
+    **_all("api", "subscription_checkouts subscription_customers subscription_invoices"),
+    **_all("api", "subscription_plans subscriptions"),
     **_all("api", "procrastinate_events procrastinate_jobs procrastinate_periodic_defers procrastinate_workers"),
 }
