@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from eth_account import Account
 
@@ -25,3 +27,18 @@ def relayer_for(
 
 def mint(to: str, amount: int, ref: str) -> dict[str, object]:
     return {"to": to, "amount": amount, "payment_ref": ref}
+
+
+async def drain(relayer: Relayer) -> int:
+    """Run one relayer until the queue is empty (others may share it); returns how many requests it sent."""
+    sent = 0
+    for _ in range(500):
+        while await relayer.submit_one():
+            sent += 1
+            await asyncio.sleep(0)  # let the other relayer claim too
+        await relayer.check_submitted()
+        counts = await relayer.store.status_counts()
+        if not counts.get("pending") and not counts.get("submitted"):
+            return sent
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"requests still in flight: {await relayer.store.status_counts()}")

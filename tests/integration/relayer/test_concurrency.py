@@ -11,27 +11,10 @@ from eth_account import Account
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
-from relayer.app import Relayer
-from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, new_ref
-from tests.integration.relayer.common import chain_nonce, mint, relayer_for
+from tests.integration.relayer.common import chain_nonce, drain, mint, relayer_for
 
 REQUESTS = 30
-
-
-async def _drain(relayer: Relayer, store: RelayerStore) -> int:
-    """Run one relayer until the queue is empty; returns how many requests it sent."""
-    sent = 0
-    for _ in range(500):
-        while await relayer.submit_one():
-            sent += 1
-            await asyncio.sleep(0)  # let the other relayer claim too
-        await relayer.check_submitted()
-        counts = await store.status_counts()
-        if not counts.get("pending") and not counts.get("submitted"):
-            return sent
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"requests still in flight: {await store.status_counts()}")
 
 
 async def test_two_relayers_on_one_queue_send_each_request_once(
@@ -49,7 +32,7 @@ async def test_two_relayers_on_one_queue_send_each_request_once(
             for i, fan in enumerate(fans):
                 await store.enqueue("mint", f"pair:{i}", mint(fan, i + 1, new_ref()))
             began = time.monotonic()
-            sent = await asyncio.gather(_drain(first, store), _drain(second, RelayerStore(other_pool)))
+            sent = await asyncio.gather(drain(first), drain(second))
             elapsed = time.monotonic() - began
     finally:
         await other_pool.close()

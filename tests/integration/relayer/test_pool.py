@@ -17,7 +17,7 @@ from core.db import create_pool
 from relayer.app import Relayer
 from relayer.store import RelayerStore
 from tests.integration.helpers import balance_of, new_ref, relay_all
-from tests.integration.relayer.common import chain_nonce, mint
+from tests.integration.relayer.common import chain_nonce, drain, mint
 
 GWEI = 10**9
 
@@ -69,20 +69,6 @@ async def test_the_pool_sends_from_four_keys_with_no_nonce_gap_on_any(
     assert [balance_of(chain, token, fan) for fan in fans] == [i + 1 for i in range(len(fans))]
 
 
-async def _drain(relayer: Relayer) -> int:
-    sent = 0
-    for _ in range(500):
-        while await relayer.submit_one():
-            sent += 1
-            await asyncio.sleep(0)  # let the other relayer claim too
-        await relayer.check_submitted()
-        counts = await relayer.store.status_counts()
-        if not counts.get("pending") and not counts.get("submitted"):
-            return sent
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"requests still in flight: {await relayer.store.status_counts()}")
-
-
 async def test_two_relayers_on_one_pool_of_four_keys_send_each_request_once(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, db_url: str, relayer_key: str
 ) -> None:
@@ -96,7 +82,7 @@ async def test_two_relayers_on_one_pool_of_four_keys_send_each_request_once(
             start = starts(chain, first)
             for i, fan in enumerate(fans):
                 await first.store.enqueue("mint", f"pair:{i}", mint(fan, 1, new_ref()))
-            sent = await asyncio.gather(_drain(first), _drain(second))
+            sent = await asyncio.gather(drain(first), drain(second))
     finally:
         await other_pool.close()
     assert sum(sent) == len(fans), sent

@@ -11,7 +11,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.integration.api.generation.conftest import GenEnv, audit, spawn_worker, until
+from tests.processes import stop
 
 JOBS, USERS, KILLS = 100, 10, 10
 DOING = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = $1"
@@ -35,15 +35,6 @@ def started_worker(log: Path, nth: int) -> Awaitable[int | None]:
         return int(found[nth - 1]) if len(found) >= nth else None
 
     return read()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 @pytest.mark.parametrize("kie_options", [{"failure_rate": 0.2, "drop_rate": 0.2, "delay": 0.5, "seed": 16}])
