@@ -5,7 +5,7 @@
 
 Builds its own migrated database and fills it with SQL (``generate_series``): ``--users`` users
 (the first ``--creators`` of them creators with profiles), each following ``--follows`` creators
-(users x follows rows), ``--posts`` posts (nine in ten by creators), then ``ANALYZE``. Starts the
+(users x follows rows), ``--posts`` posts (nine in ten by creators), then ``VACUUM ANALYZE``. Starts the
 API with ``API_WORKERS=2`` and runs wrk (Debian: ``apt-get install -y wrk``) over random users on:
 
 - ``GET /health`` — the baseline of the same run: the HTTP stack with no database read;
@@ -15,7 +15,7 @@ API with ``API_WORKERS=2`` and runs wrk (Debian: ``apt-get install -y wrk``) ove
 - ``GET /api/content/feed/public?limit=20`` — the public feed;
 - ``GET /api/search?q=…`` — users and creators by a name prefix.
 
-Prints req/s and p50/p99 per case, then ``EXPLAIN (ANALYZE, BUFFERS)`` of the feed queries for one
+Prints req/s and p50/p99 per case, then ``EXPLAIN (ANALYZE, BUFFERS)`` of the feed queries and the search for one
 user. Needs PostgreSQL at ``BENCH_DATABASE_URL`` and Redis at ``BENCH_REDIS_URL``.
 """
 
@@ -32,9 +32,11 @@ from pathlib import Path
 import asyncpg
 
 from anvil.node import free_port
-from api.auth.tokens import issue_access_token
+from api.auth.tokens import issue_access_token, signing_key
 from api.content.service import NEWEST
 from api.content.service import QUERIES as CONTENT
+from api.profiles.search import like_prefix
+from api.profiles.service import QUERIES as PROFILES
 from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, write_bench_manifest, wrk
 from core.db.migrate import migrate
 
@@ -85,7 +87,7 @@ async def build_database(name: str, users: int, creators: int, follows: int, pos
             posts, users, creators,
         )  # fmt: skip
         await conn.execute("CREATE INDEX posts_author ON posts (author_id, id DESC)")
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map, GIN pending lists merged
         counts = {
             table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in ("users", "follows", "posts")
         }
@@ -103,6 +105,7 @@ async def plans(name: str, viewer: int, author: int) -> dict[str, str]:
             ("personal_feed", CONTENT.personal_feed, (viewer, NEWEST, 20)),
             ("author_posts", CONTENT.author_posts, (viewer, NEWEST, 20, author)),
             ("public_feed", CONTENT.public_feed, (viewer, NEWEST, 20)),
+            ("search", PROFILES.search, ("user_12", like_prefix("user_12"), 20, 0, False, viewer)),
         ):
             rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", *args)
             out[label] = "\n".join(r[0] for r in rows)
@@ -136,7 +139,7 @@ def main() -> None:
           f" {counts['posts']:,} posts, {counts['megabytes']:,} MB ({time.perf_counter() - started:.0f} s)")  # fmt: skip
     rng = random.Random(3)
     viewers = [rng.randrange(1, args.users + 1) for _ in range(2000)]
-    tokens = [issue_access_token(SECRET, v, "user", 3600) for v in viewers]
+    tokens = [issue_access_token(signing_key(SECRET), v, "user", 3600) for v in viewers]  # the API's key
     authors = [rng.randrange(1, args.creators + 1) for _ in range(2000)]
     cases: list[tuple[str, list[str], list[str] | None]] = [
         ("GET /health (baseline: no database read)", ["/health"], None),
@@ -157,6 +160,8 @@ def main() -> None:
                 for label, paths, auth in cases:
                     wrk(url, paths, 3, args.connections, auth)  # warm-up: pools, prepared statements, page cache
                     result = wrk(url, paths, args.duration, args.connections, auth)
+                    if result["non2xx"]:
+                        raise SystemExit(f"{label}: {result['non2xx']:.0f} answers were not 2xx: the figures would be of errors")
                     print(f"{label:50s} {result['rps']:8,.0f} req/s   p50 {result['p50']:6.2f} ms"
                           f"   p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']:.0f}"
                           f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip

@@ -68,28 +68,29 @@ SELECT EXISTS (
 -- Users with a username or a creator profile, matching the words $1 (full text, 'simple' dictionary,
 -- in the user's or the creator's profile) or whose username starts with the LIKE-escaped prefix $2;
 -- ranked: exact username, prefix, text rank. $5 true: creators only. $6: the viewer (0: anonymous),
--- blocks hidden both ways. The candidates come from the three indexes (migration 0025), then are ranked.
-WITH query AS (SELECT plainto_tsquery('simple', $1) AS words),
-candidates AS (
-    SELECT p.user_id FROM user_profiles p, query WHERE p.search_doc @@ query.words
+-- blocks hidden both ways. The candidates come from the three indexes (migration 0025), each source
+-- capped at 1,050 (the deepest page: offset 1,000 + limit 50), so a word in every profile ("user")
+-- ranks 3,150 rows, not the table; the prefix source keeps the alphabetically first. Profiles cascade
+-- from users, so no join to users is needed.
+WITH candidates AS (
+    (SELECT p.user_id FROM user_profiles p WHERE p.search_doc @@ plainto_tsquery('simple', $1) LIMIT 1050)
     UNION
-    SELECT p.user_id FROM user_profiles p WHERE lower(p.username) LIKE $2 || '%'
+    (SELECT p.user_id FROM user_profiles p WHERE lower(p.username) LIKE $2 || '%' ORDER BY lower(p.username) LIMIT 1050)
     UNION
-    SELECT c.user_id FROM creator_profiles c, query WHERE c.search_doc @@ query.words
+    (SELECT c.user_id FROM creator_profiles c WHERE c.search_doc @@ plainto_tsquery('simple', $1) LIMIT 1050)
 )
-SELECT u.id, p.username, coalesce(p.display_name, c.display_name, '') AS display_name,
+SELECT k.user_id AS id, p.username, coalesce(p.display_name, c.display_name, '') AS display_name,
        (c.user_id IS NOT NULL) AS is_creator,
        (CASE WHEN lower(p.username) = lower($1) THEN 2 ELSE 0 END
         + CASE WHEN lower(p.username) LIKE $2 || '%' THEN 1 ELSE 0 END
         + ts_rank(coalesce(p.search_doc, ''::tsvector) || coalesce(c.search_doc, ''::tsvector),
-                  (SELECT words FROM query)))::float8 AS rank
+                  plainto_tsquery('simple', $1)))::float8 AS rank
 FROM candidates k
-JOIN users u ON u.id = k.user_id
-LEFT JOIN user_profiles p ON p.user_id = u.id
-LEFT JOIN creator_profiles c ON c.user_id = u.id
+LEFT JOIN user_profiles p ON p.user_id = k.user_id
+LEFT JOIN creator_profiles c ON c.user_id = k.user_id
 WHERE (p.username IS NOT NULL OR c.user_id IS NOT NULL)
   AND (NOT $5 OR c.user_id IS NOT NULL)
-  AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $6 AND b.blocked_id = u.id)
-                                              OR (b.blocker_id = u.id AND b.blocked_id = $6))
-ORDER BY rank DESC, u.id
+  AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $6 AND b.blocked_id = k.user_id)
+                                              OR (b.blocker_id = k.user_id AND b.blocked_id = $6))
+ORDER BY rank DESC, k.user_id
 LIMIT $3 OFFSET $4;
