@@ -87,7 +87,9 @@ async def build_database(name: str, users: int, creators: int, follows: int, pos
             posts, users, creators,
         )  # fmt: skip
         await conn.execute("CREATE INDEX posts_author ON posts (author_id, id DESC)")
-        await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map, GIN pending lists merged
+        await conn.execute(
+            "VACUUM ANALYZE"
+        )  # the steady state autovacuum keeps: visibility map, GIN pending lists merged
         counts = {
             table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in ("users", "follows", "posts")
         }
@@ -161,7 +163,9 @@ def main() -> None:
                     wrk(url, paths, 3, args.connections, auth)  # warm-up: pools, prepared statements, page cache
                     result = wrk(url, paths, args.duration, args.connections, auth)
                     if result["non2xx"]:
-                        raise SystemExit(f"{label}: {result['non2xx']:.0f} answers were not 2xx: the figures would be of errors")
+                        raise SystemExit(
+                            f"{label}: {result['non2xx']:.0f} answers were not 2xx: the figures would be of errors"
+                        )
                     print(f"{label:50s} {result['rps']:8,.0f} req/s   p50 {result['p50']:6.2f} ms"
                           f"   p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']:.0f}"
                           f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip
