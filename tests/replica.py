@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +36,7 @@ class Replicated:
         conn = await asyncpg.connect(self.url(self.standby))
         try:
             await conn.execute("SELECT pg_wal_replay_pause()")
-            while await conn.fetchval("SELECT pg_get_wal_replay_pause_state()") != "paused":
-                await asyncio.sleep(0.01)
+            await _until(lambda: conn.fetchval("SELECT pg_get_wal_replay_pause_state() = 'paused'"))
         finally:
             await conn.close()
 
@@ -48,19 +47,26 @@ class Replicated:
         finally:
             await conn.close()
 
-    async def caught_up(self, timeout: float = 30) -> int:
+    async def caught_up(self) -> int:
         """Wait until the standby has replayed everything the primary has written now; its position."""
         primary = await asyncpg.connect(self.url(self.primary))
         standby = await asyncpg.connect(self.url(self.standby))
         try:
             target = await primary.fetchval("SELECT pg_current_wal_lsn()")
-            async with asyncio.timeout(timeout):
-                while not await standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target):
-                    await asyncio.sleep(0.01)
+            await _until(lambda: standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target))
             return int(await standby.fetchval("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"))
         finally:
             await primary.close()
             await standby.close()
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], within: float = 30) -> None:
+    """Poll ``condition`` (a query) until it holds; a standby that never gets there fails the test."""
+    async with asyncio.timeout(within):
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.01)
 
 
 @contextmanager
