@@ -114,7 +114,7 @@ class Server:
 class Postgres(Server):
     name = "postgres"
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *, initialise: bool = True) -> None:
         super().__init__(data_dir, port)
         self.stop_signal = signal.SIGINT  # fast shutdown (SIGTERM would wait for every client)
         runtime = data_dir.parent / "runtime"
@@ -134,7 +134,7 @@ class Postgres(Server):
             utils.ensure_folder_permissions(self.bin, read | stat.S_IXGRP | stat.S_IXOTH)
             utils.ensure_folder_permissions(self.bin.parent / "lib", read)
             os.chown(data_dir, entry.pw_uid, entry.pw_gid)
-        if not (data_dir / "PG_VERSION").exists():
+        if initialise and not (data_dir / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL in %s", data_dir)
             subprocess.run(
                 [str(self.bin / "initdb"), "-D", str(data_dir), "--auth=trust", "-U", "postgres", "-E", "utf8"],
@@ -154,6 +154,20 @@ class Postgres(Server):
     def ready(self) -> bool:
         probe = [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"]
         return subprocess.run(probe, check=False, capture_output=True).returncode == 0
+
+    def standby(self, data_dir: Path, port: int) -> Postgres:
+        """A hot standby streaming from this running server (README "Read replicas"), not started yet:
+        ``pg_basebackup -R`` copies the cluster into ``data_dir`` and configures it to follow this one (the
+        default ``pg_hba.conf`` of ``initdb --auth=trust`` admits local replication connections)."""
+        replica = Postgres(data_dir, port, initialise=False)
+        if not (data_dir / "PG_VERSION").exists():
+            backup = [str(self.bin / "pg_basebackup"), "-D", str(data_dir), "-h", "127.0.0.1", "-p", str(self.port),
+                      "-U", "postgres", "-X", "stream", "-R", "-c", "fast", "--no-sync"]  # fmt: skip
+            subprocess.run(backup, check=True, capture_output=True, user=self.user, timeout=120)
+            data_dir.chmod(0o700)  # postgres refuses a group/world-readable data dir; the copy kept mkdir's mode
+            for lock in data_dir.glob(".s.PGSQL.*.lock"):  # the primary's socket lock, copied along
+                lock.unlink()
+        return replica
 
     def start(self, timeout: float = 60) -> None:
         # A leftover server of this data dir (an older launcher killed hard): ours, so stop it deliberately.

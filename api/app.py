@@ -13,7 +13,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from api import background, errors, request_ids
+from api import background, errors, read_scope, request_ids
 from api.accounts import routes as admin
 from api.auctions import routes as auctions
 from api.auth import otp_routes as otp
@@ -122,6 +122,7 @@ def create_app(settings: ApiSettings, *, name: str = "creator_api", mailer: Mail
     build_signals_once(app)  # sanic-ext's HEAD/OPTIONS routes without a quadratic start
     app.after_server_stop(close_resources)
     request_ids.install(app)  # README "Logs": X-Request-ID and the access log
+    read_scope.install(app)  # README "Read replicas": where reads go, read-your-writes tokens
     compress.install(app, settings)  # gzip for large JSON bodies, negotiated
 
     @app.on_request

@@ -2,6 +2,12 @@
 -- name: indexed_block
 SELECT block_number, block_hash FROM indexer_checkpoints WHERE chain_id = $1;
 
+-- name: indexed_block_lsn
+-- The checkpoint and the primary's WAL position, taken after the statement's snapshot: a replica that has
+-- replayed up to it sees this checkpoint (or a later one).
+SELECT block_number, block_hash, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS lsn
+FROM indexer_checkpoints WHERE chain_id = $1;
+
 -- name: balances_of
 SELECT token, balance::text AS balance, updated_block FROM token_balances
 WHERE chain_id = $1 AND account = $2;

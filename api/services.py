@@ -51,6 +51,7 @@ from core.chain.manifest import Manifest, load_manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from core.db.outage import when_available
+from core.db.replica import ReadRouter, open_router
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Services:
     mailer: Mailer
     manifest: Manifest
     pool: asyncpg.Pool
+    reads: ReadRouter  # the pure reads: the read replica when configured (README "Read replicas")
     redis: Redis
     rpc: RpcClient
     store: ApiStore
@@ -100,13 +102,18 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     tokens = {c.address: name for name, c in manifest.erc20_tokens().items()}
     pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
     stack.push_async_callback(pool.close)
+    reads = await open_router(
+        pool, settings.database_read_url, wait=settings.read_replica_wait, retry=settings.read_replica_retry
+    )
+    if reads.replica is not None:
+        stack.push_async_callback(reads.replica.close)
     redis = redis_client(settings.redis_url)
     stack.push_async_callback(redis.aclose)
     rpc = RpcClient(settings.rpc_urls, retries=1, timeout=5.0)
     stack.push_async_callback(rpc.close)
     gateway = StripeGateway(settings)
     stack.push_async_callback(gateway.close)
-    store = ApiStore(pool, chain_id)
+    store = ApiStore(pool, chain_id, reads)
     accounts = Accounts(pool, on_link=claim_on_link)
     notifications = Notifications(pool, redis, MEETING_QUERIES, chain_id, settings.feed_maxlen)
     ledger = CreditLedger(pool, settings.credit_hold_ttl)
@@ -124,6 +131,7 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         mailer=mailer,
         manifest=manifest,
         pool=pool,
+        reads=reads,
         redis=redis,
         rpc=rpc,
         store=store,
@@ -162,11 +170,11 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
         livekit=livekit,
         streams=Streams(pool, livekit),
         lifecycle=Lifecycle(pool),
-        discovery=Discovery(pool),
+        discovery=Discovery(reads),
         gifts=Gifts(pool, tips, rpc, redis, settings),
         media=media,
-        profiles=Profiles(pool, accounts, auth, media),
-        content=Content(pool, media),
+        profiles=Profiles(pool, accounts, auth, media, reads),
+        content=Content(pool, media, reads),
         verifications=Verifications(pool, media, settings),
         payouts=Payouts(pool, settings),
         review=IntentReview(pool, rpc, manifest, settings),

@@ -56,6 +56,13 @@ class ApiSettings(SharedSettings):
     rate_generation: str = "5/3600"
     rate_sensitive: str = "3/900"
     max_body_bytes: int = Field(65536, ge=1024)
+    # Read replicas (README "Read replicas"): a hot standby streaming from the primary (DATABASE_URL) answers
+    # the pure reads; unset, every read goes to the primary. A read that needs more than the standby has
+    # replayed (the client's own write, a min_block) waits READ_REPLICA_WAIT s for it, then goes to the
+    # primary; a standby that fails is skipped for READ_REPLICA_RETRY s.
+    database_read_url: str = ""  # a shared name too (core.settings.SHARED_FIELDS): DATABASE_READ_URL
+    read_replica_wait: float = Field(0.2, ge=0, le=5)
+    read_replica_retry: float = Field(5.0, gt=0, le=300)
     # How long a read with ?min_block= waits for the indexer before answering 503.
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from core.db import Queries, translate_errors
+from core.db.replica import ReadRouter, current_scope
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
 T = TypeVar("T")
@@ -19,25 +20,42 @@ def _indexed(row: asyncpg.Record | None) -> Indexed:
     return {"number": row["block_number"], "hash": row["block_hash"]} if row else None
 
 
+def _reflects(pair: tuple[asyncpg.Record | None, object]) -> bool:
+    """A read answers a ``min_block`` only from a snapshot whose checkpoint has reached it (a lagging replica's
+    does not: the read is retried on the primary)."""
+    scope = current_scope()
+    floor = scope.min_block if scope is not None else None
+    return floor is None or (pair[0] is not None and pair[0]["block_number"] >= floor)
+
+
 class ApiStore:
-    def __init__(self, pool: asyncpg.Pool, chain_id: int) -> None:
+    """``pool`` is the primary (the listener's checkpoint, writes); ``reads`` routes the indexed reads (the
+    read replica when configured). Each read reports the checkpoint of the snapshot it read its rows from."""
+
+    def __init__(self, pool: asyncpg.Pool, chain_id: int, reads: ReadRouter | None = None) -> None:
         self.pool = pool
+        self.reads = reads or ReadRouter(pool)
         self.chain_id = chain_id
         self.q = QUERIES
 
     async def indexed_block(self) -> Indexed:
+        return (await self.checkpoint())[0]
+
+    async def checkpoint(self) -> tuple[Indexed, int | None]:
+        """The primary's checkpoint and the primary's WAL position read after it: a replica that has replayed
+        that far reflects at least this checkpoint."""
         async with translate_errors():
-            return _indexed(await self.pool.fetchrow(self.q.indexed_block, self.chain_id))
+            row = await self.pool.fetchrow(self.q.indexed_block_lsn, self.chain_id)
+        return _indexed(row), (row["lsn"] if row else None)
 
     async def read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> tuple[Indexed, T]:
         """Run ``fn`` and read the checkpoint in one read-only snapshot: the pair is consistent."""
-        async with (
-            translate_errors(),
-            self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            block = await conn.fetchrow(self.q.indexed_block, self.chain_id)
-            result = await fn(conn)
+
+        async def both(conn: asyncpg.Connection) -> tuple[asyncpg.Record | None, T]:
+            return await conn.fetchrow(self.q.indexed_block, self.chain_id), await fn(conn)
+
+        async with translate_errors():
+            block, result = await self.reads.run(both, snapshot=True, accept=_reflects)
         return _indexed(block), result
 
     async def read_table(
@@ -49,19 +67,21 @@ class ApiStore:
         "Upgrading projections"); locked first, the table and its registry row are read both from
         before the swap or both from after it. None when there is no such table.
         """
-        async with (
-            translate_errors(),
-            self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
+
+        async def locked(conn: asyncpg.Connection) -> tuple[asyncpg.Record | None, T] | None:
             try:
                 async with conn.transaction():  # a savepoint: a missing table leaves the transaction usable
-                    await conn.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
+                    await conn.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")  # a standby allows this mode
             except asyncpg.UndefinedTableError:
                 return None
-            block = await conn.fetchrow(self.q.indexed_block, self.chain_id)
-            result = await fn(conn)
-        return _indexed(block), result
+            return await conn.fetchrow(self.q.indexed_block, self.chain_id), await fn(conn)
+
+        def reflects(pair: tuple[asyncpg.Record | None, T] | None) -> bool:
+            return pair is None or _reflects(pair)
+
+        async with translate_errors():
+            pair = await self.reads.run(locked, snapshot=True, accept=reflects)
+        return None if pair is None else (_indexed(pair[0]), pair[1])
 
     async def balances(self, account: str) -> tuple[Indexed, dict[str, dict[str, Any]]]:
         """The indexed block and the account's balances, read in one snapshot."""

@@ -49,6 +49,7 @@ def safe_depths(settings: BaseSettings, defaults: dict[str, int]) -> None:
 SHARED_FIELDS = (
     "environment",
     "database_url",
+    "database_read_url",  # the API's only (README "Read replicas")
     "redis_url",
     "rpc_urls",
     "rpc_batch_size",

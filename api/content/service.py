@@ -12,6 +12,7 @@ import asyncpg
 from api.domain_errors import Forbidden
 from api.media.service import Media
 from core.db import Queries, translate_errors
+from core.db.replica import ReadRouter
 from core.errors import NotFound
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
@@ -19,8 +20,12 @@ NEWEST = 2**63 - 1
 
 
 class Content:
-    def __init__(self, pool: asyncpg.Pool, media: Media) -> None:
+    """Writes on ``pool`` (the primary); the feeds, posts and comments read through ``reads`` (README "Read
+    replicas": a replica on GET requests, the primary inside a write)."""
+
+    def __init__(self, pool: asyncpg.Pool, media: Media, reads: ReadRouter | None = None) -> None:
         self.pool = pool
+        self.reads = reads or ReadRouter(pool)
         self.media = media
         self.q = QUERIES
 
@@ -71,7 +76,7 @@ class Content:
 
     async def post(self, post_id: int, viewer: int | None) -> dict[str, Any]:
         async with translate_errors():
-            row = await self.pool.fetchrow(self.q.post_by_id, post_id, viewer or 0)
+            row = await self.reads.fetchrow(self.q.post_by_id, post_id, viewer or 0)
         if row is None:
             raise NotFound("no such post", details={"id": post_id})
         return await self._view(row)
@@ -81,11 +86,11 @@ class Content:
     ) -> list[dict[str, Any]]:
         async with translate_errors():
             if personal:
-                rows = await self.pool.fetch(self.q.personal_feed, viewer or 0, before or NEWEST, limit)
+                rows = await self.reads.fetch(self.q.personal_feed, viewer or 0, before or NEWEST, limit)
             elif author:
-                rows = await self.pool.fetch(self.q.author_posts, viewer or 0, before or NEWEST, limit, author)
+                rows = await self.reads.fetch(self.q.author_posts, viewer or 0, before or NEWEST, limit, author)
             else:
-                rows = await self.pool.fetch(self.q.public_feed, viewer or 0, before or NEWEST, limit)
+                rows = await self.reads.fetch(self.q.public_feed, viewer or 0, before or NEWEST, limit)
         return [await self._view(r) for r in rows]
 
     async def like(self, user_id: int, post_id: int, on: bool) -> dict[str, Any]:
@@ -109,7 +114,7 @@ class Content:
     async def comments(self, viewer: int | None, post_id: int, after: int, limit: int) -> list[dict[str, Any]]:
         await self.post(post_id, viewer)
         async with translate_errors():
-            rows = await self.pool.fetch(self.q.comments_page, post_id, after, limit, viewer or 0)
+            rows = await self.reads.fetch(self.q.comments_page, post_id, after, limit, viewer or 0)
         return [_comment(r, r["username"]) for r in rows]
 
 

@@ -128,7 +128,7 @@ class Creators:
 
     async def creators(self, after: int, limit: int) -> list[dict[str, Any]]:
         async with translate_errors():
-            rows = await self.pool.fetch(self.q.creators_page, after, limit)
+            rows = await self.store.reads.fetch(self.q.creators_page, after, limit)  # README "Read replicas"
         return [{**dict(r), "categories": list(r["categories"])} for r in rows]
 
     # ------------------------------------------------------------------ follows, blocks

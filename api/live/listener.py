@@ -63,8 +63,8 @@ class Listener:
         self._wake.set()
 
     async def step(self) -> None:
-        indexed = await self.store.indexed_block()
-        self.state.update(indexed)
+        indexed, lsn = await self.store.checkpoint()
+        self.state.update(indexed, lsn)
         reorgs, self._reorgs = self._reorgs, []
         resyncs, self._resyncs = self._resyncs, []
         try:

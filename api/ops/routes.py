@@ -16,6 +16,7 @@ from api.ops.metrics_auth import refusal
 from api.ops.schemas import Health, Ready
 from api.services import services
 from core.backoff import mark
+from core.db.replica import ReadRouter
 from core.metrics import exposition
 
 bp = Blueprint("ops")
@@ -38,8 +39,21 @@ async def _check(name: str, probe: object) -> tuple[str, dict[str, object]]:
         return name, {"ok": False, "error": type(exc).__name__, "reason": str(exc)[:200]}
 
 
+async def _replica(reads: ReadRouter) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        state = await asyncio.wait_for(reads.check(), 2.0)
+    except Exception as exc:  # noqa: BLE001 (reported, not raised: the primary answers the reads meanwhile)
+        return {"ok": False, "required": False, "serving": "primary", "error": type(exc).__name__,
+                "reason": str(exc)[:200]}  # fmt: skip
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    serving = "replica" if state["standby"] else "primary"  # a promoted standby is no replica any more
+    return {"ok": state["standby"], "required": False, "serving": serving, "lag_bytes": state["lag_bytes"], "ms": ms}
+
+
 @bp.get("/ready")
-@doc("Readiness: Postgres, Redis and the chain answer (503 with each check if not)", tag="ops", response=Ready)
+@doc("Readiness: Postgres, Redis and the chain answer (503 with each check if not); a read replica is reported",
+     tag="ops", response=Ready)  # fmt: skip
 async def ready(request: Request) -> HTTPResponse:
     ctx = services(request)
     results = dict(
@@ -49,7 +63,9 @@ async def ready(request: Request) -> HTTPResponse:
             _check("chain", ctx.rpc.block_number()),
         )
     )
-    if all(r["ok"] for r in results.values()):
+    if ctx.reads.configured:  # README "Read replicas": a replica away is reported, reads fall back (still ready)
+        results["replica"] = await _replica(ctx.reads)
+    if all(r["ok"] for r in results.values() if r.get("required", True)):
         return ok({"status": "ready", "checks": results})
     return envelope_error(503, "not_ready", "a dependency is unreachable", {"checks": results})
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from api.profiles.service import QUERIES
 from core.db import translate_errors
+from core.db.replica import ReadRouter
 
 
 def like_prefix(text: str) -> str:
@@ -15,8 +14,8 @@ def like_prefix(text: str) -> str:
 
 
 async def search(
-    pool: asyncpg.Pool, text: str, *, creators_only: bool, viewer: int | None, offset: int, limit: int
+    reads: ReadRouter, text: str, *, creators_only: bool, viewer: int | None, offset: int, limit: int
 ) -> list[dict[str, Any]]:
     async with translate_errors():
-        rows = await pool.fetch(QUERIES.search, text, like_prefix(text), limit, offset, creators_only, viewer or 0)
+        rows = await reads.fetch(QUERIES.search, text, like_prefix(text), limit, offset, creators_only, viewer or 0)
     return [{**dict(r), "rank": round(float(r["rank"]), 6)} for r in rows]

@@ -26,7 +26,7 @@ async def find(request: Request) -> HTTPResponse:
     (offset,) = decode_cursor(query.cursor, (int,), (0,))
     offset = min(max(int(offset), 0), MAX_OFFSET)
     claims = await optional_claims(request)
-    items = await search(services(request).pool, query.q, creators_only=query.kind == "creators",
+    items = await search(services(request).reads, query.q, creators_only=query.kind == "creators",
                          viewer=claims.user_id if claims else None, offset=offset, limit=query.limit)  # fmt: skip
     more = len(items) >= query.limit and offset + query.limit < MAX_OFFSET
     return ok({"items": items, "next_cursor": encode_cursor(offset + query.limit) if more else None})

@@ -14,6 +14,7 @@ from api.domain_errors import Unauthenticated
 from api.media.service import Media
 from api.profiles.usernames import check_username
 from core.db import Queries, translate_errors
+from core.db.replica import ReadRouter
 from core.errors import Conflict, InvalidInput, NotFound
 
 QUERIES = Queries(Path(__file__).with_name("queries.sql"))
@@ -21,8 +22,13 @@ EDITABLE = ("username", "display_name", "bio", "first_name", "last_name")
 
 
 class Profiles:
-    def __init__(self, pool: asyncpg.Pool, accounts: Accounts, auth: AuthService, media: Media) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, accounts: Accounts, auth: AuthService, media: Media, reads: ReadRouter | None = None
+    ) -> None:
         self.pool = pool
+        # Profiles, statistics and the social graph read through ``reads`` (README "Read replicas"; the primary
+        # inside a write, e.g. the read-modify-write of ``update``).
+        self.reads = reads or ReadRouter(pool)
         self.accounts = accounts
         self.auth = auth
         self.media = media
@@ -30,7 +36,7 @@ class Profiles:
 
     async def _row(self, user_id: int) -> asyncpg.Record:
         async with translate_errors():
-            row: asyncpg.Record | None = await self.pool.fetchrow(self.q.profile_of, user_id)
+            row: asyncpg.Record | None = await self.reads.fetchrow(self.q.profile_of, user_id)
         if row is None:
             raise NotFound("no such user", details={"id": user_id})
         return row
@@ -59,7 +65,7 @@ class Profiles:
 
     async def by_username(self, username: str, *, creator: bool = False) -> dict[str, Any]:
         async with translate_errors():
-            user_id = await self.pool.fetchval(self.q.user_by_username, username)
+            user_id = await self.reads.fetchval(self.q.user_by_username, username)
         profile = await self.public(int(user_id)) if user_id is not None else None
         if profile is None or (creator and profile["creator"] is None):
             raise NotFound("no such username" if not creator else "no creator has this username",
@@ -107,7 +113,7 @@ class Profiles:
 
     async def statistics(self, user_id: int) -> dict[str, Any]:
         async with translate_errors():
-            row = await self.pool.fetchrow(self.q.statistics, user_id)
+            row = await self.reads.fetchrow(self.q.statistics, user_id)
         if row is None or row["member_since"] is None:
             raise NotFound("no such user", details={"id": user_id})
         return {**{k: int(row[k]) for k in ("following", "followers", "tips_sent", "wallets", "media")},
@@ -121,13 +127,14 @@ class Profiles:
         await self._exists(user_id)
         query = self.q.followers_page if kind == "followers" else self.q.following_page
         async with translate_errors():
-            rows = await self.pool.fetch(query, user_id, after, limit, viewer or 0)
+            rows = await self.reads.fetch(query, user_id, after, limit, viewer or 0)
         return [dict(r) for r in rows]
 
     async def follow_state(self, viewer: int, user_id: int) -> dict[str, Any]:
         await self._exists(user_id)
         async with translate_errors():
-            row = await self.pool.fetchrow(self.q.follow_state, viewer, user_id)
-            blocked = await self.pool.fetchval(self.q.blocked_between, viewer, user_id)
+            row = await self.reads.fetchrow(self.q.follow_state, viewer, user_id)
+            blocked = await self.reads.fetchval(self.q.blocked_between, viewer, user_id)
+        assert row is not None  # two EXISTS: always one row
         return {"user_id": user_id, "following": row["following"], "followed_by": row["followed_by"],
                 "blocked": bool(blocked)}  # fmt: skip

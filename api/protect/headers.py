@@ -22,8 +22,8 @@ _API_CSP = "default-src 'none'; frame-ancestors 'none'"
 def configure(app: Sanic, settings: ApiSettings) -> None:
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
-    app.config.CORS_ALLOW_HEADERS = "authorization,content-type,last-event-id"
-    app.config.CORS_EXPOSE_HEADERS = "retry-after"
+    app.config.CORS_ALLOW_HEADERS = "authorization,content-type,last-event-id,x-min-lsn"
+    app.config.CORS_EXPOSE_HEADERS = "retry-after,x-min-lsn,x-read-source"  # README "Read replicas"
     app.config.CORS_MAX_AGE = 600
     hsts = not settings.is_development
 

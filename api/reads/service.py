@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse, raw
 
 from api.schemas import PageQuery, ReadQuery
 from api.services import Services
+from core.db.replica import current_scope
 from core.errors import InvalidInput
 
 FAR = 2**62  # a block above any real one: "no cursor yet"
@@ -45,9 +46,18 @@ def parse_uint256(value: str, name: str) -> int:
 
 
 async def wait_for_min_block(ctx: Services, query: ReadQuery) -> None:
-    """Wait (bounded) until the indexer has reached ``query.min_block``; else ``NotIndexedYet`` (409)."""
-    if query.min_block is not None:
-        await ctx.state.wait_for(query.min_block, ctx.settings.min_block_timeout, ctx.store.indexed_block)
+    """Wait (bounded) until the indexer has reached ``query.min_block``; else ``NotIndexedYet`` (409).
+
+    The reads that follow must reflect it too: on a read replica, only once it has replayed the primary's
+    WAL position at which this process saw the block (else they wait for it, then go to the primary).
+    """
+    if query.min_block is None:
+        return
+    await ctx.state.wait_for(query.min_block, ctx.settings.min_block_timeout, ctx.store.checkpoint)
+    scope = current_scope()
+    if scope is not None:
+        scope.min_block = max(scope.min_block or 0, query.min_block)
+        scope.require_lsn(ctx.state.lsn)
 
 
 def encode_cursor(*parts: object) -> str:
@@ -85,8 +95,13 @@ async def cached(ctx: Services, key: str, build: Callable[[], Awaitable[dict[str
     NOTIFY: a new block (a new bid, an ended auction) or a reorg moves every read to new keys.
     """
     cacheable = ctx.state.number is not None
-    generation = f"{ctx.store.chain_id}:{ctx.state.generation}"
+    generation, lsn = f"{ctx.store.chain_id}:{ctx.state.generation}", ctx.state.lsn
     body = await ctx.cache.get(generation, key) if cacheable else None
+    scope = current_scope()
+    if body is None and cacheable and scope is not None:
+        # Cached under this generation's key, so built from a snapshot that has this generation: a read
+        # replica serves it once it has replayed the position the generation was seen at.
+        scope.require_lsn(lsn)
     if body is None:
         body = json.dumps({"success": True, "data": await build()}, separators=(",", ":")).encode()
         if cacheable:

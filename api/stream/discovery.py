@@ -9,6 +9,7 @@ import asyncpg
 from api.stream.service import QUERIES
 from api.stream.views import stream_dict
 from core.db import translate_errors
+from core.db.replica import ReadRouter
 from core.errors import NotFound
 
 FAR = 2**62
@@ -19,19 +20,25 @@ def _like(text: str) -> str:
 
 
 class Discovery:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    """Pure reads, through ``reads`` (README "Read replicas")."""
+
+    def __init__(self, reads: ReadRouter) -> None:
+        self.reads = reads
         self.q = QUERIES
 
     async def _rows(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        async with translate_errors(), self.pool.acquire() as conn:
-            rows = await conn.fetch(query, *args)
+        async with translate_errors():
+            rows = await self.reads.fetch(query, *args)
         return [stream_dict(r) for r in rows]
 
     async def of_creator(self, creator_id: int) -> dict[str, Any]:
-        async with translate_errors(), self.pool.acquire() as conn:
-            name = await conn.fetchval(self.q.creator_name, creator_id)
-            row = await conn.fetchrow(self.q.latest_stream, creator_id)
+        async def fetch(conn: asyncpg.Connection) -> tuple[str | None, asyncpg.Record | None]:
+            return await conn.fetchval(self.q.creator_name, creator_id), await conn.fetchrow(
+                self.q.latest_stream, creator_id
+            )
+
+        async with translate_errors():
+            name, row = await self.reads.run(fetch, snapshot=True)
         if name is None:
             raise NotFound("no such creator", details={"creator_id": creator_id})
         return {"creator_id": creator_id, "creator_name": name, "stream": stream_dict(row) if row else None}

@@ -15,7 +15,7 @@ DEV_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    shared = ("DATABASE_URL", "REDIS_URL", "RPC_URLS", "ENVIRONMENT", "MANIFEST_PATH", "LOG_LEVEL")
+    shared = ("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "RPC_URLS", "ENVIRONMENT", "MANIFEST_PATH", "LOG_LEVEL")
     for name in list(os.environ):
         if name in shared or name.startswith(("API_", "INDEXER_", "RELAYER_")):
             monkeypatch.delenv(name, raising=False)
@@ -29,6 +29,15 @@ def test_prefixed_value_beats_shared_value(monkeypatch: pytest.MonkeyPatch) -> N
     indexer = IndexerSettings()
     assert indexer.database_url == "postgresql://h/shared"
     assert indexer.rpc_urls == ["http://a:1", "http://b:2"]
+
+
+def test_the_read_replica_url_is_unset_by_default_and_the_prefixed_one_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ApiSettings().database_read_url == ""
+    monkeypatch.setenv("DATABASE_READ_URL", "postgresql://standby/shared")
+    assert ApiSettings().database_read_url == "postgresql://standby/shared"
+    monkeypatch.setenv("API_DATABASE_READ_URL", "postgresql://standby/api")
+    assert ApiSettings().database_read_url == "postgresql://standby/api"
+    assert ApiSettings(database_read_url="postgresql://standby/init").database_read_url == "postgresql://standby/init"
 
 
 def test_dotenv_shared_values_apply_to_every_process_below_the_environment(

@@ -9,6 +9,8 @@ export function createClient(options: {
   baseUrl: string;
   token?: () => string | undefined;
   fetch?: typeof fetch;
+  /** Send back the greatest X-Min-Lsn seen (read-your-writes under read replicas); default true. */
+  readYourWrites?: boolean;
 }): ApiClient;
 
 export interface FeedEvent {

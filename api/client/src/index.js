@@ -5,10 +5,28 @@ import createFetchClient from "openapi-fetch";
 /**
  * A client for the API at `baseUrl`. `token()` (optional) returns the current access token, sent as
  * `Authorization: Bearer …` on every request.
- * @param {{ baseUrl: string, token?: () => string | undefined, fetch?: typeof fetch }} options
+ *
+ * Read-your-writes (README "Read replicas"): the greatest `X-Min-Lsn` a response has carried (the API sends
+ * one after each write when it reads from a replica) is sent back on every later request, so this
+ * client's reads see its own writes. `readYourWrites: false` turns it off.
+ * @param {{ baseUrl: string, token?: () => string | undefined, fetch?: typeof fetch, readYourWrites?: boolean }} options
  */
-export function createClient({ baseUrl, token, fetch: fetchImpl }) {
+export function createClient({ baseUrl, token, fetch: fetchImpl, readYourWrites = true }) {
   const client = createFetchClient({ baseUrl, fetch: fetchImpl });
+  if (readYourWrites) {
+    let minLsn = 0n;
+    client.use({
+      onRequest({ request }) {
+        if (minLsn > 0n) request.headers.set("X-Min-Lsn", minLsn.toString());
+        return request;
+      },
+      onResponse({ response }) {
+        const value = response.headers.get("X-Min-Lsn");
+        if (value && /^[0-9]{1,19}$/.test(value) && BigInt(value) > minLsn) minLsn = BigInt(value);
+        return response;
+      },
+    });
+  }
   if (token) {
     client.use({
       onRequest({ request }) {

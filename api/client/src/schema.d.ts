@@ -8095,7 +8095,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: Postgres, Redis and the chain answer (503 with each check if not) */
+        /** Readiness: Postgres, Redis and the chain answer (503 with each check if not); a read replica is reported */
         get: {
             parameters: {
                 query?: never;

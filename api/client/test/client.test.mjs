@@ -25,6 +25,20 @@ test("sign up, sign in and read my profile", async () => {
   assert.equal(wrong.error.success, false);
 });
 
+test("send back the greatest X-Min-Lsn a response carried (read-your-writes)", async () => {
+  const sent = [];
+  const answers = ["900", null, "12", "not-a-number"];
+  const fakeFetch = async (request) => {
+    sent.push(request.headers.get("X-Min-Lsn"));
+    const lsn = answers.shift();
+    const headers = { "content-type": "application/json", ...(lsn ? { "X-Min-Lsn": lsn } : {}) };
+    return new Response(JSON.stringify({ success: true, data: {} }), { status: 200, headers });
+  };
+  const client = createClient({ baseUrl: "http://api.invalid", fetch: fakeFetch });
+  for (let i = 0; i < 5; i += 1) await client.GET("/api/auth/me");
+  assert.deepEqual(sent, [null, "900", "900", "900", "900"]);
+});
+
 test("read balances and page the transfer history", async () => {
   const client = createClient({ baseUrl });
   const balances = await client.GET("/api/balances/{address}", { params: { path: { address: fan } } });
