@@ -317,3 +317,24 @@ ON CONFLICT (chain_id, block_number, log_index) DO NOTHING;
 -- name: custom_checkpoint_share
 -- Held while history is added: a rollback (which moves the checkpoint) waits, so none slips in between.
 SELECT block_number FROM indexer_checkpoints WHERE chain_id = $1 FOR SHARE;
+
+-- name: custom_history_progress
+-- How far a rebuild's history fetch got per topic0 of a contract (indexer/custom/rebuild.py).
+SELECT topic0, done, fetched_blocks FROM custom_history_progress
+WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]);
+
+-- name: custom_history_start
+INSERT INTO custom_history_progress (chain_id, contract, topic0, done) SELECT $1, $2, t, $4
+FROM unnest($3::text[]) AS t ON CONFLICT (chain_id, contract, topic0) DO NOTHING;
+
+-- name: custom_history_done
+-- One range (from $4 to $5) fetched: written in the range's transaction, with its logs.
+UPDATE custom_history_progress SET done = $5, fetched_blocks = fetched_blocks + ($5 - $4 + 1)
+WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]) AND done < $5;
+
+-- name: custom_history_rollback
+-- A rollback deletes the raw log above the common ancestor: what was fetched there is fetched again.
+UPDATE custom_history_progress SET done = $2 WHERE chain_id = $1 AND done > $2;
+
+-- name: reset_chain_custom_history
+DELETE FROM custom_history_progress WHERE chain_id = $1;

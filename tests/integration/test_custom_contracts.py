@@ -161,7 +161,7 @@ async def test_factory_children_are_discovered_and_rolled_back(
         assert first in again.addresses
 
 
-async def test_a_contract_added_later_catches_up_its_history(
+async def test_a_contract_added_later_gets_its_history_built_beside(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     probe, block = deploy(chain, "Probe")
@@ -172,11 +172,18 @@ async def test_a_contract_added_later_catches_up_its_history(
         checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
         send(chain, probe, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 3])
         config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
-        await sync(custom_indexer(manifest, pool, client, config))
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)  # its history is built beside (test_custom_new_contract.py): not served yet
+        assert await pool.fetchval("SELECT to_regclass('custom_events.probe__transfer')") is None
+        assert checkpoint >= block and await pool.fetchval("SELECT count(*) FROM custom_event_tables") == 0
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["probe__kitchen", "probe__transfer"]
         assert await _indexed_transfers(pool, "probe__transfer") == _chain_transfers(chain, [probe])
         progress = await pool.fetchrow("SELECT target, done FROM custom_contract_progress WHERE contract = 'probe'")
-        assert tuple(progress) == (checkpoint, checkpoint)
-        await sync(custom_indexer(manifest, pool, client, config))  # a restart does not catch up twice
+        assert tuple(progress) == (-1, -1)  # nothing for the old catch-up to do
+        again = custom_indexer(manifest, pool, client, config)
+        await sync(again)  # a restart does not rebuild twice
+        assert again.store.custom is not None and again.store.custom.pending == {}
     assert [r[4] for r in await _indexed_transfers(pool, "probe__transfer")] == [1, 2, 3]
 
 
