@@ -329,8 +329,8 @@ FROM unnest($3::text[]) AS t ON CONFLICT (chain_id, contract, topic0) DO NOTHING
 
 -- name: custom_history_done
 -- One range (from $4 to $5) fetched: written in the range's transaction, with its logs.
-UPDATE custom_history_progress SET done = $5, fetched_blocks = fetched_blocks + ($5 - $4 + 1)
-WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]) AND done < $5;
+UPDATE custom_history_progress SET done = GREATEST(done, $5), fetched_blocks = fetched_blocks + ($5 - $4 + 1)
+WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]);
 
 -- name: custom_history_rollback
 -- A rollback deletes the raw log above the common ancestor: what was fetched there is fetched again.

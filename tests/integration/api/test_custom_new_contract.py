@@ -28,7 +28,7 @@ def _history(chain: str, probe: str) -> int:
     for i in range(BURSTS):
         send(chain, probe, "transfers(address,uint256,uint256)", ["address", "uint256", "uint256"],
              [receiver, 1 + i * PER_BURST, PER_BURST])  # fmt: skip
-        rpc(chain, "anvil_mine", [hex(GAP)])
+        rpc(chain, "anvil_mine", [hex(GAP)], timeout=60)
     return BURSTS * PER_BURST
 
 
