@@ -29,6 +29,7 @@ A build that fails or dies leaves the served table and its registration as they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -39,8 +40,10 @@ from typing import Any
 
 import asyncpg
 
+from core.db.copy import copy_rows
 from core.db.identifiers import CUSTOM_SCHEMA, qualified, quote
 from core.errors import AppError, RetryableError
+from indexer.custom.abi import EventTable
 from indexer.custom.sources import CustomSources
 from indexer.custom.store import CustomStore, stored_log
 from indexer.custom.versions import Pending
@@ -167,23 +170,67 @@ async def fetch_history(
     return added
 
 
-async def _decode_into(conn: asyncpg.Connection, store: CustomStore, p: Pending, after: int, upto: int) -> int:
-    """Decode the event's raw logs in (after, upto] into the shadow table; the logs read."""
+async def _copy(conn: asyncpg.Connection, table: EventTable, records: list[tuple[Any, ...]]) -> None:
+    """COPY into the shadow table: in the text format (no per-value binary encoding, ``numeric`` alone
+    costs microseconds a value) unless a column is ``jsonb`` (arrays, tuples: their codec is binary)."""
+    if any(c.sql == "jsonb" for c in table.columns):
+        await conn.copy_records_to_table(table.table, schema_name=SHADOW, columns=table.column_names, records=records)
+    else:
+        await copy_rows(conn, table.table, records, table.column_names, schema=SHADOW)
+
+
+async def _decode_into(
+    conn: asyncpg.Connection,
+    store: CustomStore,
+    p: Pending,
+    after: int,
+    upto: int,
+    *,
+    writer: asyncpg.Connection | None = None,
+) -> int:
+    """Decode the event's raw logs in (after, upto] into the shadow table; the logs read.
+
+    With a ``writer`` (the bulk build, outside the reading transaction), pipelined: the next page is
+    read and the previous one COPYed by PostgreSQL while this process decodes the current one."""
     chain_id, table = store.sources.chain_id, p.wanted
     sources = _sources(store, p)
     await store.load_children(conn, chain_id, sources)
-    cursor, n = (-1, -1), 0
-    while rows := await conn.fetch(
-        store.q.custom_logs_of_event, chain_id, table.contract, table.topic0, after, upto, *cursor, PAGE
-    ):
-        decoded = sources.decode([stored_log(r) for r in rows], {r["block_number"]: r["block_time"] for r in rows},
-                                 keep_raw=False)  # fmt: skip
-        if records := decoded.get(table.table):
-            await conn.copy_records_to_table(
-                table.table, schema_name=SHADOW, columns=table.column_names, records=records
-            )
-        n += len(rows)
-        cursor = (rows[-1]["block_number"], rows[-1]["log_index"])
+
+    def page(cursor: tuple[int, int]) -> Awaitable[list[asyncpg.Record]]:
+        q = store.q.custom_logs_of_event
+        return conn.fetch(q, chain_id, table.contract, table.topic0, after, upto, *cursor, PAGE)
+
+    n, following, copying = 0, None, None
+    rows = await page((-1, -1))
+    try:
+        while rows:
+            n += len(rows)
+            cursor = (rows[-1]["block_number"], rows[-1]["log_index"])
+            if writer is not None:
+                following = asyncio.ensure_future(page(cursor))
+                await asyncio.sleep(0)  # the query is sent before the decoding holds this process
+            decoded = sources.decode([stored_log(r) for r in rows], {r["block_number"]: r["block_time"] for r in rows},
+                                     keep_raw=False)  # fmt: skip
+            records = decoded.get(table.table)
+            if writer is None:
+                if records:
+                    await _copy(conn, table, records)
+                rows = await page(cursor)
+                continue
+            if copying is not None:
+                await copying
+            copying = asyncio.ensure_future(_copy(writer, table, records)) if records else None
+            assert following is not None
+            rows, following = await following, None
+        if copying is not None:
+            await copying
+            copying = None
+    finally:
+        for task in (following, copying):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await task
     return n
 
 
@@ -198,15 +245,18 @@ async def build(pool: asyncpg.Pool, store: CustomStore, ps: Pending | Sequence[P
         ):
             raise AppError(f"{p.wanted.table} holds rows of another chain: rebuild it per chain is not supported")
     started = time.monotonic()
-    async with pool.acquire() as conn:
-        for p in group:
-            await swap.create_shadow(conn, quote(p.wanted.table), p.wanted.ddl(SHADOW))
+    async with pool.acquire() as conn, pool.acquire() as writer:
+        for p in group:  # the table and its key; its other indexes once the bulk of it is in
+            await swap.create_shadow(conn, quote(p.wanted.table), p.wanted.ddl(SHADOW)[:1])
         async with conn.transaction(isolation="repeatable_read"):
             cp = await conn.fetchrow(swap.Q.checkpoint, chain_id)
             block, block_hash = (cp["block_number"], cp["block_hash"]) if cp else (-1, None)
             events = 0
-            for p in group:
-                events += await _decode_into(conn, store, p, -1, block)
+            for p in group:  # read in the snapshot, written beside it (a failed build is started over)
+                events += await _decode_into(conn, store, p, -1, block, writer=writer)
+        for p in group:
+            for statement in p.wanted.ddl(SHADOW)[1:]:
+                await conn.execute(statement)
     elapsed = max(time.monotonic() - started, 1e-9)
     names = ", ".join(f"{p.wanted.table} ({p.wanted.signature})" for p in group)
     log.info("built %s up to block %d (%d logs, %.1fs)", names, block, events, elapsed)
