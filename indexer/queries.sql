@@ -293,11 +293,12 @@ WHERE chain_id = $1 AND contract = $2 AND block_number <= $3 AND topics[1] = ANY
 ORDER BY block_number, log_index;
 
 -- name: custom_logs_of_event
--- One event's raw logs in (from, to] (a rebuild's build and catch-up), in pages after (block, log index).
+-- One event's raw logs up to block $4 (a rebuild's build and catch-up), in pages after (block $5, log
+-- index $6): the key's row comparison lets each page start where the last one ended.
 SELECT block_number, log_index, block_hash, block_time, tx_hash, address, topics, data FROM custom_logs
-WHERE chain_id = $1 AND contract = $2 AND topics[1] = $3 AND block_number > $4 AND block_number <= $5
-  AND (block_number, log_index) > ($6, $7)
-ORDER BY block_number, log_index LIMIT $8;
+WHERE chain_id = $1 AND contract = $2 AND topics[1] = $3 AND block_number <= $4
+  AND (chain_id, block_number, log_index) > ($1, $5, $6)
+ORDER BY chain_id, block_number, log_index LIMIT $7;
 
 -- name: custom_logs_add
 -- History fetched from the node for an event new to a contract (indexer/custom/rebuild.py): only

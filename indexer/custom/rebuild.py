@@ -54,6 +54,7 @@ log = logging.getLogger("indexer.custom")
 GetLogs = Callable[[int, int, list[str]], Awaitable[list[dict[str, Any]] | None]]
 BlockTimes = Callable[[list[int]], Awaitable[dict[int, datetime]]]
 PAGE = 20_000
+LAST_LOG_INDEX = 2**31 - 1  # (block, this) sorts after every log of the block
 
 
 def _shadow(table: str) -> str:
@@ -198,10 +199,10 @@ async def _decode_into(
 
     def page(cursor: tuple[int, int]) -> Awaitable[list[asyncpg.Record]]:
         q = store.q.custom_logs_of_event
-        return conn.fetch(q, chain_id, table.contract, table.topic0, after, upto, *cursor, PAGE)
+        return conn.fetch(q, chain_id, table.contract, table.topic0, upto, *cursor, PAGE)
 
     n, following, copying = 0, None, None
-    rows = await page((-1, -1))
+    rows = await page((after, LAST_LOG_INDEX))  # the first page: the logs of the blocks after ``after``
     try:
         while rows:
             n += len(rows)
