@@ -103,6 +103,17 @@ async def test_a_contract_added_with_history_is_served_whole_or_not_at_all(
             for _ in range(3):  # a few whole reads after the swap
                 reading.clear()
                 await reading.wait()
+            stop.set()
+            await asyncio.gather(reader, minter)
+            # After the swap the running indexer writes the new contract's table itself.
+            await asyncio.to_thread(send, chain, probe, "transfers(address,uint256,uint256)",
+                                    ["address", "uint256", "uint256"], [DEPLOYER, total + 1, 1])  # fmt: skip
+            for _ in range(300):
+                if await _count(http) == total + 1:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the transfer after the swap was never served")
         finally:
             stop.set()
             await asyncio.gather(reader, minter)
@@ -114,6 +125,6 @@ async def test_a_contract_added_with_history_is_served_whole_or_not_at_all(
     assert mid_fetch, "no read happened while the history was half fetched"
     assert max(cp for _, cp in mid_fetch) > start_checkpoint  # the head was followed meanwhile
     topic0 = await pool.fetchval("SELECT topic0 FROM custom_event_tables WHERE table_name = 'probe__transfer'")
-    assert await pool.fetchval('SELECT count(*) FROM custom_events."probe__transfer"') == total
-    assert _chain_transfers(chain, probe, topic0) == total
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."probe__transfer"') == total + 1
+    assert _chain_transfers(chain, probe, topic0) == total + 1
     assert await pool.fetchval("SELECT count(*) FROM custom_event_tables WHERE contract = 'probe'") == 2
