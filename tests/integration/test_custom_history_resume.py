@@ -1,5 +1,6 @@
 """A rebuild's history fetch keeps its progress (README "Upgrading projections"): ``projections upgrade``
-SIGKILLed halfway through a new contract's history resumes where it was, and the result is the chain's."""
+SIGKILLed halfway through a new contract's history resumes where it was, and the result is the chain's;
+a rollback lowers the progress with the raw log it deletes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.settings import ROOT
-from tests.integration.custom_chain import deploy, send, write_config
+from indexer.custom import rebuild
+from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
 from tests.integration.helpers import make_indexer, sync
 
 BURSTS, PER_BURST, GAP, STEP = 5, 200, 1000, 10  # 1,000 Transfers over ~5,000 blocks, 10 blocks a range
@@ -90,3 +92,35 @@ async def test_a_killed_history_fetch_resumes_where_it_was(
     values = await pool.fetch('SELECT value FROM custom_events."probe__transfer" ORDER BY block_number, log_index')
     assert [int(r[0]) for r in values] == list(range(1, total + 1))  # each log once: the chain's
     assert await pool.fetchval("SELECT count(*) FROM custom_logs WHERE contract = 'probe'") == total
+
+
+async def test_a_rollback_lowers_the_history_progress(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    probe, block = deploy(chain, "Probe")
+    receiver = Account.create().address
+    for first in (1, 11):
+        rpc(chain, "anvil_mine", ["0x5"])
+        send(chain, probe, "transfers(address,uint256,uint256)", ["address", "uint256", "uint256"],
+             [receiver, first, 10])  # fmt: skip
+    config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        head = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom = indexer.store.custom
+        assert custom is not None and sorted(custom.pending) == ["probe__kitchen", "probe__transfer"]
+        reader = indexer.reader
+        await rebuild.fetch_history(pool, custom, list(custom.pending.values()), reader.get_logs, reader.block_times)
+        assert {r[0] for r in await pool.fetch("SELECT done FROM custom_history_progress")} == {head}
+        rpc(chain, "anvil_reorg", [1, []])  # the block of the second burst is replaced (its logs are gone)
+        await sync(indexer)
+        # Lowered to the rollback's common ancestor (the newest stored block the new branch shares).
+        (lowered,) = {r[0] for r in await pool.fetch("SELECT done FROM custom_history_progress")}
+        assert lowered < head
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["probe__kitchen", "probe__transfer"]
+    values = await pool.fetch('SELECT value FROM custom_events."probe__transfer" ORDER BY block_number, log_index')
+    assert [int(r[0]) for r in values] == list(range(1, 11))
+    assert await pool.fetchval("SELECT count(*) FROM custom_logs WHERE contract = 'probe'") == 10
