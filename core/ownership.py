@@ -33,9 +33,9 @@ SHADOW_SCHEMA = "projection_shadow"
 TABLES: dict[str, Table] = {
     **_all(
         "indexer",
-        """accruals auctions bids chain_events custom_children custom_contract_progress custom_event_tables custom_logs
-        indexed_blocks indexer_checkpoints intent_outcomes meeting_passes router_treasuries token_balances
-        token_mints token_transfers withdrawals projection_versions""",
+        """accruals auctions bids chain_events custom_children custom_contract_progress custom_event_tables
+        custom_history_progress custom_logs indexed_blocks indexer_checkpoints intent_outcomes meeting_passes
+        router_treasuries token_balances token_mints token_transfers withdrawals projection_versions""",
     ),
     **_all("relayer", "schedule_runs signer_nonces"),
     "tx_requests": Table("relayer", also=("core/queue/",)),

@@ -147,4 +147,7 @@ class Indexer:
         if custom is None or not custom.pending:
             return None
         pool, reader = self.store.pool, self.reader
-        return asyncio.create_task(rebuild.upgrade_pending(pool, custom, reader.get_logs, reader.block_times, keep))
+        step = reader.state.max_range  # the history's eth_getLogs spans: INDEXER_MAX_BLOCK_RANGE at most
+        return asyncio.create_task(
+            rebuild.upgrade_pending(pool, custom, reader.get_logs, reader.block_times, keep, step=step)
+        )

@@ -293,11 +293,12 @@ WHERE chain_id = $1 AND contract = $2 AND block_number <= $3 AND topics[1] = ANY
 ORDER BY block_number, log_index;
 
 -- name: custom_logs_of_event
--- One event's raw logs in (from, to] (a rebuild's build and catch-up), in pages after (block, log index).
+-- One event's raw logs up to block $4 (a rebuild's build and catch-up), in pages after (block $5, log
+-- index $6): the key's row comparison lets each page start where the last one ended.
 SELECT block_number, log_index, block_hash, block_time, tx_hash, address, topics, data FROM custom_logs
-WHERE chain_id = $1 AND contract = $2 AND topics[1] = $3 AND block_number > $4 AND block_number <= $5
-  AND (block_number, log_index) > ($6, $7)
-ORDER BY block_number, log_index LIMIT $8;
+WHERE chain_id = $1 AND contract = $2 AND topics[1] = $3 AND block_number <= $4
+  AND (chain_id, block_number, log_index) > ($1, $5, $6)
+ORDER BY chain_id, block_number, log_index LIMIT $7;
 
 -- name: custom_logs_add
 -- History fetched from the node for an event new to a contract (indexer/custom/rebuild.py): only
@@ -317,3 +318,24 @@ ON CONFLICT (chain_id, block_number, log_index) DO NOTHING;
 -- name: custom_checkpoint_share
 -- Held while history is added: a rollback (which moves the checkpoint) waits, so none slips in between.
 SELECT block_number FROM indexer_checkpoints WHERE chain_id = $1 FOR SHARE;
+
+-- name: custom_history_progress
+-- How far a rebuild's history fetch got per topic0 of a contract (indexer/custom/rebuild.py).
+SELECT topic0, done, fetched_blocks FROM custom_history_progress
+WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]);
+
+-- name: custom_history_start
+INSERT INTO custom_history_progress (chain_id, contract, topic0, done) SELECT $1, $2, t, $4
+FROM unnest($3::text[]) AS t ON CONFLICT (chain_id, contract, topic0) DO NOTHING;
+
+-- name: custom_history_done
+-- One range (from $4 to $5) fetched: written in the range's transaction, with its logs.
+UPDATE custom_history_progress SET done = GREATEST(done, $5), fetched_blocks = fetched_blocks + ($5 - $4 + 1)
+WHERE chain_id = $1 AND contract = $2 AND topic0 = ANY($3::text[]);
+
+-- name: custom_history_rollback
+-- A rollback deletes the raw log above the common ancestor: what was fetched there is fetched again.
+UPDATE custom_history_progress SET done = $2 WHERE chain_id = $1 AND done > $2;
+
+-- name: reset_chain_custom_history
+DELETE FROM custom_history_progress WHERE chain_id = $1;

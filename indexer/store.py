@@ -127,6 +127,7 @@ class Store:
             await conn.execute(self.q.delete_events_after, chain_id, ancestor.number)
             # (configured contracts' raw logs: even those of a contract no longer configured)
             await conn.execute(self.q.custom_delete_logs_after, chain_id, ancestor.number)
+            await conn.execute(self.q.custom_history_rollback, chain_id, ancestor.number)
             await conn.execute(self.q.delete_blocks_after, chain_id, ancestor.number)
             await conn.execute(self.q.set_checkpoint, chain_id, ancestor.number, ancestor.hash)
             await conn.execute(

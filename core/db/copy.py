@@ -60,10 +60,16 @@ async def _chunks(rows: Sequence[Sequence[Any]], width: int) -> AsyncIterator[by
 
 
 async def copy_rows(
-    conn: asyncpg.Connection, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str] | None = None
+    conn: asyncpg.Connection,
+    table: str,
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    schema: str | None = None,
 ) -> None:
-    """COPY ``rows`` into ``table`` in the text format: values of ``columns``, or of every column in order."""
+    """COPY ``rows`` into ``table`` (of ``schema``) in the text format: values of ``columns``, or of every
+    column in order."""
     if rows:
         names = None if columns is None else list(columns)
         source = _chunks(rows, len(rows[0]) if names is None else len(names))
-        await conn.copy_to_table(table, source=source, columns=names, format="text")
+        await conn.copy_to_table(table, source=source, columns=names, schema_name=schema, format="text")

@@ -7,14 +7,19 @@
    node first, range by range from the contract's start block to the checkpoint, into
    ``custom_logs`` (the indexer keeps that topic's raw log from its start, so the blocks it
    indexes meanwhile are there too). Each range is written holding the checkpoint row (a rollback
-   waits), only at or below it and only logs of the blocks the indexer holds.
+   waits), only at or below it and only logs of the blocks the indexer holds, with its progress
+   (``custom_history_progress``): a killed fetch resumes where it was. A contract added to the
+   configuration with history (its start block at or below the checkpoint) takes this path for
+   all its tables: the indexer follows its address from the checkpoint on, keeping the raw log only,
+   and its past comes from the node here.
 2. **Build** into ``projection_shadow."<table>"``, decoded from ``custom_logs`` by the decoder
    the indexer uses, in a snapshot at the checkpoint, while the served table keeps serving.
 3. **Catch up and swap** in one transaction: ``custom_logs`` locked ``EXCLUSIVE`` (the indexer's
    next batch waits; readers go on), the served table ``EXCLUSIVE NOWAIT`` (retried), the logs
    indexed since the snapshot added (or, if a reorg replaced the snapshot's block, the shadow
    rebuilt whole), the served table moved to a ``projection_v_<ns>`` schema, the new one into
-   ``custom_events``, its registration updated, a resync NOTIFY sent. The indexer's next batch
+   ``custom_events``, its registration updated, a resync NOTIFY sent. One contract's pending tables
+   are built in one snapshot and swapped in one transaction (a new contract appears whole). The indexer's next batch
    sees the new registration under the lock and writes the new definition
    (``CustomStore.write``).
 
@@ -24,18 +29,21 @@ A build that fails or dies leaves the served table and its registration as they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from core.db.copy import copy_rows
 from core.db.identifiers import CUSTOM_SCHEMA, qualified, quote
 from core.errors import AppError, RetryableError
+from indexer.custom.abi import EventTable
 from indexer.custom.sources import CustomSources
 from indexer.custom.store import CustomStore, stored_log
 from indexer.custom.versions import Pending
@@ -46,6 +54,7 @@ log = logging.getLogger("indexer.custom")
 GetLogs = Callable[[int, int, list[str]], Awaitable[list[dict[str, Any]] | None]]
 BlockTimes = Callable[[list[int]], Awaitable[dict[int, datetime]]]
 PAGE = 20_000
+LAST_LOG_INDEX = 2**31 - 1  # (block, this) sorts after every log of the block
 
 
 def _shadow(table: str) -> str:
@@ -70,12 +79,39 @@ async def needs_history(pool: asyncpg.Pool, p: Pending, chain_id: int) -> bool:
     return bool(await pool.fetchval(missing, chain_id))
 
 
+def groups(pending: Mapping[str, Pending]) -> list[list[Pending]]:
+    """The pending tables by contract: a contract's are built together and swapped in one transaction."""
+    by_contract: dict[str, list[Pending]] = {}
+    for p in pending.values():
+        by_contract.setdefault(p.wanted.contract, []).append(p)
+    return list(by_contract.values())
+
+
+def _group(ps: Pending | Sequence[Pending]) -> list[Pending]:
+    group = [ps] if isinstance(ps, Pending) else list(ps)
+    if not group or len({p.wanted.contract for p in group}) != 1:
+        raise ValueError("a rebuild group is one contract's pending tables")
+    return group
+
+
 async def fetch_history(
-    pool: asyncpg.Pool, store: CustomStore, p: Pending, get_logs: GetLogs, times: BlockTimes, *, step: int = 2000
+    pool: asyncpg.Pool,
+    store: CustomStore,
+    ps: Pending | Sequence[Pending],
+    get_logs: GetLogs,
+    times: BlockTimes,
+    *,
+    step: int = 2000,
 ) -> int:
-    """The event's logs from the contract's start block to the checkpoint, from the node into ``custom_logs``."""
-    chain_id, q, topic0 = store.sources.chain_id, store.q, p.wanted.topic0
-    contract = next(c for c in store.wanted if c.name == p.wanted.contract)
+    """The events' logs from the contract's start block to the checkpoint, from the node into ``custom_logs``.
+
+    One pass over the contract's blocks for all of ``ps`` (one contract's tables). Progress per topic0 is
+    written with each range's logs (``custom_history_progress``): a killed fetch resumes after it.
+    """
+    group = _group(ps)
+    chain_id, q = store.sources.chain_id, store.q
+    contract = next(c for c in store.wanted if c.name == group[0].wanted.contract)
+    topics = sorted({p.wanted.topic0 for p in group})
     cp = await pool.fetchrow(q.get_checkpoint, chain_id)
     if cp is None:
         return 0
@@ -84,14 +120,19 @@ async def fetch_history(
     for child in await pool.fetch(q.custom_children, chain_id):
         if child["contract"] == contract.name:
             since.setdefault(child["address"], max(contract.start_block, child["block_number"]))
-    start, added = min(since.values(), default=upto + 1), 0
-    log.info("%s: fetching %s's history, blocks %d..%d", p.wanted.table, p.wanted.signature, start, upto)
+    first = min(since.values(), default=upto + 1)
+    await pool.execute(q.custom_history_start, chain_id, contract.name, topics, first - 1)
+    rows = await pool.fetch(q.custom_history_progress, chain_id, contract.name, topics)
+    done = {r["topic0"]: r["done"] for r in rows}
+    start, added = max(first, min(done.values()) + 1), 0
+    names = ", ".join(p.wanted.table for p in group)
+    log.info("%s: fetching history, blocks %d..%d (from %d)", names, first, upto, start)
     while start <= upto:
         end = min(upto, start + step - 1)
         try:
             logs = await get_logs(start, end, sorted(since))
         except RetryableError as exc:  # the node is away: this range again, later
-            log.warning("%s: history %d..%d: %s; retrying", p.wanted.table, start, end, exc)
+            log.warning("%s: history %d..%d: %s; retrying", names, start, end, exc)
             await asyncio.sleep(1)
             continue
         if logs is None:
@@ -101,19 +142,21 @@ async def fetch_history(
             g
             for g in logs
             if g["topics"]
-            and g["topics"][0].lower() == topic0
+            and int(g["blockNumber"], 16) > done.get(g["topics"][0].lower(), upto)
             and int(g["blockNumber"], 16) >= since.get(g["address"].lower(), upto + 1)
         ]
+        at: dict[int, datetime] = {}
         if mine:
             try:
                 at = await times(sorted({int(g["blockNumber"], 16) for g in mine}))
             except RetryableError as exc:
-                log.warning("%s: headers of %d..%d: %s; retrying", p.wanted.table, start, end, exc)
+                log.warning("%s: headers of %d..%d: %s; retrying", names, start, end, exc)
                 await asyncio.sleep(1)
                 continue
-            blocks = [int(g["blockNumber"], 16) for g in mine]
-            async with pool.acquire() as conn, conn.transaction():
-                checkpoint = await conn.fetchval(q.custom_checkpoint_share, chain_id)
+        async with pool.acquire() as conn, conn.transaction():
+            checkpoint = await conn.fetchval(q.custom_checkpoint_share, chain_id)
+            if mine:
+                blocks = [int(g["blockNumber"], 16) for g in mine]
                 status = await conn.execute(
                     q.custom_logs_add, chain_id, contract.name, blocks, [int(g["logIndex"], 16) for g in mine],
                     [g["blockHash"].lower() for g in mine], [at[b] for b in blocks],
@@ -121,123 +164,193 @@ async def fetch_history(
                     [",".join(t.lower() for t in g["topics"]) for g in mine], [g["data"] for g in mine],
                     -1 if checkpoint is None else checkpoint,
                 )  # fmt: skip
-            added += int(status.split()[-1])
+                added += int(status.split()[-1])
+            await conn.execute(q.custom_history_done, chain_id, contract.name, topics, start, end)
+        done = {t: max(d, end) for t, d in done.items()}
         start = end + 1
     return added
 
 
-async def _decode_into(conn: asyncpg.Connection, store: CustomStore, p: Pending, after: int, upto: int) -> int:
-    """Decode the event's raw logs in (after, upto] into the shadow table; the logs read."""
+async def _copy(conn: asyncpg.Connection, table: EventTable, records: list[tuple[Any, ...]]) -> None:
+    """COPY into the shadow table: in the text format (no per-value binary encoding, ``numeric`` alone
+    costs microseconds a value) unless a column is ``jsonb`` (arrays, tuples: their codec is binary)."""
+    if any(c.sql == "jsonb" for c in table.columns):
+        await conn.copy_records_to_table(table.table, schema_name=SHADOW, columns=table.column_names, records=records)
+    else:
+        await copy_rows(conn, table.table, records, table.column_names, schema=SHADOW)
+
+
+async def _decode_into(
+    conn: asyncpg.Connection,
+    store: CustomStore,
+    p: Pending,
+    after: int,
+    upto: int,
+    *,
+    writer: asyncpg.Connection | None = None,
+) -> int:
+    """Decode the event's raw logs in (after, upto] into the shadow table; the logs read.
+
+    With a ``writer`` (the bulk build, outside the reading transaction), pipelined: the next page is
+    read and the previous one COPYed by PostgreSQL while this process decodes the current one."""
     chain_id, table = store.sources.chain_id, p.wanted
     sources = _sources(store, p)
     await store.load_children(conn, chain_id, sources)
-    cursor, n = (-1, -1), 0
-    while rows := await conn.fetch(
-        store.q.custom_logs_of_event, chain_id, table.contract, table.topic0, after, upto, *cursor, PAGE
-    ):
-        decoded = sources.decode([stored_log(r) for r in rows], {r["block_number"]: r["block_time"] for r in rows},
-                                 keep_raw=False)  # fmt: skip
-        if records := decoded.get(table.table):
-            await conn.copy_records_to_table(
-                table.table, schema_name=SHADOW, columns=table.column_names, records=records
-            )
-        n += len(rows)
-        cursor = (rows[-1]["block_number"], rows[-1]["log_index"])
+
+    def page(cursor: tuple[int, int]) -> Awaitable[list[asyncpg.Record]]:
+        q = store.q.custom_logs_of_event
+        return conn.fetch(q, chain_id, table.contract, table.topic0, upto, *cursor, PAGE)
+
+    n, following, copying = 0, None, None
+    rows = await page((after, LAST_LOG_INDEX))  # the first page: the logs of the blocks after ``after``
+    try:
+        while rows:
+            n += len(rows)
+            cursor = (rows[-1]["block_number"], rows[-1]["log_index"])
+            if writer is not None:
+                following = asyncio.ensure_future(page(cursor))
+                await asyncio.sleep(0)  # the query is sent before the decoding holds this process
+            decoded = sources.decode([stored_log(r) for r in rows], {r["block_number"]: r["block_time"] for r in rows},
+                                     keep_raw=False)  # fmt: skip
+            records = decoded.get(table.table)
+            if writer is None:
+                if records:
+                    await _copy(conn, table, records)
+                rows = await page(cursor)
+                continue
+            if copying is not None:
+                await copying
+            copying = asyncio.ensure_future(_copy(writer, table, records)) if records else None
+            assert following is not None
+            rows, following = await following, None
+        if copying is not None:
+            await copying
+            copying = None
+    finally:
+        for task in (following, copying):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await task
     return n
 
 
-async def build(pool: asyncpg.Pool, store: CustomStore, p: Pending) -> Built:
-    """The new table in the shadow schema, from the raw log up to the checkpoint, in one snapshot."""
-    chain_id, name = store.sources.chain_id, p.wanted.table
-    if p.served is not None and await pool.fetchval(
-        f"SELECT EXISTS (SELECT 1 FROM {qualified(name)} WHERE chain_id <> $1)", chain_id
-    ):
-        raise AppError(f"{name} holds rows of another chain: rebuild it per chain is not supported")
+async def build(pool: asyncpg.Pool, store: CustomStore, ps: Pending | Sequence[Pending]) -> Built:
+    """The new tables (one contract's) in the shadow schema, from the raw log up to the checkpoint, in one
+    snapshot. Only these tables of ``projection_shadow`` are touched: other builds' stay."""
+    group = _group(ps)
+    chain_id = store.sources.chain_id
+    for p in group:
+        if p.served is not None and await pool.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {qualified(p.wanted.table)} WHERE chain_id <> $1)", chain_id
+        ):
+            raise AppError(f"{p.wanted.table} holds rows of another chain: rebuild it per chain is not supported")
     started = time.monotonic()
-    async with pool.acquire() as conn:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHADOW}; DROP TABLE IF EXISTS {_shadow(name)}")
+    async with pool.acquire() as conn, pool.acquire() as writer:
+        for p in group:  # the table and its key; its other indexes once the bulk of it is in
+            await swap.create_shadow(conn, quote(p.wanted.table), p.wanted.ddl(SHADOW)[:1])
         async with conn.transaction(isolation="repeatable_read"):
             cp = await conn.fetchrow(swap.Q.checkpoint, chain_id)
             block, block_hash = (cp["block_number"], cp["block_hash"]) if cp else (-1, None)
-            for statement in p.wanted.ddl(SHADOW):
+            events = 0
+            for p in group:  # read in the snapshot, written beside it (a failed build is started over)
+                events += await _decode_into(conn, store, p, -1, block, writer=writer)
+        for p in group:
+            for statement in p.wanted.ddl(SHADOW)[1:]:
                 await conn.execute(statement)
-            events = await _decode_into(conn, store, p, -1, block)
     elapsed = max(time.monotonic() - started, 1e-9)
-    log.info("built %s (%s) up to block %d (%d logs, %.1fs)", name, p.wanted.signature, block, events, elapsed)
+    names = ", ".join(f"{p.wanted.table} ({p.wanted.signature})" for p in group)
+    log.info("built %s up to block %d (%d logs, %.1fs)", names, block, events, elapsed)
     return Built(block, block_hash, events / elapsed)
 
 
-async def finish(pool: asyncpg.Pool, store: CustomStore, p: Pending, built: Built, keep: int = 0) -> None:
-    """Catch up under the raw log's lock and swap; retried while the indexer holds the table's lock."""
+async def finish(
+    pool: asyncpg.Pool, store: CustomStore, ps: Pending | Sequence[Pending], built: Built, keep: int = 0
+) -> None:
+    """Catch up under the raw log's lock and swap; retried while the indexer holds a table's lock."""
+    group = _group(ps)
     deadline = time.monotonic() + 120
     while True:
         try:
             async with pool.acquire() as conn, conn.transaction():
-                await _catch_up_and_swap(conn, store, p, built)
+                await _catch_up_and_swap(conn, store, group, built)
             break
         except asyncpg.LockNotAvailableError:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
-    async with pool.acquire() as conn:
-        if not await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = $1)",
-            SHADOW,
-        ):
-            await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW}")
+    await swap.drop_shadow_if_empty(pool)
     await swap.drop_old(pool, keep)
 
 
-async def _catch_up_and_swap(conn: asyncpg.Connection, store: CustomStore, p: Pending, built: Built) -> None:
-    chain_id, name = store.sources.chain_id, p.wanted.table
-    # The raw log first (waiting, holding nothing); the served table without waiting: a rollback that
-    # took it before the raw log makes this attempt fail and retry, never deadlock.
+async def _catch_up_and_swap(conn: asyncpg.Connection, store: CustomStore, group: list[Pending], built: Built) -> None:
+    chain_id = store.sources.chain_id
+    # The raw log first (waiting, holding nothing); the served tables without waiting: a rollback that
+    # took one before the raw log makes this attempt fail and retry, never deadlock.
     await conn.execute("LOCK TABLE custom_logs IN EXCLUSIVE MODE")
-    if p.served is not None:
-        await conn.execute(f"LOCK TABLE {qualified(name)} IN EXCLUSIVE MODE NOWAIT")
+    served = [p.wanted.table for p in group if p.served is not None]
+    if served:
+        await conn.execute(f"LOCK TABLE {', '.join(qualified(n) for n in served)} IN EXCLUSIVE MODE NOWAIT")
     cp = await conn.fetchrow(swap.Q.checkpoint, chain_id)
     upto = cp["block_number"] if cp else -1
     start = built.block
+    names = ", ".join(p.wanted.table for p in group)
     if await swap.replaced(conn, chain_id, built, upto):
-        log.warning("a reorg replaced block %d during the build: rebuilding %s whole", built.block, name)
-        await conn.execute(f"TRUNCATE {_shadow(name)}")
+        log.warning("a reorg replaced block %d during the build: rebuilding %s whole", built.block, names)
+        await conn.execute(f"TRUNCATE {', '.join(_shadow(p.wanted.table) for p in group)}")
         start = -1
-    await _decode_into(conn, store, p, start, upto)
+    for p in group:
+        await _decode_into(conn, store, p, start, upto)
     archive = f"projection_v_{time.time_ns()}"  # digits only: a safe identifier
-    if p.served is not None:
-        await conn.execute(f"CREATE SCHEMA {archive}; ALTER TABLE {qualified(name)} SET SCHEMA {archive}")
-    await conn.execute(f"ALTER TABLE {_shadow(name)} SET SCHEMA {quote(CUSTOM_SCHEMA)}")
-    await store.register(conn, p.wanted)
-    payload = {"chain_id": chain_id, "resync": True, "reason": f"projection custom_events.{name} upgraded"}
-    await conn.execute(swap.Q.notify_resync, json.dumps(payload))
-    log.info("swapped %s to %s at block %d", name, p.wanted.signature, upto)
+    if served:
+        await conn.execute(f"CREATE SCHEMA {archive}")
+        for name in served:
+            await conn.execute(f"ALTER TABLE {qualified(name)} SET SCHEMA {archive}")
+    for p in group:
+        await conn.execute(f"ALTER TABLE {_shadow(p.wanted.table)} SET SCHEMA {quote(CUSTOM_SCHEMA)}")
+        await store.register(conn, p.wanted)
+    reason = f"projection custom_events.{names} upgraded"
+    await conn.execute(swap.Q.notify_resync, json.dumps({"chain_id": chain_id, "resync": True, "reason": reason}))
+    log.info("swapped %s in at block %d", names, upto)
 
 
 async def upgrade(
-    pool: asyncpg.Pool, store: CustomStore, p: Pending, get_logs: GetLogs, times: BlockTimes, *, keep: int = 0
+    pool: asyncpg.Pool,
+    store: CustomStore,
+    ps: Pending | Sequence[Pending],
+    get_logs: GetLogs,
+    times: BlockTimes,
+    *,
+    keep: int = 0,
+    step: int = 2000,
 ) -> Built:
-    if await needs_history(pool, p, store.sources.chain_id):
-        added = await fetch_history(pool, store, p, get_logs, times)
-        log.info("%s: %d logs of history added to the raw log", p.wanted.table, added)
-    built = await build(pool, store, p)
-    await finish(pool, store, p, built, keep)
+    """History (when needed), build, catch up and swap one contract's pending tables, holding their build lock."""
+    group = _group(ps)
+    async with swap.build_lock(pool, [p.wanted.table for p in group]):
+        history = [p for p in group if await needs_history(pool, p, store.sources.chain_id)]
+        if history:
+            added = await fetch_history(pool, store, history, get_logs, times, step=step)
+            log.info("%s: %d logs of history added to the raw log", ", ".join(p.wanted.table for p in history), added)
+        built = await build(pool, store, group)
+        await finish(pool, store, group, built, keep)
     return built
 
 
 async def upgrade_pending(
-    pool: asyncpg.Pool, store: CustomStore, get_logs: GetLogs, times: BlockTimes, keep: int = 0
+    pool: asyncpg.Pool, store: CustomStore, get_logs: GetLogs, times: BlockTimes, keep: int = 0, *, step: int = 2000
 ) -> list[str]:
-    """Every pending table, one after the other; the ones swapped in. A failure leaves that one served as it was."""
+    """Every pending table, one contract after the other; the ones swapped in. A failure leaves that
+    contract's tables served as they were (or, for a new contract, not served yet)."""
     done = []
-    for name, p in list(store.pending.items()):
+    for group in groups(store.pending):
+        names = [p.wanted.table for p in group]
         try:
-            await upgrade(pool, store, p, get_logs, times, keep=keep)
+            await upgrade(pool, store, group, get_logs, times, keep=keep, step=step)
         except (AppError, asyncpg.PostgresError, OSError) as exc:
-            log.error("rebuilding %s failed (the served table stays): %s", name, exc)
+            log.error("rebuilding %s failed (the served tables stay): %s", ", ".join(names), exc)
             continue
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(store.q.custom_lock_logs)
             await store.adopt_swapped(conn)
-        done.append(name)
+        done.extend(names)
     return done

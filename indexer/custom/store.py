@@ -57,6 +57,13 @@ class CustomStore:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('custom_event_tables'))")
             existing = {r["table_name"]: r for r in await conn.fetch(self.q.custom_registered)}
             known = {r["contract"] for r in await conn.fetch(self.q.custom_progress, chain_id)}
+            cp = await conn.fetchrow(self.q.get_checkpoint, chain_id)
+            for name in versions.with_history(self.wanted, known, cp["block_number"] if cp else None):
+                # Known from now on, with nothing for the catch-up to do: its tables are built beside
+                # from its history (indexer/custom/rebuild.py) and swapped in with their registration.
+                await conn.execute(self.q.custom_progress_add, chain_id, name, -1, -1)
+                known.add(name)
+                log.warning("%s: added with history: its tables are built beside, then swapped", name)
             plan = versions.plan(self.wanted, existing, known)
             for table in (t for c in plan.live for t in c.tables):
                 if table.table in existing:
@@ -186,3 +193,4 @@ class CustomStore:
             await conn.execute(f"DELETE FROM {qualified(name)} WHERE chain_id = $1", chain_id)
         await conn.execute(self.q.reset_chain_custom_children, chain_id)
         await conn.execute(self.q.reset_chain_custom_progress, chain_id)
+        await conn.execute(self.q.reset_chain_custom_history, chain_id)

@@ -4,9 +4,11 @@ definition (event signature + columns), the served one is what ``custom_event_ta
 At the indexer's start, :func:`plan` compares each configured table with its registration:
 
 - the same version: served as configured;
-- a table of a contract never indexed on this chain: created at once (its history comes with the
-  contract's catch-up, ``indexer/custom/catchup.py``);
-- a new event of an indexed contract, or a changed definition: *pending*. The indexer goes on
+- a table of a contract never indexed on this chain: created at once when the indexer has not yet
+  reached the contract's start block (the main loop fills it), or when the contract is a factory's
+  child (its history comes with the contract's catch-up, ``indexer/custom/catchup.py``);
+- a table of a contract new to the configuration whose start block is at or below the checkpoint
+  (added with history), a new event of an indexed contract, or a changed definition: *pending*. The indexer goes on
   writing the served definition (rebuilt from the registry, whatever the configuration says) and
   keeps the raw log of the new event too; ``indexer/custom/rebuild.py`` builds the new table
   beside, from ``custom_logs`` — or, when the raw log lacks that event (a new topic0: the
@@ -63,7 +65,8 @@ class Plan:
 
 
 def plan(wanted: Iterable[CustomContract], registered: Mapping[str, Mapping[str, Any]], known: set[str]) -> Plan:
-    """``registered``: registry rows by table name; ``known``: contracts already indexed on this chain."""
+    """``registered``: registry rows by table name; ``known``: contracts already indexed on this chain, or
+    added with history (``with_history``): their unregistered tables are built beside."""
     pending: dict[str, Pending] = {}
     create: list[EventTable] = []
     for contract in wanted:
@@ -99,6 +102,14 @@ def live_definitions(
         live.append(replace(contract, tables=tuple(tables)))
         raw_only[contract.name] = frozenset(raw)
     return live, raw_only
+
+
+def with_history(wanted: Iterable[CustomContract], known: set[str], checkpoint: int | None) -> list[str]:
+    """The contracts new to this chain that are built beside: their start block is at or below the
+    checkpoint (the main loop will not index their past), and they are not a factory's children."""
+    if checkpoint is None:
+        return []
+    return [c.name for c in wanted if c.name not in known and c.factory is None and c.start_block <= checkpoint]
 
 
 def status(wanted: Iterable[CustomContract], registered: Mapping[str, Mapping[str, Any]]) -> list[dict[str, object]]:

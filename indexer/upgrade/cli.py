@@ -64,6 +64,7 @@ async def cmd_projections(settings: IndexerSettings, action: str, keep: int) -> 
             log.info("configured tables are current: nothing to do")
             return 0
         reader = rt.indexer.reader
-        done = await rebuild.upgrade_pending(pool, custom, reader.get_logs, reader.block_times, keep)
+        step = reader.state.max_range
+        done = await rebuild.upgrade_pending(pool, custom, reader.get_logs, reader.block_times, keep, step=step)
         log.info("rebuilt %d of %d configured tables: %s", len(done), len(done) + len(custom.pending), done)
         return 0 if not custom.pending else 1

@@ -21,3 +21,13 @@ SELECT nspname FROM pg_namespace WHERE nspname LIKE 'projection\_v\_%' ORDER BY 
 
 -- name: notify_resync
 SELECT pg_notify('chain_events', $1);
+
+-- name: build_try_lock
+-- One build of a projection at a time, across processes (held for the build, with its session).
+SELECT pg_try_advisory_lock(hashtext('projection_build'), hashtext($1));
+
+-- name: build_unlock
+SELECT pg_advisory_unlock(hashtext('projection_build'), hashtext($1));
+
+-- name: shadow_objects
+SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1);

@@ -7,26 +7,75 @@ keeps serving and the indexer keeps writing. ``finish`` then takes the tables' w
 snapshot's block, rebuilds whole — and moves the served table out and the new one in, in the
 same transaction: a reader sees the old table or the new one, never a half-built one. A build
 that fails or dies leaves the served table as it was; ``upgrade`` again starts the shadow over.
+
+Several builds may run at once (``token_balances`` and configured tables, from the indexer and the
+CLI): each owns only its own table in ``projection_shadow`` (created, and the schema created or
+dropped when empty, under one transaction-level advisory lock), and a projection is built by one
+process at a time (:func:`build_lock`, a session advisory lock per projection).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
 from core.db import Queries
+from core.errors import Conflict
 from indexer.upgrade.definition import Definition
 
 log = logging.getLogger("indexer.upgrade")
 Q = Queries(Path(__file__).with_name("control.sql"))
 SHADOW = "projection_shadow"
 LOCKED = ("token_transfers", "token_balances", "token_mints")  # the indexer writes these with chain_events
+
+
+SHADOW_LOCK = "SELECT pg_advisory_xact_lock(hashtext('projection_shadow'))"  # the schema's DDL, one at a time
+
+
+class BuildBusy(Conflict):
+    """The projection is being built by another process (or task) right now."""
+
+
+@contextlib.asynccontextmanager
+async def build_lock(pool: asyncpg.Pool, names: Sequence[str]) -> AsyncIterator[None]:
+    """Hold the build of ``names`` for this process (session advisory locks on a connection of their
+    own, released with it if the process dies); :class:`BuildBusy` when another holds one."""
+    held: list[str] = []
+    async with pool.acquire() as conn:
+        try:
+            for name in names:
+                if not await conn.fetchval(Q.build_try_lock, name):
+                    raise BuildBusy(f"{name} is being built by another process")
+                held.append(name)
+            yield
+        finally:
+            for name in held:
+                await conn.fetchval(Q.build_unlock, name)
+
+
+async def create_shadow(conn: asyncpg.Connection, table: str, statements: Sequence[str]) -> None:
+    """The empty shadow table (``table`` quoted), in a short transaction of its own: any other build's
+    shadow table is left alone."""
+    async with conn.transaction():
+        await conn.execute(SHADOW_LOCK)
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHADOW}; DROP TABLE IF EXISTS {SHADOW}.{table}")
+        for statement in statements:
+            await conn.execute(statement)
+
+
+async def drop_shadow_if_empty(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(SHADOW_LOCK)
+        if not await conn.fetchval(Q.shadow_objects, SHADOW):
+            await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW}")
 
 
 @dataclass(frozen=True)
@@ -53,11 +102,10 @@ async def build(pool: asyncpg.Pool, d: Definition, chain_id: int) -> Built:
     q = d.queries
     started = time.monotonic()
     async with pool.acquire() as conn:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE; CREATE SCHEMA {SHADOW}")
+        await create_shadow(conn, d.name, [q.create])
         async with conn.transaction(isolation="repeatable_read"):
             cp = await conn.fetchrow(Q.checkpoint, chain_id)
             block, block_hash = (cp["block_number"], cp["block_hash"]) if cp else (-1, None)
-            await conn.execute(q.create)
             await conn.execute(q.build_unkeyed, chain_id, *d.token_arrays(), -1, block)
             events = await conn.fetchval(
                 "SELECT count(*) FROM chain_events WHERE chain_id = $1 AND block_number <= $2", chain_id, block
@@ -80,6 +128,7 @@ async def finish(pool: asyncpg.Pool, d: Definition, chain_id: int, built: Built,
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
+    await drop_shadow_if_empty(pool)
     await drop_old(pool, keep)
 
 
@@ -102,7 +151,7 @@ async def _catch_up_and_swap(conn: asyncpg.Connection, d: Definition, chain_id: 
     archive = f"projection_v_{time.time_ns()}"  # digits only: a safe identifier
     await conn.execute(
         f"CREATE SCHEMA {archive}; ALTER TABLE public.{d.name} SET SCHEMA {archive}; "
-        f"ALTER TABLE {SHADOW}.{d.name} SET SCHEMA public; DROP SCHEMA {SHADOW}"
+        f"ALTER TABLE {SHADOW}.{d.name} SET SCHEMA public"
     )
     await conn.execute(Q.record_version, d.name, d.version, upto)
     payload = {"chain_id": chain_id, "resync": True, "reason": f"projection {d.name} upgraded"}
@@ -125,10 +174,11 @@ async def replaced(conn: asyncpg.Connection, chain_id: int, built: Built, upto: 
 
 async def drop_old(pool: asyncpg.Pool, keep: int) -> None:
     for row in (await pool.fetch(Q.kept_versions))[keep:]:
-        await pool.execute(f"DROP SCHEMA {row['nspname']} CASCADE")
+        await pool.execute(f"DROP SCHEMA IF EXISTS {row['nspname']} CASCADE")  # (another build's drop_old too)
 
 
 async def upgrade(pool: asyncpg.Pool, d: Definition, chain_id: int, keep: int = 0) -> Built:
-    built = await build(pool, d, chain_id)
-    await finish(pool, d, chain_id, built, keep)
+    async with build_lock(pool, [d.name]):
+        built = await build(pool, d, chain_id)
+        await finish(pool, d, chain_id, built, keep)
     return built

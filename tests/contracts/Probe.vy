@@ -36,3 +36,10 @@ def transfer(sender: address, receiver: address, amount: uint256):
 def kitchen(tag: String[32], note: String[64], nums: DynArray[uint256, 8], small: int8, blob: Bytes[64]):
     log Kitchen(tag=tag, who=msg.sender, flag=True, small=small, sel=0xdeadbeef, blob=blob, note=note, nums=nums,
                 point=Point(x=-5, label="p"))
+
+
+@external
+def transfers(receiver: address, first: uint256, count: uint256):
+    """`count` Transfers in one transaction, of `first`, `first + 1`, ... (many logs for little time)."""
+    for i: uint256 in range(count, bound=1000):
+        log Transfer(sender=msg.sender, receiver=receiver, value=first + i)

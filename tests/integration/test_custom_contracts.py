@@ -161,7 +161,7 @@ async def test_factory_children_are_discovered_and_rolled_back(
         assert first in again.addresses
 
 
-async def test_a_contract_added_later_catches_up_its_history(
+async def test_a_contract_added_later_gets_its_history_built_beside(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     probe, block = deploy(chain, "Probe")
@@ -172,12 +172,54 @@ async def test_a_contract_added_later_catches_up_its_history(
         checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
         send(chain, probe, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 3])
         config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
-        await sync(custom_indexer(manifest, pool, client, config))
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)  # its history is built beside (test_custom_new_contract.py): not served yet
+        assert await pool.fetchval("SELECT to_regclass('custom_events.probe__transfer')") is None
+        assert checkpoint >= block and await pool.fetchval("SELECT count(*) FROM custom_event_tables") == 0
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["probe__kitchen", "probe__transfer"]
         assert await _indexed_transfers(pool, "probe__transfer") == _chain_transfers(chain, [probe])
         progress = await pool.fetchrow("SELECT target, done FROM custom_contract_progress WHERE contract = 'probe'")
-        assert tuple(progress) == (checkpoint, checkpoint)
-        await sync(custom_indexer(manifest, pool, client, config))  # a restart does not catch up twice
+        assert tuple(progress) == (-1, -1)  # nothing for the old catch-up to do
+        again = custom_indexer(manifest, pool, client, config)
+        await sync(again)  # a restart does not rebuild twice
+        assert again.store.custom is not None and again.store.custom.pending == {}
     assert [r[4] for r in await _indexed_transfers(pool, "probe__transfer")] == [1, 2, 3]
+
+
+async def test_a_factory_and_its_children_added_later(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The factory (an address) is built beside; its children (known only from its history) catch up."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    children = []
+    for amount in (1, 2):
+        receipt = send(chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"],
+                       [DEPLOYER, amount])  # fmt: skip
+        children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        assert await _indexed_transfers(pool, "child__transfer") == _chain_transfers(chain, children)
+        progress = {
+            r[0]: (r[1], r[2]) for r in await pool.fetch("SELECT contract, target, done FROM custom_contract_progress")
+        }
+        assert progress == {"child": (checkpoint, checkpoint), "factory": (-1, -1)}
+        assert indexer.store.custom is not None and list(indexer.store.custom.pending) == ["factory__created"]
+        task = indexer.rebuild_pending()
+        assert task is not None and await task == ["factory__created"]
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 2
 
 
 async def test_the_fetch_worker_process_writes_the_same_rows(

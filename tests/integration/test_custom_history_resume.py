@@ -1,0 +1,126 @@
+"""A rebuild's history fetch keeps its progress (README "Upgrading projections"): ``projections upgrade``
+SIGKILLed halfway through a new contract's history resumes where it was, and the result is the chain's;
+a rollback lowers the progress with the raw log it deletes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from eth_account import Account
+
+from anvil.node import rpc
+from core.chain.manifest import Manifest
+from core.chain.rpc import RpcClient
+from core.settings import ROOT
+from indexer.custom import rebuild
+from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
+from tests.integration.helpers import make_indexer, sync
+
+BURSTS, PER_BURST, GAP, STEP = 5, 200, 1000, 10  # 1,000 Transfers over ~5,000 blocks, 10 blocks a range
+
+
+def _history(chain: str, probe: str) -> int:
+    receiver = Account.create().address
+    for i in range(BURSTS):
+        rpc(chain, "anvil_mine", [hex(GAP)], timeout=60)
+        send(chain, probe, "transfers(address,uint256,uint256)", ["address", "uint256", "uint256"],
+             [receiver, 1 + i * PER_BURST, PER_BURST])  # fmt: skip
+    return BURSTS * PER_BURST
+
+
+async def _progress(pool: asyncpg.Pool, topic0: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT done, fetched_blocks FROM custom_history_progress WHERE contract = 'probe' AND topic0 = $1", topic0
+    )
+
+
+async def test_a_killed_history_fetch_resumes_where_it_was(
+    chain: str, manifest: Manifest, manifest_path: Path, pool: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    probe, block = deploy(chain, "Probe")
+    total = _history(chain, probe)
+    config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))  # the checkpoint moves past the history
+    upto = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+    transfer: Any = rpc(chain, "eth_getLogs", [{"fromBlock": hex(block), "toBlock": hex(upto), "address": [probe]}])
+    topic0 = transfer[0]["topics"][0].lower()
+    assert len(transfer) == total
+    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "RPC_URLS": chain}
+    env |= {"MANIFEST_PATH": str(manifest_path), "INDEXER_CONTRACTS_PATH": str(config)}
+    env |= {"INDEXER_MAX_BLOCK_RANGE": str(STEP), "INDEXER_FETCH_WORKER": "false"}
+    argv = [sys.executable, "-m", "indexer", "projections", "upgrade"]
+
+    log = (tmp_path / "first.log").open("wb")
+    first = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        for _ in range(3000):
+            row = await _progress(pool, topic0)
+            if row is not None and row["done"] >= block + (upto - block) // 3:
+                break
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the history fetch never got a third of the way")
+        first.send_signal(signal.SIGKILL)  # mid-fetch: no clean-up of any kind
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+        log.close()
+    killed = await _progress(pool, topic0)
+    assert killed is not None and block < killed["done"] < upto, (tuple(killed or ()), block, upto)
+    assert await pool.fetchval("SELECT to_regclass('custom_events.probe__transfer')") is None  # not served
+    assert await pool.fetchval("SELECT count(*) FROM custom_event_tables WHERE contract = 'probe'") == 0
+
+    second = await asyncio.create_subprocess_exec(*argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.PIPE)  # fmt: skip
+    _, stderr = await asyncio.wait_for(second.communicate(), 300)
+    assert second.returncode == 0, stderr.decode()[-3000:]
+    final = await _progress(pool, topic0)
+    assert final is not None and final["done"] == upto
+    again = final["fetched_blocks"] - killed["fetched_blocks"]  # the blocks asked of the node the second time
+    assert 0 < again <= upto - killed["done"] < upto - block + 1, (again, tuple(killed), block, upto)
+    values = await pool.fetch('SELECT value FROM custom_events."probe__transfer" ORDER BY block_number, log_index')
+    assert [int(r[0]) for r in values] == list(range(1, total + 1))  # each log once: the chain's
+    assert await pool.fetchval("SELECT count(*) FROM custom_logs WHERE contract = 'probe'") == total
+
+
+async def test_a_rollback_lowers_the_history_progress(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    probe, block = deploy(chain, "Probe")
+    receiver = Account.create().address
+    for first in (1, 11):
+        rpc(chain, "anvil_mine", ["0x5"])
+        send(chain, probe, "transfers(address,uint256,uint256)", ["address", "uint256", "uint256"],
+             [receiver, first, 10])  # fmt: skip
+    config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        head = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom = indexer.store.custom
+        assert custom is not None and sorted(custom.pending) == ["probe__kitchen", "probe__transfer"]
+        reader = indexer.reader
+        await rebuild.fetch_history(pool, custom, list(custom.pending.values()), reader.get_logs, reader.block_times)
+        assert {r[0] for r in await pool.fetch("SELECT done FROM custom_history_progress")} == {head}
+        rpc(chain, "anvil_reorg", [1, []])  # the block of the second burst is replaced (its logs are gone)
+        await sync(indexer)
+        # Lowered to the rollback's common ancestor (the newest stored block the new branch shares).
+        (lowered,) = {r[0] for r in await pool.fetch("SELECT done FROM custom_history_progress")}
+        assert lowered < head
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["probe__kitchen", "probe__transfer"]
+    values = await pool.fetch('SELECT value FROM custom_events."probe__transfer" ORDER BY block_number, log_index')
+    assert [int(r[0]) for r in values] == list(range(1, 11))
+    assert await pool.fetchval("SELECT count(*) FROM custom_logs WHERE contract = 'probe'") == 10
