@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -52,6 +53,7 @@ class Result:
     rows: int
     rss_mb: float
     finished: bool
+    proxy: dict[str, int] | None = None  # what the proxy saw during the run
 
 
 def _tree(pid: int) -> list[int]:
@@ -150,9 +152,21 @@ async def run_one(tool: str, args: argparse.Namespace, ctx: dict[str, object], a
         launch = tools.sqd(chain, free_port(), args.sqd_rate_limit)
     else:
         launch = tools.dipdup(chain, server.hostname or "127.0.0.1", server.port or 5432)
+    before = _proxy_stats(str(ctx["rpc"])) if args.proxy else {}
     result = await measure(tool, launch, dsn, int(str(ctx["events"])), args.timeout)
+    if args.proxy:
+        after = _proxy_stats(str(ctx["rpc"]))
+        result.proxy = {
+            key: after.get(key, 0) - before.get(key, 0) for key in ("requests", "calls", "limited", "capped")
+        }
     await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return result
+
+
+def _proxy_stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url.rstrip("/") + "/stats", timeout=5) as response:  # noqa: S310 (our proxy)
+        stats: dict[str, int] = json.loads(response.read())
+        return stats
 
 
 def start_proxy(upstream: str, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
@@ -244,9 +258,9 @@ async def main() -> None:
         for peer in peers:
             for _ in range(args.rounds):
                 ours = await run_one("ours", args, ctx, admin)
-                print(f"  ours: {ours.seconds:.1f}s, {ours.rows:,} rows, {ours.rss_mb:.0f} MB")
+                print(f"  ours: {ours.seconds:.1f}s, {ours.rows:,} rows, {ours.rss_mb:.0f} MB {ours.proxy or ''}")
                 other = await run_one(peer, args, ctx, admin)
-                print(f"  {peer}: {other.seconds:.1f}s, {other.rows:,} rows, {other.rss_mb:.0f} MB")
+                print(f"  {peer}: {other.seconds:.1f}s, {other.rows:,} rows, {other.rss_mb:.0f} MB {other.proxy or ''}")
                 results.append((ours, other))
         print_table(results, events)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -11,7 +11,7 @@ What a hosted endpoint (Infura, Alchemy, a public node) does to a client that a 
   the suggested range being the blocks whose logs fit. Ours, Ponder and SQD all split on that message.
 
 ``python -m bench.peers.proxy --upstream URL [--port P] [--latency-ms 60] [--rate 25] [--max-logs 10000]``
-runs it on its own (the benchmark starts it as a child process so that it never shares a core's
+runs it on its own (``GET /stats``: requests, calls, limited, capped so far) (the benchmark starts it as a child process so that it never shares a core's
 event loop with the tool being measured); ``Proxy`` is the same thing in-process, for the test.
 """
 
@@ -66,6 +66,7 @@ class Proxy:
         self._bucket = TokenBucket(self.rate) if self.rate else None
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/stats", self._stats)
         app.router.add_post("/", self._handle)
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -80,6 +81,9 @@ class Proxy:
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
+
+    async def _stats(self, _: web.Request) -> web.Response:
+        return web.json_response(dict(self.counts))
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.json()
