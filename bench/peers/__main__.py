@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 import asyncpg
 
 from anvil.node import free_port, rpc, start_anvil
-from bench.indexer import ADMIN_DSN, DEV, build_chain, compile_emitter, fresh_database, wait_receipt
+from bench.indexer import ADMIN_DSN, DEV, build_chain, ceiling, compile_emitter, fresh_database, wait_receipt
 from bench.peers import tools
 from core.db.migrate import INDEXER_ALONE
 from core.settings import ROOT
@@ -54,6 +54,7 @@ class Result:
     rss_mb: float
     finished: bool
     proxy: dict[str, int] | None = None  # what the proxy saw during the run
+    fingerprint: tuple[int, int] | None = None
 
 
 def _tree(pid: int) -> list[int]:
@@ -159,8 +160,23 @@ async def run_one(tool: str, args: argparse.Namespace, ctx: dict[str, object], a
         result.proxy = {
             key: after.get(key, 0) - before.get(key, 0) for key in ("requests", "calls", "limited", "capped")
         }
+    result.fingerprint = await _fingerprint(dsn, launch.table)
+    if tool == "ours" and "ceiling" not in ctx:
+        ctx["ceiling"] = await ceiling(chain.rpc, dsn, [chain.address], chain.start_block, int(str(ctx["head"])), 2000)
     await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return result
+
+
+async def _fingerprint(dsn: str, table: str) -> tuple[int, int] | None:
+    """(distinct (block, log index) pairs, sum of the values): the same rows in every tool's table."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(f"SELECT count(DISTINCT (block_number, log_index)), sum(value::numeric) FROM {table}")
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+    return (int(row[0]), int(row[1] or 0)) if row else None
 
 
 def _proxy_stats(url: str) -> dict[str, int]:
@@ -182,14 +198,19 @@ def start_proxy(upstream: str, args: argparse.Namespace) -> tuple[subprocess.Pop
     return process, url
 
 
-def print_table(results: list[tuple[Result, Result]], events: int) -> None:
+def print_table(results: list[tuple[Result, Result]], events: int, limit: tuple[int, float] | None) -> None:
     print(f"\n{'tool':<28} {'seconds':>8} {'events/s':>9} {'RSS MB':>7} {'ours/peer':>9}  goal")
+    if limit:
+        print(
+            f"{'getLogs + COPY ceiling':<28} {limit[1]:>8.1f} {limit[0] / limit[1]:>9,.0f}   (same RPC, one pass after ours)"
+        )
     for ours, peer in results:
         for result in (ours, peer):
             rate = result.rows / result.seconds if result.seconds else 0
             note = "" if result.finished else f" (stopped at {result.rows:,}/{events:,} rows)"
             if result.tool == "ours":
-                print(f"{NAMES['ours']:<28} {result.seconds:>8.1f} {rate:>9,.0f} {result.rss_mb:>7.0f}{note}")
+                share = f"  {100 * rate * limit[1] / limit[0]:.0f} % of the ceiling" if limit else ""
+                print(f"{NAMES['ours']:<28} {result.seconds:>8.1f} {rate:>9,.0f} {result.rss_mb:>7.0f}{share}{note}")
                 continue
             # A peer that did not finish: its time is a lower bound, so the ratio is too.
             ratio = (peer.seconds if peer.finished else peer.seconds * events / max(1, peer.rows)) / ours.seconds
@@ -262,7 +283,9 @@ async def main() -> None:
                 other = await run_one(peer, args, ctx, admin)
                 print(f"  {peer}: {other.seconds:.1f}s, {other.rows:,} rows, {other.rss_mb:.0f} MB {other.proxy or ''}")
                 results.append((ours, other))
-        print_table(results, events)
+        print_table(results, events, ctx.get("ceiling"))  # type: ignore[arg-type]
+        prints = {r.fingerprint for pair in results for r in pair}
+        print(f"rows: {'the same in every table' if len(prints) == 1 else f'DIFFER: {prints}'}")
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if proxy is not None:
