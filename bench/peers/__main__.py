@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -55,6 +56,8 @@ class Result:
     finished: bool
     proxy: dict[str, int] | None = None  # what the proxy saw during the run
     fingerprint: tuple[int, int] | None = None
+    cpu_s: float = 0.0  # the tool's process tree
+    db_cpu_s: float = 0.0  # its PostgreSQL backends
 
 
 def _tree(pid: int) -> list[int]:
@@ -78,17 +81,34 @@ def _rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-async def _count(dsn: str, table: str) -> int:
+def _cpu_s(pid: int) -> float:
+    """utime + stime of a live process, in seconds (0 once it is gone)."""
     try:
-        conn = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError):
-        return 0
-    try:
-        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
-    except asyncpg.PostgresError:
-        return 0  # not created yet
-    finally:
-        await conn.close()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Database:
+    """The polling side of a run: its table's count, and the CPU of the other backends on its database."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.backends: dict[int, float] = {}
+
+    async def count(self, table: str) -> int:
+        try:
+            return int(await self.conn.fetchval(f"SELECT count(*) FROM {table}"))
+        except asyncpg.PostgresError:
+            return 0  # not created yet
+
+    async def sample_backends(self) -> None:
+        pids = await self.conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for (pid,) in pids:
+            self.backends[pid] = max(self.backends.get(pid, 0.0), _cpu_s(pid))
 
 
 def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
@@ -105,9 +125,12 @@ def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 async def measure(tool: str, launch: tools.Launch, dsn: str, expected: int, limit_s: float) -> Result:
-    """Launch → count(*) of its table reaches ``expected`` (or the timeout); peak RSS of the tree."""
+    """Launch → count(*) of its table reaches ``expected`` (or the timeout); peak RSS of the tree; CPU of the
+    tree (its reaped children's rusage, shutdown included) and of its database backends (sampled)."""
     logs = tools.PEERS_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    db = Database(await asyncpg.connect(dsn))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with (logs / f"{tool}.log").open("wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(launch.command, cwd=launch.cwd, env=launch.env, stdout=log,
@@ -119,16 +142,22 @@ async def measure(tool: str, launch: tools.Launch, dsn: str, expected: int, limi
                 now = time.perf_counter()
                 if now - last_poll >= 0.2 or process.poll() is not None:
                     last_poll = now
-                    rows = await _count(dsn, launch.table)
-                    if rows >= expected:
-                        return Result(tool, time.perf_counter() - started, rows, rss, True)
-                    if process.poll() is not None or now - started > limit_s:
-                        if process.returncode:
-                            print(f"  {tool} exited {process.returncode}: see {logs / (tool + '.log')}")
-                        return Result(tool, time.perf_counter() - started, rows, rss, False)
+                    await db.sample_backends()
+                    rows = await db.count(launch.table)
+                    if rows >= expected or process.poll() is not None or now - started > limit_s:
+                        result = Result(tool, time.perf_counter() - started, rows, rss, rows >= expected)
+                        break
                 await asyncio.sleep(0.05)
         finally:
             _stop(process, launch.stop_signal)
+    await db.sample_backends()
+    await db.conn.close()
+    if process.returncode and not result.finished:
+        print(f"  {tool} exited {process.returncode}: see {logs / (tool + '.log')}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result.cpu_s = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    result.db_cpu_s = sum(db.backends.values())
+    return result
 
 
 async def run_one(tool: str, args: argparse.Namespace, ctx: dict[str, object], admin: asyncpg.Connection) -> Result:
@@ -199,26 +228,29 @@ def start_proxy(upstream: str, args: argparse.Namespace) -> tuple[subprocess.Pop
 
 
 def print_table(results: list[tuple[Result, Result]], events: int, limit: tuple[int, float] | None) -> None:
-    print(f"\n{'tool':<28} {'seconds':>8} {'events/s':>9} {'RSS MB':>7} {'ours/peer':>9}  goal")
+    """Seconds are wall clock (launch → all rows); CPU is the tool's process tree + its PostgreSQL backends;
+    ours/peer compares wall clock (and, in brackets, CPU)."""
+    print(f"\n{'tool':<26} {'seconds':>7} {'events/s':>9} {'RSS MB':>6} {'CPU s':>12} {'ours/peer':>15}  goal")
     if limit:
-        print(
-            f"{'getLogs + COPY ceiling':<28} {limit[1]:>8.1f} {limit[0] / limit[1]:>9,.0f}   (same RPC, one pass after ours)"
-        )
+        print(f"{'getLogs + COPY ceiling':<26} {limit[1]:>7.1f} {limit[0] / limit[1]:>9,.0f}  (same RPC, after ours)")
     for ours, peer in results:
         for result in (ours, peer):
             rate = result.rows / result.seconds if result.seconds else 0
             note = "" if result.finished else f" (stopped at {result.rows:,}/{events:,} rows)"
+            cpu = f"{result.cpu_s:.1f}+{result.db_cpu_s:.1f}"
+            line = f"{NAMES[result.tool]:<26} {result.seconds:>7.1f} {rate:>9,.0f} {result.rss_mb:>6.0f} {cpu:>12}"
             if result.tool == "ours":
                 share = f"  {100 * rate * limit[1] / limit[0]:.0f} % of the ceiling" if limit else ""
-                print(f"{NAMES['ours']:<28} {result.seconds:>8.1f} {rate:>9,.0f} {result.rss_mb:>7.0f}{share}{note}")
+                print(f"{line}{share}{note}")
                 continue
             # A peer that did not finish: its time is a lower bound, so the ratio is too.
-            ratio = (peer.seconds if peer.finished else peer.seconds * events / max(1, peer.rows)) / ours.seconds
+            scale = 1.0 if peer.finished else events / max(1, peer.rows)
+            ratio = peer.seconds * scale / ours.seconds
+            cpu_ratio = (peer.cpu_s + peer.db_cpu_s) * scale / max(0.01, ours.cpu_s + ours.db_cpu_s)
             goal = GOALS[result.tool]
             met = "met" if ratio >= goal else "NOT met"
             bound = "" if peer.finished else "≈"
-            print(f"{NAMES[result.tool]:<28} {result.seconds:>8.1f} {rate:>9,.0f} {result.rss_mb:>7.0f}"
-                  f" {bound}{ratio:>8.1f}x  ≥ {goal:.0f}x {met}{note}")  # fmt: skip
+            print(f"{line} {bound}{ratio:>6.1f}x ({cpu_ratio:.1f}x)  ≥ {goal:.0f}x {met}{note}")
 
 
 async def main() -> None:
@@ -279,9 +311,11 @@ async def main() -> None:
         for peer in peers:
             for _ in range(args.rounds):
                 ours = await run_one("ours", args, ctx, admin)
-                print(f"  ours: {ours.seconds:.1f}s, {ours.rows:,} rows, {ours.rss_mb:.0f} MB {ours.proxy or ''}")
+                print(f"  ours: {ours.seconds:.1f}s, {ours.rows:,} rows, {ours.rss_mb:.0f} MB,"
+                      f" CPU {ours.cpu_s:.1f}+{ours.db_cpu_s:.1f}s {ours.proxy or ''}")  # fmt: skip
                 other = await run_one(peer, args, ctx, admin)
-                print(f"  {peer}: {other.seconds:.1f}s, {other.rows:,} rows, {other.rss_mb:.0f} MB {other.proxy or ''}")
+                print(f"  {peer}: {other.seconds:.1f}s, {other.rows:,} rows, {other.rss_mb:.0f} MB,"
+                      f" CPU {other.cpu_s:.1f}+{other.db_cpu_s:.1f}s {other.proxy or ''}")  # fmt: skip
                 results.append((ours, other))
         print_table(results, events, ctx.get("ceiling"))  # type: ignore[arg-type]
         prints = {r.fingerprint for pair in results for r in pair}
