@@ -191,7 +191,9 @@ async def run_one(tool: str, args: argparse.Namespace, ctx: dict[str, object], a
         }
     result.fingerprint = await _fingerprint(dsn, launch.table)
     if tool == "ours" and "ceiling" not in ctx:
-        ctx["ceiling"] = await ceiling(chain.rpc, dsn, [chain.address], chain.start_block, int(str(ctx["head"])), 2000)
+        # Ranges of 2,000 blocks, or through the proxy the widest its cap lets through.
+        step = max(1, args.max_logs // PER_BLOCK) if args.proxy and args.max_logs else 2000
+        ctx["ceiling"] = await ceiling(chain.rpc, dsn, [chain.address], chain.start_block, int(str(ctx["head"])), step)
     await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return result
 
