@@ -190,13 +190,13 @@ async def test_a_contract_added_later_gets_its_history_built_beside(
 async def test_a_factory_and_its_children_added_later(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    """The factory (an address) is built beside; its children (known only from its history) catch up."""
+    """The factory and its children (known only from its history) are built beside and swapped in together;
+    a child created after the configuration, before the swap, is followed by the live path: once each."""
     implementation, _ = deploy(chain, "Probe")
     factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
     children = []
     for amount in (1, 2):
-        receipt = send(chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"],
-                       [DEPLOYER, amount])  # fmt: skip
+        receipt = send(chain, factory, CREATE_AND_TRANSFER, ["address", "uint256"], [DEPLOYER, amount])
         children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
     config = write_config(
         tmp_path,
@@ -208,18 +208,28 @@ async def test_a_factory_and_its_children_added_later(
     )  # fmt: skip
     async with RpcClient([chain]) as client:
         await sync(make_indexer(manifest, pool, client))
-        checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
         indexer = custom_indexer(manifest, pool, client, config)
         await sync(indexer)
-        assert await _indexed_transfers(pool, "child__transfer") == _chain_transfers(chain, children)
+        custom = indexer.store.custom
+        assert custom is not None and sorted(custom.pending) == ["child__transfer", "factory__created"]
         progress = {
             r[0]: (r[1], r[2]) for r in await pool.fetch("SELECT contract, target, done FROM custom_contract_progress")
         }
-        assert progress == {"child": (checkpoint, checkpoint), "factory": (-1, -1)}
-        assert indexer.store.custom is not None and list(indexer.store.custom.pending) == ["factory__created"]
+        assert progress == {"child": (-1, -1), "factory": (-1, -1)}  # nothing for the old catch-up to do
+        assert await pool.fetchval("SELECT count(*) FROM custom_event_tables") == 0  # not served yet
+        receipt = send(chain, factory, CREATE_AND_TRANSFER, ["address", "uint256"], [DEPLOYER, 3])
+        children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
+        await sync(indexer)  # the live path: the third child found, its raw log kept
         task = indexer.rebuild_pending()
-        assert task is not None and await task == ["factory__created"]
-    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 2
+        assert task is not None and sorted(await task) == ["child__transfer", "factory__created"]
+        send(chain, children[0], TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 4])
+        await sync(indexer)  # after the swap: the live path writes the children's table
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 3
+    transfers = await _indexed_transfers(pool, "child__transfer")
+    assert transfers == _chain_transfers(chain, children) and [t[4] for t in transfers] == [1, 2, 3, 4]
+    assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+    # The children's past came with the factory's history (custom_history_progress), not the old catch-up.
+    assert await pool.fetchval("SELECT count(*) FROM custom_history_progress WHERE contract = 'child'") == 1
 
 
 async def test_the_fetch_worker_process_writes_the_same_rows(
