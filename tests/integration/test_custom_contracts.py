@@ -14,6 +14,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from indexer.custom.sources import Child
 from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
 from tests.integration.helpers import DEPLOYER, make_indexer, sync
 
@@ -230,6 +231,42 @@ async def test_a_factory_and_its_children_added_later(
     assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
     # The children's past came with the factory's history (custom_history_progress), not the old catch-up.
     assert await pool.fetchval("SELECT count(*) FROM custom_history_progress WHERE contract = 'child'") == 1
+
+
+async def test_a_batch_read_before_children_are_handed_over_is_read_again(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A history build hands a child to the live indexer (``CustomSources.follow``) while a range is read
+    without it: that batch is refused (``Writer.apply`` False) and read again with the child's logs."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    created = send(chain, factory, "create()", [], [])
+    child = "0x" + created["logs"][0]["topics"][1][-40:]
+    async with RpcClient([chain]) as client:
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom = indexer.store.custom
+        assert custom is not None and child in indexer.addresses
+        custom.sources.forget_children()  # as if the child were known only to a history build
+        send(chain, child, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 5])
+        checkpoint = await indexer.writer.checkpoint()
+        head = await client.block_number()
+        batch = await indexer.reader.read(checkpoint.number + 1, head)
+        assert batch is not None and batch.custom is not None and not batch.custom.rows.get("child__transfer")
+        rows = await pool.fetch("SELECT contract, address, factory, block_number, log_index FROM custom_children")
+        custom.sources.follow(Child(*r) for r in rows)  # handed over while the batch was in flight
+        assert not await indexer.writer.apply(batch, checkpoint.hash, head)
+        assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == checkpoint.number
+        await sync(indexer)  # read again, with the child
+    assert [r[4] for r in await _indexed_transfers(pool, "child__transfer")] == [5]
 
 
 async def test_the_fetch_worker_process_writes_the_same_rows(
