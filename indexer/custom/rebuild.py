@@ -11,7 +11,8 @@
    (``custom_history_progress``): a killed fetch resumes where it was. A contract added to the
    configuration with history (its start block at or below the checkpoint) takes this path for
    all its tables: the indexer follows its address from the checkpoint on, keeping the raw log only,
-   and its past comes from the node here.
+   and its past comes from the node here. A factory added with history brings its children along: they
+   are found in its history and handed to the live indexer as they are (``indexer/custom/history.py``).
 2. **Build** into ``projection_shadow."<table>"``, decoded from ``custom_logs`` by the decoder
    the indexer uses, in a snapshot at the checkpoint, while the served table keeps serving.
 3. **Catch up and swap** in one transaction: ``custom_logs`` locked ``EXCLUSIVE`` (the indexer's
@@ -19,7 +20,8 @@
    indexed since the snapshot added (or, if a reorg replaced the snapshot's block, the shadow
    rebuilt whole), the served table moved to a ``projection_v_<ns>`` schema, the new one into
    ``custom_events``, its registration updated, a resync NOTIFY sent. One contract's pending tables
-   are built in one snapshot and swapped in one transaction (a new contract appears whole). The indexer's next batch
+   (with its children's, for a factory) are built in one snapshot and swapped in one transaction (a new
+   contract appears whole). The indexer's next batch
    sees the new registration under the lock and writes the new definition
    (``CustomStore.write``).
 
