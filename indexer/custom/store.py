@@ -99,10 +99,17 @@ class CustomStore:
         )  # fmt: skip
 
     async def adopt_swapped(self, conn: asyncpg.Connection) -> bool:
-        """Write the new definition of every pending table whose rebuild was swapped in (by anyone)."""
-        rows = await conn.fetch(self.q.custom_registered_of, list(self.pending))
+        """Write the new definition of every pending table whose rebuild was swapped in (by anyone).
+
+        The indexer's batch and the rebuild task both call it: one may adopt a table while the other
+        awaits the registry, so only tables still pending after the read are adopted."""
         wanted = {name: versions.table_version(p.wanted) for name, p in self.pending.items()}
-        swapped = [r["table_name"] for r in rows if versions.row_version(r) == wanted[r["table_name"]]]
+        rows = await conn.fetch(self.q.custom_registered_of, list(wanted))
+        swapped = [
+            r["table_name"]
+            for r in rows
+            if r["table_name"] in self.pending and versions.row_version(r) == wanted[r["table_name"]]
+        ]
         if not swapped:
             return False
         for name in swapped:

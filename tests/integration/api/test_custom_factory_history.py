@@ -21,7 +21,7 @@ from core.chain.rpc import RpcClient
 from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
 from tests.integration.helpers import DEPLOYER, make_indexer, mint_directly, sync
 
-CHILDREN, BURSTS, PER_BURST, GAP = 3, 2, 500, 400  # 3,000 Transfers of 3 children over ~800 blocks
+CHILDREN, BURSTS, PER_BURST, GAP = 3, 2, 500, 1000  # 3,000 Transfers of 3 children over ~2,000 blocks
 TRANSFERS = "transfers(address,uint256,uint256)"
 CREATE_AND_TRANSFER = "create_and_transfer(address,uint256)"
 
@@ -109,7 +109,7 @@ async def test_a_factory_added_with_history_serves_its_children_whole_or_not_at_
 
         reader, minter = asyncio.create_task(read_loop()), asyncio.create_task(traffic())
         await reading.wait()
-        # Small ranges: the factory's history takes ~40 eth_getLogs, the reads see it half fetched.
+        # Small ranges: the factory's history takes ~100 eth_getLogs, the reads see it half fetched.
         indexer = custom_indexer(manifest, pool, client, config, max_block_range=20)
         running = asyncio.create_task(indexer.run(asyncio.Event(), poll_interval=0.05))
         try:
