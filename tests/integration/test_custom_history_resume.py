@@ -185,3 +185,44 @@ async def test_a_factorys_history_stopped_midway_resumes_with_its_children(
     values = await pool.fetch('SELECT value FROM custom_events."child__transfer" ORDER BY block_number, log_index')
     assert [int(r[0]) for r in values] == list(range(1, 2 * PER_BURST + 1))  # each log once: the chain's
     assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+
+
+async def test_a_rollback_during_a_factorys_build_drops_the_child_it_replaced(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The factory's history fetched (two children found), then a reorg replaces the second child's block: the
+    rollback deletes that child and its raw log, and the swapped tables are the new branch's."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    children = []
+    for i in range(2):
+        rpc(chain, "anvil_mine", ["0x5"])
+        created = send(chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"],
+                       [Account.create().address, 1 + i])  # fmt: skip
+        children.append("0x" + created["logs"][0]["topics"][1][-40:])
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom, reader = indexer.store.custom, indexer.reader
+        assert custom is not None and sorted(custom.pending) == ["child__transfer", "factory__created"]
+        group = list(custom.pending.values())
+        await rebuild.fetch_history(pool, custom, group, reader.get_logs, reader.block_times)
+        assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+        rpc(chain, "anvil_reorg", [1, []])  # the second child's block is replaced by an empty one
+        await sync(indexer)
+        assert [r[0] for r in await pool.fetch("SELECT address FROM custom_children")] == children[:1]
+        assert children[1] not in indexer.addresses
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["child__transfer", "factory__created"]
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 1
+    values = await pool.fetch('SELECT address, value FROM custom_events."child__transfer"')
+    assert [(r[0], int(r[1])) for r in values] == [(children[0], 1)]
