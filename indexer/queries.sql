@@ -256,6 +256,19 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[])
      AS c(contract, address, factory, block_number, log_index)
 ON CONFLICT (chain_id, address) DO NOTHING;
 
+-- name: custom_children_add
+-- Children discovered in a factory's history (indexer/custom/history.py): only at or below the checkpoint
+-- ($8), of the block the indexer holds ($7: the creation block's hash); the ones added are returned.
+INSERT INTO custom_children (chain_id, contract, address, factory, block_number, log_index)
+SELECT $1, c.contract, c.address, c.factory, c.block_number, c.log_index
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[])
+     AS c(contract, address, factory, block_number, log_index, block_hash)
+WHERE c.block_number <= $8
+  AND NOT EXISTS (SELECT 1 FROM indexed_blocks b
+                  WHERE b.chain_id = $1 AND b.number = c.block_number AND b.hash <> c.block_hash)
+ON CONFLICT (chain_id, address) DO NOTHING
+RETURNING address;
+
 -- name: custom_delete_children_after
 DELETE FROM custom_children WHERE chain_id = $1 AND block_number > $2;
 

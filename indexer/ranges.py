@@ -93,6 +93,9 @@ class RangeReader:
 
     async def read(self, start: int, end: int) -> Batch | None:
         """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
+        # The generation before the addresses: children handed over while this range is read are missing
+        # from it, and the batch then counts as read before them (``CustomSources.follow``).
+        generation = self.custom.generation if self.custom is not None else 0
         addresses = self.addresses
         end = completeness.clamp(self.rpc, start, end, self.near_head)
         read = await self.read_logs(start, end, addresses)
@@ -101,7 +104,7 @@ class RangeReader:
         logs = read.logs
         custom = None
         if self.custom is not None:
-            custom = CustomBatch(generation=self.custom.generation)
+            custom = CustomBatch(generation=generation)
             if self.custom.has_factories and (children := self.custom.discover(logs)):
                 # Children announced in this range were not in the filter: fetch their logs too.
                 custom.children = children

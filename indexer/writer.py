@@ -12,7 +12,7 @@ import logging
 
 from core.chain.manifest import Manifest
 from indexer.blocks import Checkpoint
-from indexer.custom.sources import CustomBatch, CustomSources
+from indexer.custom.sources import CustomBatch, CustomSources, StaleBatch
 from indexer.metrics import EVENTS, INDEXED, LAG, REORG_DEPTH, REORGS
 from indexer.ranges import Batch, RangeReader
 from indexer.store import Store
@@ -55,7 +55,8 @@ class Writer:
         return Checkpoint(start, block_hash)
 
     async def apply(self, batch: Batch, parent_hash: str, head: int, *, durable: bool = True) -> bool:
-        """Verify a fetched range against its parent and commit it; False if the read was inconsistent.
+        """Verify a fetched range against its parent and commit it; False if the read was inconsistent (or
+        read before factory children were handed over by a history build).
 
         ``durable=False`` for backfill ranges far below the head (see ``Store.write_batch``).
         """
@@ -64,9 +65,13 @@ class Writer:
             raise ReorgDetected(batch.start)
         if not batch.consistent():
             return False
-        await self.store.write_batch(
-            batch.rows, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
-        )
+        try:
+            await self.store.write_batch(
+                batch.rows, list(batch.headers.values()), batch.headers[batch.end], batch.custom, durable=durable
+            )
+        except StaleBatch as exc:  # read before factory children were handed over: read it again with them
+            log.info("blocks %d..%d read again: %s", batch.start, batch.end, exc)
+            return False
         self._count(batch.rows.counts, batch.custom)
         INDEXED.set(batch.end)
         LAG.set(max(0, head - batch.end))

@@ -1,8 +1,9 @@
 """History of a factory's child contract added to the configuration after indexing began.
 
 (Any other contract added with history is built beside and swapped in whole: ``versions.with_history``,
-``indexer/custom/rebuild.py``. A factory's children are only known once its history is read, so they
-still take this path, their tables filled while served.)
+``indexer/custom/rebuild.py``, and so are a factory's children when the factory is added with history too:
+they are found in its history, ``indexer/custom/history.py``. Only a child contract added to a factory
+indexed already still takes this path, its tables filled while served.)
 
 When the indexer starts and finds a configured contract it has never indexed on this chain
 while the checkpoint is already past the contract's start block, it records a catch-up

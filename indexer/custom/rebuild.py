@@ -11,7 +11,8 @@
    (``custom_history_progress``): a killed fetch resumes where it was. A contract added to the
    configuration with history (its start block at or below the checkpoint) takes this path for
    all its tables: the indexer follows its address from the checkpoint on, keeping the raw log only,
-   and its past comes from the node here.
+   and its past comes from the node here. A factory added with history brings its children along: they
+   are found in its history and handed to the live indexer as they are (``indexer/custom/history.py``).
 2. **Build** into ``projection_shadow."<table>"``, decoded from ``custom_logs`` by the decoder
    the indexer uses, in a snapshot at the checkpoint, while the served table keeps serving.
 3. **Catch up and swap** in one transaction: ``custom_logs`` locked ``EXCLUSIVE`` (the indexer's
@@ -19,7 +20,8 @@
    indexed since the snapshot added (or, if a reorg replaced the snapshot's block, the shadow
    rebuilt whole), the served table moved to a ``projection_v_<ns>`` schema, the new one into
    ``custom_events``, its registration updated, a resync NOTIFY sent. One contract's pending tables
-   are built in one snapshot and swapped in one transaction (a new contract appears whole). The indexer's next batch
+   (with its children's, for a factory) are built in one snapshot and swapped in one transaction (a new
+   contract appears whole). The indexer's next batch
    sees the new registration under the lock and writes the new definition
    (``CustomStore.write``).
 
@@ -33,17 +35,18 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from core.db.copy import copy_rows
 from core.db.identifiers import CUSTOM_SCHEMA, qualified, quote
-from core.errors import AppError, RetryableError
+from core.errors import AppError
 from indexer.custom.abi import EventTable
+from indexer.custom.config import CustomContract
+from indexer.custom.history import BlockTimes, GetLogs, fetch_history
 from indexer.custom.sources import CustomSources
 from indexer.custom.store import CustomStore, stored_log
 from indexer.custom.versions import Pending
@@ -51,8 +54,6 @@ from indexer.upgrade import swap
 from indexer.upgrade.swap import SHADOW, Built
 
 log = logging.getLogger("indexer.custom")
-GetLogs = Callable[[int, int, list[str]], Awaitable[list[dict[str, Any]] | None]]
-BlockTimes = Callable[[list[int]], Awaitable[dict[int, datetime]]]
 PAGE = 20_000
 LAST_LOG_INDEX = 2**31 - 1  # (block, this) sorts after every log of the block
 
@@ -79,96 +80,24 @@ async def needs_history(pool: asyncpg.Pool, p: Pending, chain_id: int) -> bool:
     return bool(await pool.fetchval(missing, chain_id))
 
 
-def groups(pending: Mapping[str, Pending]) -> list[list[Pending]]:
-    """The pending tables by contract: a contract's are built together and swapped in one transaction."""
-    by_contract: dict[str, list[Pending]] = {}
+def groups(pending: Mapping[str, Pending], wanted: Sequence[CustomContract] = ()) -> list[list[Pending]]:
+    """The pending tables by contract: a contract's are built together and swapped in one transaction, and so
+    are a factory's and its children's when the factory's are pending too (added with history: the
+    children are found in its history, ``indexer/custom/history.py``)."""
+    factory = {c.name: c.factory.event.contract for c in wanted if c.factory is not None}
+    contracts = {p.wanted.contract for p in pending.values()}
+    by_root: dict[str, list[Pending]] = {}
     for p in pending.values():
-        by_contract.setdefault(p.wanted.contract, []).append(p)
-    return list(by_contract.values())
+        parent = factory.get(p.wanted.contract)
+        by_root.setdefault(parent if parent in contracts else p.wanted.contract, []).append(p)
+    return list(by_root.values())
 
 
 def _group(ps: Pending | Sequence[Pending]) -> list[Pending]:
     group = [ps] if isinstance(ps, Pending) else list(ps)
-    if not group or len({p.wanted.contract for p in group}) != 1:
-        raise ValueError("a rebuild group is one contract's pending tables")
+    if not group:
+        raise ValueError("a rebuild group is one contract's pending tables (with its children's)")
     return group
-
-
-async def fetch_history(
-    pool: asyncpg.Pool,
-    store: CustomStore,
-    ps: Pending | Sequence[Pending],
-    get_logs: GetLogs,
-    times: BlockTimes,
-    *,
-    step: int = 2000,
-) -> int:
-    """The events' logs from the contract's start block to the checkpoint, from the node into ``custom_logs``.
-
-    One pass over the contract's blocks for all of ``ps`` (one contract's tables). Progress per topic0 is
-    written with each range's logs (``custom_history_progress``): a killed fetch resumes after it.
-    """
-    group = _group(ps)
-    chain_id, q = store.sources.chain_id, store.q
-    contract = next(c for c in store.wanted if c.name == group[0].wanted.contract)
-    topics = sorted({p.wanted.topic0 for p in group})
-    cp = await pool.fetchrow(q.get_checkpoint, chain_id)
-    if cp is None:
-        return 0
-    upto = cp["block_number"]
-    since = dict.fromkeys(contract.addresses, contract.start_block)  # address -> first block it counts from
-    for child in await pool.fetch(q.custom_children, chain_id):
-        if child["contract"] == contract.name:
-            since.setdefault(child["address"], max(contract.start_block, child["block_number"]))
-    first = min(since.values(), default=upto + 1)
-    await pool.execute(q.custom_history_start, chain_id, contract.name, topics, first - 1)
-    rows = await pool.fetch(q.custom_history_progress, chain_id, contract.name, topics)
-    done = {r["topic0"]: r["done"] for r in rows}
-    start, added = max(first, min(done.values()) + 1), 0
-    names = ", ".join(p.wanted.table for p in group)
-    log.info("%s: fetching history, blocks %d..%d (from %d)", names, first, upto, start)
-    while start <= upto:
-        end = min(upto, start + step - 1)
-        try:
-            logs = await get_logs(start, end, sorted(since))
-        except RetryableError as exc:  # the node is away: this range again, later
-            log.warning("%s: history %d..%d: %s; retrying", names, start, end, exc)
-            await asyncio.sleep(1)
-            continue
-        if logs is None:
-            step = max(1, step // 2)
-            continue
-        mine = [
-            g
-            for g in logs
-            if g["topics"]
-            and int(g["blockNumber"], 16) > done.get(g["topics"][0].lower(), upto)
-            and int(g["blockNumber"], 16) >= since.get(g["address"].lower(), upto + 1)
-        ]
-        at: dict[int, datetime] = {}
-        if mine:
-            try:
-                at = await times(sorted({int(g["blockNumber"], 16) for g in mine}))
-            except RetryableError as exc:
-                log.warning("%s: headers of %d..%d: %s; retrying", names, start, end, exc)
-                await asyncio.sleep(1)
-                continue
-        async with pool.acquire() as conn, conn.transaction():
-            checkpoint = await conn.fetchval(q.custom_checkpoint_share, chain_id)
-            if mine:
-                blocks = [int(g["blockNumber"], 16) for g in mine]
-                status = await conn.execute(
-                    q.custom_logs_add, chain_id, contract.name, blocks, [int(g["logIndex"], 16) for g in mine],
-                    [g["blockHash"].lower() for g in mine], [at[b] for b in blocks],
-                    [g["transactionHash"].lower() for g in mine], [g["address"].lower() for g in mine],
-                    [",".join(t.lower() for t in g["topics"]) for g in mine], [g["data"] for g in mine],
-                    -1 if checkpoint is None else checkpoint,
-                )  # fmt: skip
-                added += int(status.split()[-1])
-            await conn.execute(q.custom_history_done, chain_id, contract.name, topics, start, end)
-        done = {t: max(d, end) for t, d in done.items()}
-        start = end + 1
-    return added
 
 
 async def _copy(conn: asyncpg.Connection, table: EventTable, records: list[tuple[Any, ...]]) -> None:
@@ -342,7 +271,7 @@ async def upgrade_pending(
     """Every pending table, one contract after the other; the ones swapped in. A failure leaves that
     contract's tables served as they were (or, for a new contract, not served yet)."""
     done = []
-    for group in groups(store.pending):
+    for group in groups(store.pending, store.wanted):
         names = [p.wanted.table for p in group]
         try:
             await upgrade(pool, store, group, get_logs, times, keep=keep, step=step)

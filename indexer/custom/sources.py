@@ -40,6 +40,10 @@ RAW_LOG_COLUMNS = [
 CHILDREN = Counter("indexer_custom_children_total", "Factory children discovered", ["contract"])
 
 
+class StaleBatch(Exception):
+    """A batch read before a history build handed factory children over: it lacks their logs (read it again)."""
+
+
 class Child(NamedTuple):
     contract: str
     address: str
@@ -76,6 +80,7 @@ class CustomSources:
     ) -> None:
         self.chain_id = chain_id
         self.generation = 0
+        self.followed = 0  # the generation of the last children handed over by a history build (follow)
         self._static: frozenset[str] = frozenset()
         self._by_address: dict[str, tuple[CustomContract, dict[str, EventTable | None]]] = {}
         self.adopt(contracts, raw_only or {})
@@ -120,6 +125,13 @@ class CustomSources:
             if contract is None or child.address in self._static:
                 continue  # a child of a contract no longer configured, or an address configured statically
             self._by_address.setdefault(child.address, (contract, self._topics[contract.name]))
+
+    def follow(self, children: Iterable[Child]) -> None:
+        """Children a history build discovered (``rebuild.fetch_history``), followed from now on: a range read
+        before lacks their logs, so a batch of an older generation is refused and read again (``StaleBatch``)."""
+        self.add_children(children)
+        self.generation += 1
+        self.followed = self.generation
 
     def forget_children(self) -> None:
         """Drop every discovered child (before reloading them from the database after a rollback)."""

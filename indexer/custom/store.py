@@ -16,7 +16,15 @@ from core.db.identifiers import CUSTOM_SCHEMA, check, qualified
 from indexer.codec import EVENT_COLUMNS, UNDECODABLE_LOGS
 from indexer.custom import versions
 from indexer.custom.abi import EventTable
-from indexer.custom.sources import RAW_LOG_COLUMNS, RAW_LOGS, UNDECODABLE_ROWS, Child, CustomBatch, CustomSources
+from indexer.custom.sources import (
+    RAW_LOG_COLUMNS,
+    RAW_LOGS,
+    UNDECODABLE_ROWS,
+    Child,
+    CustomBatch,
+    CustomSources,
+    StaleBatch,
+)
 from indexer.custom.versions import Pending
 
 log = logging.getLogger("indexer.custom")
@@ -91,10 +99,17 @@ class CustomStore:
         )  # fmt: skip
 
     async def adopt_swapped(self, conn: asyncpg.Connection) -> bool:
-        """Write the new definition of every pending table whose rebuild was swapped in (by anyone)."""
-        rows = await conn.fetch(self.q.custom_registered_of, list(self.pending))
+        """Write the new definition of every pending table whose rebuild was swapped in (by anyone).
+
+        The indexer's batch and the rebuild task both call it: one may adopt a table while the other
+        awaits the registry, so only tables still pending after the read are adopted."""
         wanted = {name: versions.table_version(p.wanted) for name, p in self.pending.items()}
-        swapped = [r["table_name"] for r in rows if versions.row_version(r) == wanted[r["table_name"]]]
+        rows = await conn.fetch(self.q.custom_registered_of, list(wanted))
+        swapped = [
+            r["table_name"]
+            for r in rows
+            if r["table_name"] in self.pending and versions.row_version(r) == wanted[r["table_name"]]
+        ]
         if not swapped:
             return False
         for name in swapped:
@@ -115,10 +130,13 @@ class CustomStore:
     async def write(self, conn: asyncpg.Connection, chain_id: int, batch: CustomBatch) -> None:
         """The batch's rows, in its transaction. While a table is rebuilt, the raw log's lock is taken
         first (a swap holds it exclusively): a batch after a swap sees it and writes the new definition,
-        decoded again from the batch's raw logs if it was decoded with the old one."""
+        decoded again from the batch's raw logs if it was decoded with the old one. A batch read before
+        a history build handed factory children over is refused (``StaleBatch``: read it again)."""
         if self.pending:
             await conn.execute(self.q.custom_lock_logs)
             await self.adopt_swapped(conn)
+        if batch.generation < self.sources.followed:
+            raise StaleBatch(f"batch of generation {batch.generation}, children followed since {self.sources.followed}")
         rows = batch.rows
         if batch.generation != self.sources.generation:
             rows = self.redecode(batch)

@@ -5,15 +5,15 @@ At the indexer's start, :func:`plan` compares each configured table with its reg
 
 - the same version: served as configured;
 - a table of a contract never indexed on this chain: created at once when the indexer has not yet
-  reached the contract's start block (the main loop fills it), or when the contract is a factory's
-  child (its history comes with the contract's catch-up, ``indexer/custom/catchup.py``);
+  reached the contract's start block (the main loop fills it), or when the contract is the child of a
+  factory indexed already (its history comes with the contract's catch-up, ``indexer/custom/catchup.py``);
 - a table of a contract new to the configuration whose start block is at or below the checkpoint
-  (added with history), a new event of an indexed contract, or a changed definition: *pending*. The indexer goes on
-  writing the served definition (rebuilt from the registry, whatever the configuration says) and
-  keeps the raw log of the new event too; ``indexer/custom/rebuild.py`` builds the new table
-  beside, from ``custom_logs`` — or, when the raw log lacks that event (a new topic0: the
-  indexer asks ``eth_getLogs`` by address but keeps only the configured events' logs), from
-  the node first — and swaps it in with its registration.
+  (added with history; a factory's children with their factory), a new event of an indexed contract,
+  or a changed definition: *pending*. The indexer goes on writing the served definition (rebuilt from
+  the registry, whatever the configuration says) and keeps the raw log of the new event too;
+  ``indexer/custom/rebuild.py`` builds the new table beside, from ``custom_logs`` — or, when the raw
+  log lacks that event (a new topic0: the indexer asks ``eth_getLogs`` by address but keeps only the
+  configured events' logs), from the node first — and swaps it in with its registration.
 """
 
 from __future__ import annotations
@@ -106,10 +106,20 @@ def live_definitions(
 
 def with_history(wanted: Iterable[CustomContract], known: set[str], checkpoint: int | None) -> list[str]:
     """The contracts new to this chain that are built beside: their start block is at or below the
-    checkpoint (the main loop will not index their past), and they are not a factory's children."""
+    checkpoint (the main loop will not index their past). A factory's children are when their factory is
+    added with history too (they are discovered from its history, ``rebuild.fetch_history``); the children
+    of a factory indexed already still catch up (``indexer/custom/catchup.py``)."""
     if checkpoint is None:
         return []
-    return [c.name for c in wanted if c.name not in known and c.factory is None and c.start_block <= checkpoint]
+    contracts = list(wanted)
+    new = {c.name for c in contracts if c.name not in known and c.factory is None and c.start_block <= checkpoint}
+    children = {
+        c.name
+        for c in contracts
+        if c.name not in known and c.factory is not None and c.factory.event.contract in new
+        and c.start_block <= checkpoint
+    }  # fmt: skip
+    return [c.name for c in contracts if c.name in new | children]
 
 
 def status(wanted: Iterable[CustomContract], registered: Mapping[str, Mapping[str, Any]]) -> list[dict[str, object]]:

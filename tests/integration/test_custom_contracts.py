@@ -14,6 +14,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
+from indexer.custom.sources import Child
 from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
 from tests.integration.helpers import DEPLOYER, make_indexer, sync
 
@@ -190,13 +191,13 @@ async def test_a_contract_added_later_gets_its_history_built_beside(
 async def test_a_factory_and_its_children_added_later(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    """The factory (an address) is built beside; its children (known only from its history) catch up."""
+    """The factory and its children (known only from its history) are built beside and swapped in together;
+    a child created after the configuration, before the swap, is followed by the live path: once each."""
     implementation, _ = deploy(chain, "Probe")
     factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
     children = []
     for amount in (1, 2):
-        receipt = send(chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"],
-                       [DEPLOYER, amount])  # fmt: skip
+        receipt = send(chain, factory, CREATE_AND_TRANSFER, ["address", "uint256"], [DEPLOYER, amount])
         children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
     config = write_config(
         tmp_path,
@@ -208,18 +209,64 @@ async def test_a_factory_and_its_children_added_later(
     )  # fmt: skip
     async with RpcClient([chain]) as client:
         await sync(make_indexer(manifest, pool, client))
-        checkpoint = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
         indexer = custom_indexer(manifest, pool, client, config)
         await sync(indexer)
-        assert await _indexed_transfers(pool, "child__transfer") == _chain_transfers(chain, children)
+        custom = indexer.store.custom
+        assert custom is not None and sorted(custom.pending) == ["child__transfer", "factory__created"]
         progress = {
             r[0]: (r[1], r[2]) for r in await pool.fetch("SELECT contract, target, done FROM custom_contract_progress")
         }
-        assert progress == {"child": (checkpoint, checkpoint), "factory": (-1, -1)}
-        assert indexer.store.custom is not None and list(indexer.store.custom.pending) == ["factory__created"]
+        assert progress == {"child": (-1, -1), "factory": (-1, -1)}  # nothing for the old catch-up to do
+        assert await pool.fetchval("SELECT count(*) FROM custom_event_tables") == 0  # not served yet
+        receipt = send(chain, factory, CREATE_AND_TRANSFER, ["address", "uint256"], [DEPLOYER, 3])
+        children.append("0x" + receipt["logs"][0]["topics"][1][-40:])
+        await sync(indexer)  # the live path: the third child found, its raw log kept
         task = indexer.rebuild_pending()
-        assert task is not None and await task == ["factory__created"]
-    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 2
+        assert task is not None and sorted(await task) == ["child__transfer", "factory__created"]
+        send(chain, children[0], TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 4])
+        await sync(indexer)  # after the swap: the live path writes the children's table
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 3
+    transfers = await _indexed_transfers(pool, "child__transfer")
+    assert transfers == _chain_transfers(chain, children) and [t[4] for t in transfers] == [1, 2, 3, 4]
+    assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+    # The children's past came with the factory's history (custom_history_progress), not the old catch-up.
+    assert await pool.fetchval("SELECT count(*) FROM custom_history_progress WHERE contract = 'child'") == 1
+
+
+async def test_a_batch_read_before_children_are_handed_over_is_read_again(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A history build hands a child to the live indexer (``CustomSources.follow``) while a range is read
+    without it: that batch is refused (``Writer.apply`` False) and read again with the child's logs."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    created = send(chain, factory, "create()", [], [])
+    child = "0x" + created["logs"][0]["topics"][1][-40:]
+    async with RpcClient([chain]) as client:
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom = indexer.store.custom
+        assert custom is not None and child in indexer.addresses
+        custom.sources.forget_children()  # as if the child were known only to a history build
+        send(chain, child, TRANSFER, ["address", "address", "uint256"], [DEPLOYER, DEPLOYER, 5])
+        checkpoint = await indexer.writer.checkpoint()
+        head = await client.block_number()
+        batch = await indexer.reader.read(checkpoint.number + 1, head)
+        assert batch is not None and batch.custom is not None and not batch.custom.rows.get("child__transfer")
+        rows = await pool.fetch("SELECT contract, address, factory, block_number, log_index FROM custom_children")
+        custom.sources.follow(Child(*r) for r in rows)  # handed over while the batch was in flight
+        assert not await indexer.writer.apply(batch, checkpoint.hash, head)
+        assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == checkpoint.number
+        await sync(indexer)  # read again, with the child
+    assert [r[4] for r in await _indexed_transfers(pool, "child__transfer")] == [5]
 
 
 async def test_the_fetch_worker_process_writes_the_same_rows(

@@ -1,10 +1,12 @@
 """A rebuild's history fetch keeps its progress (README "Upgrading projections"): ``projections upgrade``
 SIGKILLed halfway through a new contract's history resumes where it was, and the result is the chain's;
-a rollback lowers the progress with the raw log it deletes."""
+a rollback lowers the progress with the raw log it deletes; a factory's history stopped midway resumes with
+the children it had found."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -124,3 +126,103 @@ async def test_a_rollback_lowers_the_history_progress(
     values = await pool.fetch('SELECT value FROM custom_events."probe__transfer" ORDER BY block_number, log_index')
     assert [int(r[0]) for r in values] == list(range(1, 11))
     assert await pool.fetchval("SELECT count(*) FROM custom_logs WHERE contract = 'probe'") == 10
+
+
+async def test_a_factorys_history_stopped_midway_resumes_with_its_children(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A factory added with history: the fetch stopped after its first child was found resumes after its
+    progress (the child from ``custom_children``), finds the second, and the children's table is the chain's."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    children = []
+    for i in range(2):
+        rpc(chain, "anvil_mine", [hex(GAP)], timeout=60)
+        created = send(chain, factory, "create()", [], [])
+        children.append("0x" + created["logs"][0]["topics"][1][-40:])
+        send(chain, children[-1], "transfers(address,uint256,uint256)", ["address", "uint256", "uint256"],
+             [Account.create().address, 1 + i * PER_BURST, PER_BURST])  # fmt: skip
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        upto = await pool.fetchval("SELECT block_number FROM indexer_checkpoints")
+        first = custom_indexer(manifest, pool, client, config)
+        await first.prepare()
+        custom, reader = first.store.custom, first.reader
+        assert custom is not None and sorted(custom.pending) == ["child__transfer", "factory__created"]
+        calls = 0
+
+        async def stopping(start: int, end: int, addresses: list[str]) -> list[dict[str, Any]] | None:
+            nonlocal calls
+            calls += 1
+            if calls > (GAP + GAP // 2) // STEP:  # past the first child, before the second
+                raise RuntimeError("stopped")
+            return await reader.get_logs(start, end, addresses)
+
+        group = list(custom.pending.values())
+        with contextlib.suppress(RuntimeError):
+            await rebuild.fetch_history(pool, custom, group, stopping, reader.block_times, step=STEP)
+        assert [r[0] for r in await pool.fetch("SELECT address FROM custom_children")] == children[:1]
+        stopped = {r[0]: (r[1], r[2]) for r in await pool.fetch(
+            "SELECT contract, done, fetched_blocks FROM custom_history_progress")}  # fmt: skip
+        assert block < stopped["factory"][0] < upto and stopped["child"] == stopped["factory"]
+        assert custom.sources.followed > 0 and children[0] in first.addresses  # handed to the live path
+
+        again = custom_indexer(manifest, pool, client, config, max_block_range=STEP)  # a new process
+        await again.prepare()
+        assert children[0] in again.addresses  # known from custom_children
+        task = again.rebuild_pending()
+        assert task is not None and sorted(await task) == ["child__transfer", "factory__created"]
+    final = {r[0]: r[1] for r in await pool.fetch("SELECT contract, fetched_blocks FROM custom_history_progress")}
+    assert final["factory"] - stopped["factory"][1] <= upto - stopped["factory"][0]  # resumed after `done`
+    values = await pool.fetch('SELECT value FROM custom_events."child__transfer" ORDER BY block_number, log_index')
+    assert [int(r[0]) for r in values] == list(range(1, 2 * PER_BURST + 1))  # each log once: the chain's
+    assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+
+
+async def test_a_rollback_during_a_factorys_build_drops_the_child_it_replaced(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The factory's history fetched (two children found), then a reorg replaces the second child's block: the
+    rollback deletes that child and its raw log, and the swapped tables are the new branch's."""
+    implementation, _ = deploy(chain, "Probe")
+    factory, block = deploy(chain, "ProbeFactory", implementation, types=("address",))
+    children = []
+    for i in range(2):
+        rpc(chain, "anvil_mine", ["0x5"])
+        created = send(chain, factory, "create_and_transfer(address,uint256)", ["address", "uint256"],
+                       [Account.create().address, 1 + i])  # fmt: skip
+        children.append("0x" + created["logs"][0]["topics"][1][-40:])
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "factory", "abi": "ProbeFactory", "address": factory, "start_block": block},
+            {"name": "child", "abi": "Probe", "start_block": block, "events": ["Transfer"],
+             "factory": {"contract": "factory", "event": "Created", "argument": "child"}},
+        ],
+    )  # fmt: skip
+    async with RpcClient([chain]) as client:
+        await sync(make_indexer(manifest, pool, client))
+        indexer = custom_indexer(manifest, pool, client, config)
+        await sync(indexer)
+        custom, reader = indexer.store.custom, indexer.reader
+        assert custom is not None and sorted(custom.pending) == ["child__transfer", "factory__created"]
+        group = list(custom.pending.values())
+        await rebuild.fetch_history(pool, custom, group, reader.get_logs, reader.block_times)
+        assert sorted(r[0] for r in await pool.fetch("SELECT address FROM custom_children")) == sorted(children)
+        rpc(chain, "anvil_reorg", [1, []])  # the second child's block is replaced by an empty one
+        await sync(indexer)
+        assert [r[0] for r in await pool.fetch("SELECT address FROM custom_children")] == children[:1]
+        assert children[1] not in indexer.addresses
+        task = indexer.rebuild_pending()
+        assert task is not None and sorted(await task) == ["child__transfer", "factory__created"]
+    assert await pool.fetchval('SELECT count(*) FROM custom_events."factory__created"') == 1
+    values = await pool.fetch('SELECT address, value FROM custom_events."child__transfer"')
+    assert [(r[0], int(r[1])) for r in values] == [(children[0], 1)]
