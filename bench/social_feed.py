@@ -32,7 +32,7 @@ from pathlib import Path
 import asyncpg
 
 from anvil.node import free_port
-from api.auth.tokens import issue_access_token
+from api.auth.tokens import issue_access_token, signing_key
 from api.content.service import NEWEST
 from api.content.service import QUERIES as CONTENT
 from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, write_bench_manifest, wrk
@@ -136,7 +136,7 @@ def main() -> None:
           f" {counts['posts']:,} posts, {counts['megabytes']:,} MB ({time.perf_counter() - started:.0f} s)")  # fmt: skip
     rng = random.Random(3)
     viewers = [rng.randrange(1, args.users + 1) for _ in range(2000)]
-    tokens = [issue_access_token(SECRET, v, "user", 3600) for v in viewers]
+    tokens = [issue_access_token(signing_key(SECRET), v, "user", 3600) for v in viewers]
     authors = [rng.randrange(1, args.creators + 1) for _ in range(2000)]
     cases: list[tuple[str, list[str], list[str] | None]] = [
         ("GET /health (baseline: no database read)", ["/health"], None),
