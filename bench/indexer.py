@@ -20,6 +20,11 @@ undecoded rows, no decoding, no projections) and our ratio to it, and the backfi
 peak RSS. Then head latency of ``python -m indexer run`` with a block mined every second: time
 from our own newHeads notice of block N to the indexer's NOTIFY for block N (p50/p95).
 
+``--events N`` builds a dense chain instead (1,000 events of each chosen variant a block, N / 1,000
+blocks; use ``--only`` at 10M: anvil keeps ~600 bytes per event in memory) and ``--deciles`` samples
+the backfill (``bench/curve.py``): events/s, share of the ceiling and RSS per decile of events, and
+the database size at the end.
+
 Needs PostgreSQL at ``BENCH_DATABASE_URL`` (default: the tests' server); creates and drops
 its own database.
 """
