@@ -20,6 +20,11 @@ undecoded rows, no decoding, no projections) and our ratio to it, and the backfi
 peak RSS. Then head latency of ``python -m indexer run`` with a block mined every second: time
 from our own newHeads notice of block N to the indexer's NOTIFY for block N (p50/p95).
 
+``--events N`` builds a dense chain instead (1,000 events of each chosen variant a block, N / 1,000
+blocks; use ``--only`` at 10M: anvil keeps ~600 bytes per event in memory) and ``--deciles`` samples
+the backfill (``bench/curve.py``): events/s, share of the ceiling and RSS per decile of events, and
+the database size at the end.
+
 Needs PostgreSQL at ``BENCH_DATABASE_URL`` (default: the tests' server); creates and drops
 its own database.
 """
@@ -43,6 +48,7 @@ from eth_utils import function_signature_to_4byte_selector
 from websockets.asyncio.client import connect
 
 from anvil.node import free_port, rpc, start_anvil
+from bench import curve
 from core.chain.manifest import DeployedContract, Manifest, write_manifest
 from core.chain.rpc import RpcClient
 from core.db.migrate import INDEXER_ALONE, migrate
@@ -175,13 +181,38 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, float, float]:
-    """``python -m indexer backfill --to head`` as its own process: (seconds, peak RSS MB of the writer
-    process, of its fetch worker). Peaks are sampled from /proc (VmHWM) every 0.1 s."""
+def backfill_command(head: int, label: str) -> list[str]:
     command = [sys.executable, "-m", "indexer", "backfill", "--to", str(head)]
     if profile := os.environ.get("BENCH_PROFILE"):  # e.g. var/bench/prof: cProfile stats of the writer per variant
         command = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{label}.prof", "-m", "indexer", "backfill",
                    "--to", str(head)]  # fmt: skip
+    return command
+
+
+def _spawn_logged(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+
+
+async def run_backfill_sampled(
+    env: dict[str, str], head: int, label: str, first_block: int, per_block: int
+) -> tuple[float, float, float, list[curve.Decile]]:
+    """``run_backfill`` with RSS and the checkpoint sampled over time: (seconds, peak writer MB, peak worker MB,
+    the ten deciles)."""
+    started = time.perf_counter()
+    process = _spawn_logged(backfill_command(head, label), env, WORKDIR / f"backfill-{label}.log")
+    samples = await curve.sample_backfill(process, env["DATABASE_URL"], first_block, per_block)
+    elapsed = time.perf_counter() - started
+    if process.returncode:
+        raise SystemExit((WORKDIR / f"backfill-{label}.log").read_text()[-3000:])
+    rows = curve.deciles(samples, (head - first_block) * per_block, elapsed)
+    return elapsed, max(s.writer_mb for s in samples), max(s.worker_mb for s in samples), rows
+
+
+def run_backfill(env: dict[str, str], head: int, label: str) -> tuple[float, float, float]:
+    """``python -m indexer backfill --to head`` as its own process: (seconds, peak RSS MB of the writer
+    process, of its fetch worker). Peaks are sampled from /proc (VmHWM) every 0.1 s."""
+    command = backfill_command(head, label)
     started = time.perf_counter()
     writer = worker = 0.0
     with open(WORKDIR / f"backfill-{label}.log", "wb") as log:
@@ -225,7 +256,16 @@ async def main() -> None:
     parser.add_argument("--erc20-pairs", type=int, default=50, help="plain ERC-20 Transfer pairs per block (config)")
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--only", choices=["ours", "config"], help="run one variant only")
+    parser.add_argument("--events", type=int, help="events per variant, 1,000 per block (sets --blocks and the mix)")
+    parser.add_argument("--deciles", action="store_true", help="sample RSS and progress: events/s and RSS per decile")
     args = parser.parse_args()
+    if args.events:  # 1,000 events of each variant per block: 300 Transfer pairs + 200 + 200, 500 ERC-20 pairs
+        args.pairs, args.intents, args.bids = (0, 0, 0) if args.only == "config" else (300, 200, 200)
+        args.erc20_pairs = 0 if args.only == "ours" else 500
+        args.blocks = -(-args.events // 1000)
+    per_block = 2 * args.pairs + args.intents + args.bids
+    # The ceiling's getLogs span: 2,000 blocks, or ~100,000 logs a request on dense chains.
+    step = min(2000, max(1, 100_000 // max(per_block, 2 * args.erc20_pairs, 1)))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -241,10 +281,10 @@ async def main() -> None:
         for role in ("Emitter", "TipRouter", "MeetingAuction", "erc20"):
             receipt = wait_receipt(url, str(rpc(url, "eth_sendTransaction", [{"from": DEV, "data": bytecode}])))
             emitters[role], deploy_block = receipt["contractAddress"].lower(), int(receipt["blockNumber"], 16)
-        per_block = 2 * args.pairs + args.intents + args.bids
         print(f"chain: {args.blocks} blocks x ({per_block} of ours + {2 * args.erc20_pairs} plain ERC-20) ="
               f" {args.blocks * per_block:,} + {args.blocks * 2 * args.erc20_pairs:,} events")  # fmt: skip
         await build_chain(url, emitters, args)
+        print(f"  anvil RSS after building: {curve.rss_mb(anvil.pid):,.0f} MB")
         head = int(str(rpc(url, "eth_blockNumber")), 16)
         genesis = rpc(url, "eth_getBlockByNumber", ["0x0", False])
         assert isinstance(genesis, dict)
@@ -259,16 +299,24 @@ async def main() -> None:
             write_manifest(manifest, manifest_path)
             dsn = await fresh_database(admin, f"{prefix}_ours")
             env_ours = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(manifest_path)}
-            elapsed, *rss = run_backfill(env_ours, head, "ours")
+            rows = None
+            if args.deciles:
+                elapsed, *rss, rows = await run_backfill_sampled(env_ours, head, "ours", deploy_block, per_block)
+            else:
+                elapsed, *rss = run_backfill(env_ours, head, "ours")
             conn = await asyncpg.connect(dsn)
             events = await conn.fetchval("SELECT count(*) FROM chain_events")
             counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")
                       for t in ("token_balances", "intent_outcomes", "bids")}  # fmt: skip
             await conn.close()
+            if rows:
+                curve.print_database_size("ours", events, *await curve.database_size(dsn))
             addresses = [c.address for c in ours.values()]
-            ceiling_events, ceiling_s = await ceiling(url, dsn, addresses, deploy_block, head, 2000)
+            ceiling_events, ceiling_s = await ceiling(url, dsn, addresses, deploy_block, head, step)
             report("ours", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
             print(f"[ours] rows: {counts}")
+            if rows:
+                curve.print_deciles("ours", rows, ceiling_events / ceiling_s)
         if args.only in (None, "config"):
             (WORKDIR / "erc20.json").write_text(json.dumps(abi))
             config = WORKDIR / "contracts.toml"
@@ -278,12 +326,22 @@ async def main() -> None:
             # The indexer on its own: no manifest (the node's chain id and genesis), only its tables.
             env = {**base_env, "DATABASE_URL": dsn, "MANIFEST_PATH": str(WORKDIR / "none.json"),
                    "INDEXER_CONTRACTS_PATH": str(config), "INDEXER_MODE": "standalone"}  # fmt: skip
-            elapsed, *rss = run_backfill(env, head, "config")
+            rows = None
+            if args.deciles:
+                elapsed, *rss, rows = await run_backfill_sampled(
+                    env, head, "config", deploy_block, 2 * args.erc20_pairs
+                )
+            else:
+                elapsed, *rss = run_backfill(env, head, "config")
             conn = await asyncpg.connect(dsn)
             events = await conn.fetchval('SELECT count(*) FROM custom_events."erc20__transfer"')
             await conn.close()
-            ceiling_events, ceiling_s = await ceiling(url, dsn, [emitters["erc20"]], deploy_block, head, 2000)
+            if rows:
+                curve.print_database_size("config", events, *await curve.database_size(dsn))
+            ceiling_events, ceiling_s = await ceiling(url, dsn, [emitters["erc20"]], deploy_block, head, step)
             report("config", events, elapsed, (rss[0], rss[1]), ceiling_events, ceiling_s)
+            if rows:
+                curve.print_deciles("config", rows, ceiling_events / ceiling_s)
         if args.latency_samples and env_ours:
             latencies = await head_latency(url, env_ours, env_ours["DATABASE_URL"], emitters, args.latency_samples)
             if latencies:

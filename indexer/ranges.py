@@ -101,6 +101,7 @@ class RangeReader:
         read = await self.read_logs(start, end, addresses)
         if read is None:
             return None
+        end = self._cut(read, start, end)
         logs = read.logs
         custom = None
         if self.custom is not None:
@@ -126,6 +127,22 @@ class RangeReader:
             custom.rows = self.custom.decode(logs, block_times({n: h.timestamp for n, h in headers.items()}))
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
         return Batch(start, end, logs, headers, self.rows.batch(decoded), custom)
+
+    def _cut(self, read: completeness.RangeRead, start: int, end: int) -> int:
+        """A range whose answer far exceeds ``target_logs`` (the first span on a dense chain: 64 blocks of
+        1,000 events) keeps only its first blocks, up to the one with log number ``target_logs``: decoding,
+        the batch and its COPY stay bounded; the rest is read again with the narrowed span. The answer still
+        covers the kept blocks (the node had the whole range); their headers are the ones checked."""
+        logs = read.logs
+        if len(logs) <= 2 * self.target_logs or end == start:
+            return end
+        cut = max(start, int(logs[self.target_logs - 1]["blockNumber"], 16))
+        if cut >= end:
+            return end
+        read.logs = [item for item in logs if int(item["blockNumber"], 16) <= cut]
+        read.blocks = {n: block for n, block in read.blocks.items() if n <= cut}
+        read.by_hash = {n for n in read.by_hash if n <= cut}
+        return cut
 
     async def block_times(self, numbers: list[int]) -> dict[int, datetime]:
         """The times of blocks ``numbers`` (their headers, read in batches)."""

@@ -18,27 +18,44 @@ RETURNING id;
 -- name: intents_page
 -- The user's intents (submitted by them, or sent/received by their wallets), newest first, with
 -- the on-chain outcome of the digest (a settlement wins over a later rejection of a replay)
--- and the settle request that carries it.
+-- and the settle request that carries it. The page's ids come from one index walk per source
+-- (tip_intents_user_page, and per wallet tip_intents_sender / tip_intents_receiver), each stopped
+-- after $6 rows, so the cost follows the page and the wallets, not the table ($5: NULL for both
+-- directions, 'sent' or 'received').
 SELECT i.id, i.digest, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind, i.nonce::text AS nonce,
        i.deadline::text AS deadline, i.status, i.reason, i.tx_request_id, i.created_at,
        i.permit_signature IS NOT NULL AS gasless,
        o.status AS outcome, o.reason AS outcome_reason, o.tx_hash AS outcome_tx, o.block_number AS outcome_block,
        o.fee::text AS fee, r.status AS request_status, r.tx_hash AS request_tx, r.last_error
-FROM tip_intents i
+FROM (
+    SELECT ids.id FROM (
+        (SELECT id FROM tip_intents
+         WHERE user_id = $2 AND chain_id = $1 AND id < $4 AND $5::text IS DISTINCT FROM 'received'
+         ORDER BY id DESC LIMIT $6)
+        UNION
+        (SELECT s.id FROM unnest($3::text[]) AS w(address)
+         CROSS JOIN LATERAL (SELECT id FROM tip_intents
+                             WHERE chain_id = $1 AND sender = w.address AND id < $4
+                               AND $5::text IS DISTINCT FROM 'received'
+                             ORDER BY id DESC LIMIT $6) s)
+        UNION
+        (SELECT r.id FROM unnest($3::text[]) AS w(address)
+         CROSS JOIN LATERAL (SELECT id FROM tip_intents
+                             WHERE chain_id = $1 AND receiver = w.address AND id < $4
+                               AND $5::text IS DISTINCT FROM 'sent'
+                             ORDER BY id DESC LIMIT $6) r)
+    ) ids
+    ORDER BY ids.id DESC
+    LIMIT $6
+) page
+JOIN tip_intents i ON i.id = page.id
 LEFT JOIN LATERAL (
     SELECT status, reason, tx_hash, block_number, fee FROM intent_outcomes o
     WHERE o.chain_id = i.chain_id AND o.digest = i.digest
     ORDER BY (o.status = 'settled') DESC, o.block_number DESC, o.log_index DESC LIMIT 1
 ) o ON true
 LEFT JOIN tx_requests r ON r.id = i.tx_request_id
-WHERE i.chain_id = $1 AND i.id < $4
-  AND CASE $5::text
-      WHEN 'sent' THEN i.user_id = $2 OR i.sender = ANY($3::text[])
-      WHEN 'received' THEN i.receiver = ANY($3::text[])
-      ELSE i.user_id = $2 OR i.sender = ANY($3::text[]) OR i.receiver = ANY($3::text[])
-  END
-ORDER BY i.id DESC
-LIMIT $6;
+ORDER BY i.id DESC;
 
 -- name: intent_by_digest
 SELECT i.id, i.digest, i.user_id, i.sender, i.receiver, i.token, i.amount::text AS amount, i.kind,

@@ -144,3 +144,26 @@ async def test_replay_rebuilds_identical_projections_and_verify_agrees(
         await pool.execute("UPDATE token_balances SET balance = balance + 1 WHERE account = $1", fans[2].lower())
         report = await verify(pool, client, manifest, Projections.from_manifest(manifest, QUERIES))
         assert len(report.mismatches) == 2  # the balance and the total supply
+
+
+async def test_a_range_far_denser_than_target_logs_keeps_its_first_blocks(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    fans = [Account.create().address for _ in range(4)]
+    async with RpcClient([chain]) as client:
+        await _mint(manifest, pool, client, relayer_key, [(fan, 2) for fan in fans])  # a block per mint
+        head = int(str(rpc(chain, "eth_blockNumber")), 16)
+        # target_logs=1: any answer of more than 2 logs is cut after the block holding the first log;
+        # near_head=0: the backfill's path (one eth_getLogs over the range and its last header).
+        indexer = make_indexer(manifest, pool, client, target_logs=1, near_head=0)
+        start = manifest.deploy_block
+        batch = await indexer.reader.read(start, head)
+        assert batch is not None
+        kept = {int(item["blockNumber"], 16) for item in batch.logs}
+        assert batch.end < head and kept and max(kept) == batch.end and batch.end in batch.headers
+        assert all(number <= batch.end for number in batch.headers)
+        await sync(indexer)
+    token = manifest.contract("Coin").address
+    for fan in fans:
+        assert await _indexed_balance(pool, fan) == balance_of(chain, token, fan) == 2
+    assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
