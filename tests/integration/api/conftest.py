@@ -22,6 +22,7 @@ from api.settings import ApiSettings
 from tests.conftest import REDIS_URL
 from tests.fakes import FakeSmtpServer
 from tests.integration.api.asgi import started_client
+from tests.processes import stop
 
 SIWE_DOMAIN = "app.example:443"
 _names = itertools.count()
@@ -102,8 +103,4 @@ def start_api(
 def api_server(settings: ApiSettings, tmp_path: Path) -> Iterator[str]:
     process, url = start_api(settings, {"API_OUTBOX_DIR": str(tmp_path / "outbox")}, tmp_path / "api.log")
     yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)  # SIGTERM, grace, SIGKILL, always reaped

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ from tests.integration.helpers import DEPLOYER, make_indexer, mint_directly, syn
 CHILDREN, BURSTS, PER_BURST, GAP = 3, 2, 500, 1000  # 3,000 Transfers of 3 children over ~2,000 blocks
 TRANSFERS = "transfers(address,uint256,uint256)"
 CREATE_AND_TRANSFER = "create_and_transfer(address,uint256)"
+
+
+# The traffic thread and the test both send from the unlocked DEPLOYER: anvil gives two concurrent
+# eth_sendTransaction calls of one account the same nonce ("replacement transaction underpriced").
+DEPLOYER_SENDS = threading.Lock()
+
+
+def _serially(fn: Any, *args: Any) -> Any:
+    with DEPLOYER_SENDS:
+        return fn(*args)
 
 
 def _create(chain: str, factory: str, value: int) -> str:
@@ -104,7 +115,7 @@ async def test_a_factory_added_with_history_serves_its_children_whole_or_not_at_
 
         async def traffic() -> None:  # the other contracts: Coin mints, followed meanwhile
             while not stop.is_set():
-                await asyncio.to_thread(mint_directly, chain, manifest, DEPLOYER, 1)
+                await asyncio.to_thread(_serially, mint_directly, chain, manifest, DEPLOYER, 1)
                 await asyncio.sleep(0.05)
 
         reader, minter = asyncio.create_task(read_loop()), asyncio.create_task(traffic())
@@ -117,7 +128,7 @@ async def test_a_factory_added_with_history_serves_its_children_whole_or_not_at_
                 if mid_fetch:
                     break
                 await asyncio.sleep(0.05)
-            late = await asyncio.to_thread(_create, chain, factory, total + 1)
+            late = await asyncio.to_thread(_serially, _create, chain, factory, total + 1)
             custom = indexer.store.custom
             assert custom is not None and custom.pending, "swapped before the late child was created"
             for _ in range(1200):

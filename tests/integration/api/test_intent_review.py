@@ -5,7 +5,6 @@ approve or refuse one ahead of the hourly job (reason recorded), and a manual ap
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from core.chain.rpc import RpcClient
 from relayer.jobs.intents import approve_pending
 from tests.integration.api.conftest import start_api
 from tests.integration.api.tipping import creator, fund, intent, job_context, person
+from tests.processes import stop
 
 GIFT = 1
 
@@ -29,11 +29,7 @@ def review_server(settings: ApiSettings, tmp_path: Path) -> Iterator[str]:
     """``python -m api`` (a slow, shared machine may take a while to start it)."""
     process, url = start_api(settings, {"API_OUTBOX_DIR": str(tmp_path / "outbox")}, tmp_path / "api.log", timeout=180)
     yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)  # SIGTERM, grace, SIGKILL, always reaped
 
 
 async def test_pending_verdicts_and_manual_decisions(

@@ -4,7 +4,6 @@ no password, JWT, refresh token or Stripe signature in any line; /metrics behind
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from core.logging import bind_request_id
 from core.queue import TxRequest, enqueue, mint_key
 from tests.fake_stripe import FakeStripe
 from tests.integration.api.conftest import make_app, start_api
+from tests.processes import stop
 
 PASSWORD = "Sup3r-secret-passw0rd!"
 WEBHOOK_SECRET = "whsec_logs_test_0123456789abcdef"
@@ -36,11 +36,7 @@ def logged_api(settings: ApiSettings, tmp_path: Path) -> Iterator[tuple[str, Pat
     }
     process, url = start_api(settings, extra, log)
     yield url, log
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)  # SIGTERM, grace, SIGKILL, always reaped
 
 
 def test_json_access_log_request_ids_and_no_secret_in_any_line(logged_api: tuple[str, Path]) -> None:

@@ -57,11 +57,7 @@ def api(settings: ApiSettings, tmp_path: Path) -> Iterator[str]:
     }
     process, url = start_api(settings, extra, tmp_path / "api.log")
     yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)  # SIGTERM, grace, SIGKILL, always reaped
 
 
 def send(url: str, manifest: Manifest, sender: str, contract: str, fn: str, args: list[object], value: int = 0) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
 
 from api.settings import ApiSettings
 from tests.integration.api.payments.conftest import start_workers
+from tests.processes import stop
 
 
 def test_one_scrape_sees_both_workers(settings: ApiSettings, tmp_path: Path) -> None:
@@ -28,11 +28,7 @@ def test_one_scrape_sees_both_workers(settings: ApiSettings, tmp_path: Path) -> 
             pids.add(db.stem.rsplit("_", 1)[1])
         text = httpx.get(f"{url}/metrics", timeout=10).text
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)  # SIGTERM, grace, SIGKILL, always reaped
     assert "999999" not in pids  # the stale file was removed at start
     match = re.search(r'api_requests_total\{method="GET",route="health",status="200"\} (\d+(?:\.\d+)?)', text)
     assert match, text[:2000]

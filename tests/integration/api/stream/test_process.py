@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from tests.fake_livekit import FakeLiveKit
 from tests.integration.api.conftest import start_api
 from tests.integration.api.payments.conftest import PASSWORD
 from tests.integration.api.stream.conftest import KEY, SECRET, grants
+from tests.processes import stop
 
 
 async def test_go_live_through_a_real_server(
@@ -55,8 +55,4 @@ async def test_go_live_through_a_real_server(
             assert status == 401 and body["error"]["code"] == "unauthenticated"
             assert (await call("GET", "/api/stream/status", token))[1]["data"]["status"] == "live"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)  # SIGTERM, grace, SIGKILL, always reaped

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from tests.integration.api.conftest import make_app, start_api
 from tests.integration.api.stream.conftest import KEY, SECRET, deliver, livekit_settings
 from tests.integration.api.tipping import Person, approve_router, creator, fund, intent, job_context, person
 from tests.integration.helpers import make_relayer, relay_all
+from tests.processes import stop
 
 GIFT = 1
 PRICE = 10  # the test's catalog gift, in Coin base units
@@ -82,11 +82,7 @@ async def test_gifts_on_a_live_stream_reach_its_channel_and_refused_ones_never_d
         await _scenario(app, booting, chain, manifest, pool, relayer_key, fake_livekit)
     finally:
         process, _ = await booting
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)  # SIGTERM, grace, SIGKILL, always reaped
 
 
 async def _scenario(
