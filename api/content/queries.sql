@@ -38,15 +38,24 @@ ORDER BY p.id DESC
 LIMIT $3;
 
 -- name: personal_feed
--- Viewer $1's feed: followed creators and self, newest first, before cursor $2; $3 limit. Each
--- author's newest $3 posts come from posts_author (one index probe per followed creator), then
--- the merged page: the cost follows the number of follows, not the size of posts.
+-- Viewer $1's feed: followed creators and self, newest first, before cursor $2; $3 limit. The page's
+-- posts come from at most $3 authors, and each of them has its newest post (before the cursor) among
+-- the page, so: each followed author's newest post id (one probe of posts_author each), the $3 authors
+-- with the newest, then their newest $3 posts each, merged. The cost follows the number of follows,
+-- not the size of posts (1 + $3 rows an author instead of $3: 0.89 → 0.53 ms at 100 follows, bench.social_feed).
 SELECT p.*, u.username, EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $1) AS liked
 FROM (
     SELECT latest.id
-    FROM (SELECT f.creator_id AS author_id FROM follows f WHERE f.follower_id = $1
-          UNION SELECT $1) authors
-    CROSS JOIN LATERAL (SELECT q.id FROM posts q WHERE q.author_id = authors.author_id AND q.id < $2
+    FROM (
+        SELECT authors.author_id
+        FROM (SELECT f.creator_id AS author_id FROM follows f WHERE f.follower_id = $1
+              UNION SELECT $1) authors
+        CROSS JOIN LATERAL (SELECT q.id FROM posts q WHERE q.author_id = authors.author_id AND q.id < $2
+                            ORDER BY q.id DESC LIMIT 1) newest
+        ORDER BY newest.id DESC
+        LIMIT $3
+    ) top_authors
+    CROSS JOIN LATERAL (SELECT q.id FROM posts q WHERE q.author_id = top_authors.author_id AND q.id < $2
                         ORDER BY q.id DESC LIMIT $3) latest
     ORDER BY latest.id DESC
     LIMIT $3
