@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -46,6 +47,17 @@ def issue_access_token(secret: str, user_id: int, role: str, ttl: int) -> str:
 
 
 def decode_access_token(secret: str, token: str) -> Claims:
+    """The claims of a valid, unexpired access token. A token's signature and claims are checked once per
+    process (a client sends the same token for its whole life): the verified claims are kept, and only the
+    expiry is checked again on later uses (revocation is the caller's Redis check, on every request)."""
+    claims = _verified(secret, token)
+    if claims.expires_at <= time.time():
+        raise Unauthenticated("the access token has expired", details={"reason": "expired"})
+    return claims
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified(secret: str, token: str) -> Claims:
     try:
         payload = jwt.decode(
             token,
