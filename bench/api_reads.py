@@ -242,6 +242,37 @@ def wrk(
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "non2xx": float(non2xx.group(1)) if non2xx else 0.0}
 
 
+Case = tuple[str, list[str], list[str] | None]  # label, paths (picked at random), bearer tokens (path i: token i)
+
+
+def run_cases(
+    db: str, cases: list[Case], duration: int, connections: int, secret: str
+) -> list[tuple[str, dict[str, float]]]:
+    """``python -m api`` (2 workers) on ``db`` and wrk over each case (3 s warm-up first), one line printed a
+    case; a case with non-2xx answers stops the run (its figures would be of errors). Returns the results."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = Path(tmp) / "deployment.json"
+        write_bench_manifest(manifest)
+        asyncio.run(flush_redis())
+        port = free_port()
+        process = start_api(db, manifest, port, "0", {"API_JWT_SECRET": secret, "API_ENVIRONMENT": "test"})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for label, paths, bearer in cases:
+                wrk(url, paths, 3, connections, bearer)  # warm-up: pools, prepared statements, page cache
+                r = wrk(url, paths, duration, connections, bearer)
+                if r["non2xx"]:
+                    raise SystemExit(f"{label}: {r['non2xx']:.0f} answers were not 2xx: the figures would be of errors")
+                print(f"{label:50s} {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
+                      f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip
+                results.append((label, r))
+        finally:
+            process.terminate()
+            process.wait(15)
+    return results
+
+
 def api_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     """CPU time (user + system) of the API's processes (the main one and its workers) so far."""
     root = psutil.Process(process.pid)

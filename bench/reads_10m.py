@@ -26,20 +26,17 @@ import asyncio
 import json
 import os
 import random
-import tempfile
 import time
-from pathlib import Path
 
 import asyncpg
 
-from anvil.node import free_port
 from api.auth.tokens import issue_access_token, signing_key
 from api.content.service import NEWEST
 from api.content.service import QUERIES as CONTENT
 from api.reads.service import encode_cursor
 from api.store import QUERIES as READS
 from api.tips.service import QUERIES as TIPS
-from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, write_bench_manifest, wrk
+from bench.api_reads import ADMIN_DSN, Case, dsn_for, run_cases
 from bench.big_tables import CHAIN_ID, HEAD_TIME, TABLES, account, fill, literal, scans, touched
 from core.db.migrate import migrate
 
@@ -127,7 +124,7 @@ def main() -> None:
         ("GET /api/content/feed?limit=20 (personal)", "/api/content/feed?limit=20"),
         ("GET /api/user/statistics", "/api/user/statistics"),
     ]
-    cases: list[tuple[str, list[str], list[str] | None]] = [
+    cases: list[Case] = [
         ("GET /health (baseline: no database read)", ["/health"], None),
         ("GET /api/transfers?account=&limit=20", [f"/api/transfers?account={account(u)}&limit=20" for u in users], None),
         ("GET /api/transfers?account=&cursor=(middle)", [f"/api/transfers?account={account(u)}&limit=20&cursor={middle}" for u in users], None),
@@ -138,27 +135,10 @@ def main() -> None:
         ("GET /api/content/feed/public?limit=20", ["/api/content/feed/public?limit=20"], None),
         ("GET /api/content/users/{id}/posts?limit=20", [f"/api/content/users/{rng.randrange(1, creators + 1)}/posts?limit=20" for _ in range(2000)], None),
     ]  # fmt: skip
-    failed = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            manifest = Path(tmp) / "deployment.json"
-            write_bench_manifest(manifest)
-            asyncio.run(flush_redis())
-            port = free_port()
-            process = start_api(db, manifest, port, "0", {"API_JWT_SECRET": SECRET, "API_ENVIRONMENT": "test"})
-            try:
-                url = f"http://127.0.0.1:{port}"
-                print(f"wrk -t2 -c{args.connections} -d{args.duration}s per read (after a 3 s warm-up), API 2 workers")
-                for label, paths, bearer in cases:
-                    wrk(url, paths, 3, args.connections, bearer)  # warm-up: pools, prepared statements, page cache
-                    r = wrk(url, paths, args.duration, args.connections, bearer)
-                    if r["p99"] >= GOAL_P99_MS and "health" not in label:
-                        failed.append(label)
-                    print(f"{label:50s} {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
-                          f"   non-2xx {r['non2xx']:.0f}   load {os.getloadavg()[0]:.1f}")  # fmt: skip
-            finally:
-                process.terminate()
-                process.wait(15)
+        print(f"wrk -t2 -c{args.connections} -d{args.duration}s per read (after a 3 s warm-up), API 2 workers")
+        results = run_cases(db, cases, args.duration, args.connections, SECRET)
+        failed = [label for label, r in results if r["p99"] >= GOAL_P99_MS and "health" not in label]
         print(f"goal p99 < {GOAL_P99_MS:.0f} ms: " + ("met by every read" if not failed else f"missed by {failed}"))
         print(f"plans at full size (user {users[0]}):")
         for label, line in asyncio.run(plans(db, users[0])).items():

@@ -25,19 +25,16 @@ import argparse
 import asyncio
 import os
 import random
-import tempfile
 import time
-from pathlib import Path
 
 import asyncpg
 
-from anvil.node import free_port
 from api.auth.tokens import issue_access_token, signing_key
 from api.content.service import NEWEST
 from api.content.service import QUERIES as CONTENT
 from api.profiles.search import like_prefix
 from api.profiles.service import QUERIES as PROFILES
-from bench.api_reads import ADMIN_DSN, dsn_for, flush_redis, start_api, write_bench_manifest, wrk
+from bench.api_reads import ADMIN_DSN, Case, dsn_for, run_cases
 from core.db.migrate import migrate
 
 SECRET = "bench-secret-for-the-social-feed-0123456789"  # noqa: S105 (signs the bench's own tokens)
@@ -143,7 +140,7 @@ def main() -> None:
     viewers = [rng.randrange(1, args.users + 1) for _ in range(2000)]
     tokens = [issue_access_token(signing_key(SECRET), v, "user", 3600) for v in viewers]  # the API's key
     authors = [rng.randrange(1, args.creators + 1) for _ in range(2000)]
-    cases: list[tuple[str, list[str], list[str] | None]] = [
+    cases: list[Case] = [
         ("GET /health (baseline: no database read)", ["/health"], None),
         ("GET /api/content/feed?limit=20 (personalised)", ["/api/content/feed?limit=20"] * len(tokens), tokens),
         ("GET /api/content/users/{id}/posts?limit=20", [f"/api/content/users/{a}/posts?limit=20" for a in authors], None),
@@ -151,27 +148,7 @@ def main() -> None:
         ("GET /api/search?q=user_12 (prefix)", [f"/api/search?q=user_{rng.randrange(10, 99)}" for _ in range(200)], None),
     ]  # fmt: skip
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            manifest = Path(tmp) / "deployment.json"
-            write_bench_manifest(manifest)
-            asyncio.run(flush_redis())
-            port = free_port()
-            process = start_api(db, manifest, port, "0", {"API_JWT_SECRET": SECRET, "API_ENVIRONMENT": "test"})
-            try:
-                url = f"http://127.0.0.1:{port}"
-                for label, paths, auth in cases:
-                    wrk(url, paths, 3, args.connections, auth)  # warm-up: pools, prepared statements, page cache
-                    result = wrk(url, paths, args.duration, args.connections, auth)
-                    if result["non2xx"]:
-                        raise SystemExit(
-                            f"{label}: {result['non2xx']:.0f} answers were not 2xx: the figures would be of errors"
-                        )
-                    print(f"{label:50s} {result['rps']:8,.0f} req/s   p50 {result['p50']:6.2f} ms"
-                          f"   p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']:.0f}"
-                          f"   load {os.getloadavg()[0]:.1f}")  # fmt: skip
-            finally:
-                process.terminate()
-                process.wait(15)
+        run_cases(db, cases, args.duration, args.connections, SECRET)
         for label, plan in asyncio.run(plans(db, viewers[0], authors[0])).items():
             print(f"\n-- {label} (viewer {viewers[0]}, author {authors[0]})\n{plan}")
     finally:
