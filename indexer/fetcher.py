@@ -70,13 +70,15 @@ async def _produce(reader: RangeReader, start: int, target: int, out: Any) -> No
     reader.rpc = reader.rpc.fork()  # a session of this process's own (the reader is this process's copy)
     try:
         while start <= target:
-            batch = await reader.next_batch(start, target)
+            batch = await reader.next_batch(start, target, ahead=True)
             if batch is None:
                 continue
             if not batch.consistent():
                 continue  # the chain moved during the fetch: read the range again
-            # The raw logs stay here: the writer needs the decoded rows and the headers only.
-            out.put(Fetched(replace(batch, logs=[]), reader.state))
+            # The raw logs stay here: the writer needs the decoded rows and the headers only; the
+            # configured tables' rows go as COPY text (one bytes a table, not every field pickled).
+            custom = batch.custom.encoded(reader.custom.tables) if batch.custom and reader.custom else batch.custom
+            out.put(Fetched(replace(batch, logs=[], custom=custom), reader.state))
             start = batch.end + 1
         out.put(None)
     finally:

@@ -100,13 +100,15 @@ class Historical:
         """The in-process fetcher: ranges from ``start`` to ``target`` into ``queue``, then None (or the error)."""
         try:
             while start <= target:
-                batch = await self.reader.next_batch(start, target)
+                batch = await self.reader.next_batch(start, target, ahead=True)
                 if batch is not None:
                     await queue.put(batch)
                     start = batch.end + 1
         except Exception as exc:  # noqa: BLE001 (handed to the writer, which stops the pipeline)
             await queue.put(exc)  # else the writer would wait for the queue forever
             return
+        finally:
+            self.reader.forget_ahead()
         await queue.put(None)
 
     def _progress(self, end: int, target: int, blocks: int, events: int, started: float) -> None:

@@ -10,6 +10,7 @@ back with every batch.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +79,8 @@ class RangeReader:
         self.target_logs = target_logs
         self.near_head = near_head  # blocks below the head read block by block, by hash (0: none)
         self._addresses = addresses
+        # The next range's logs, asked for ahead: (start, end, addresses, task) (``_read_ahead``)
+        self._ahead: tuple[int, int, tuple[str, ...], asyncio.Task[completeness.RangeRead | None]] | None = None
 
     @property
     def addresses(self) -> list[str]:
@@ -87,21 +90,31 @@ class RangeReader:
         block = await self.rpc.get_block(number)
         return block["hash"].lower() if block else None
 
-    async def next_batch(self, start: int, last: int) -> Batch | None:
-        """The next range from ``start``, at most the current span and never past ``last``."""
-        return await self.read(start, min(last, start + self.state.range - 1))
+    async def next_batch(self, start: int, last: int, *, ahead: bool = False) -> Batch | None:
+        """The next range from ``start``, at most the current span and never past ``last``.
 
-    async def read(self, start: int, end: int) -> Batch | None:
+        ``ahead`` (backfill): once this range's logs are in, the next range's are asked for while this one
+        is checked and decoded, so the node works while this process does (see ``_read_ahead``)."""
+        return await self.read(start, min(last, start + self.state.range - 1), ahead_to=last if ahead else None)
+
+    async def read(self, start: int, end: int, *, ahead_to: int | None = None) -> Batch | None:
         """Logs and the needed headers of ``start..end``, decoded; None when the range had to shrink."""
         # The generation before the addresses: children handed over while this range is read are missing
         # from it, and the batch then counts as read before them (``CustomSources.follow``).
         generation = self.custom.generation if self.custom is not None else 0
         addresses = self.addresses
         end = completeness.clamp(self.rpc, start, end, self.near_head)
-        read = await self.read_logs(start, end, addresses)
+        taken = self._take_ahead(start, ahead_to, addresses)
+        if taken is not None:
+            end, task = taken
+            read = await task
+        else:
+            read = await self.read_logs(start, end, addresses)
         if read is None:
             return None
         end = self._cut(read, start, end)
+        if ahead_to is not None and end < ahead_to:
+            self._read_ahead(end + 1, ahead_to, addresses)
         logs = read.logs
         custom = None
         if self.custom is not None:
@@ -127,6 +140,33 @@ class RangeReader:
             custom.rows = self.custom.decode(logs, block_times({n: h.timestamp for n, h in headers.items()}))
         decoded = [d for d in (self.decoder.decode(item) for item in logs) if d is not None]
         return Batch(start, end, logs, headers, self.rows.batch(decoded), custom)
+
+    def _read_ahead(self, start: int, last: int, addresses: list[str]) -> None:
+        """Ask for the logs of the range after this one now (a task); ``read`` takes the answer if it starts
+        there with the same addresses, else it is dropped. Its span is the one the current state gives, and
+        it adapts the state when it completes, as a read in turn would."""
+        self.forget_ahead()
+        end = completeness.clamp(self.rpc, start, min(last, start + self.state.range - 1), self.near_head)
+        task = asyncio.create_task(self.read_logs(start, end, addresses))
+        self._ahead = (start, end, tuple(addresses), task)
+
+    def _take_ahead(
+        self, start: int, last: int | None, addresses: list[str]
+    ) -> tuple[int, asyncio.Task[completeness.RangeRead | None]] | None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        first, end, asked, task = ahead
+        if last is not None and first == start and end <= last and asked == tuple(addresses):
+            return end, task
+        _drop(task)
+        return None
+
+    def forget_ahead(self) -> None:
+        """Drop a read ahead (the pipeline stopped, or it read elsewhere)."""
+        if self._ahead is not None:
+            _drop(self._ahead[3])
+            self._ahead = None
 
     def _cut(self, read: completeness.RangeRead, start: int, end: int) -> int:
         """A range whose answer far exceeds ``target_logs`` (the first span on a dense chain: 64 blocks of
@@ -191,3 +231,9 @@ class RangeReader:
         elif found < self.target_logs and span >= state.range:
             self.state = RangeState(min(state.max_range, state.range * 2), state.max_range)
         return read
+
+
+def _drop(task: asyncio.Task[Any]) -> None:
+    """Cancel a read ahead no one will take; its outcome (an error too) is retrieved, never reported."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())

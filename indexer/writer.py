@@ -99,6 +99,6 @@ class Writer:
         for (contract, event), n in counts.items():
             EVENTS.labels(contract, event).inc(n)
         if custom is not None and self.custom is not None:
-            for table, rows in custom.rows.items():
+            for table, n in custom.counts().items():
                 if spec := self.custom.tables.get(table):  # (raw undecodable rows are counted where written)
-                    EVENTS.labels(spec.contract, spec.event).inc(len(rows))
+                    EVENTS.labels(spec.contract, spec.event).inc(n)

@@ -29,6 +29,7 @@ from core.db.identifiers import BASE_COLUMNS, CUSTOM_SCHEMA, UnsafeIdentifier, c
 from core.errors import ConfigError
 from indexer.codec import Altered, decode_type, is_static_word, storable, word_parser
 
+BASE_TYPES = ("bigint", "bigint", "integer", "text", "text", "timestamptz")  # of BASE_COLUMNS, as ddl() makes them
 ABI_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _INT = re.compile(
     r"^u?int(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)?$"
@@ -135,6 +136,11 @@ class EventTable:
     @property
     def column_names(self) -> list[str]:
         return [*BASE_COLUMNS, *(c.column for c in self.columns)]
+
+    @property
+    def column_types(self) -> list[str]:
+        """The SQL types of ``column_names`` (the base columns', then the arguments')."""
+        return [*BASE_TYPES, *(c.sql for c in self.columns)]
 
     def ddl(self, schema: str = CUSTOM_SCHEMA) -> list[str]:
         """CREATE TABLE and indexes (in ``schema``: a rebuild's is the shadow); identifiers validated and quoted."""

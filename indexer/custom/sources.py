@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from eth_abi.exceptions import DecodingError
 from prometheus_client import Counter
 
+from core.db.copy import copy_text
 from core.db.pool import RawJson
 from indexer.codec import UNDECODABLE, undecodable_args
 from indexer.custom.abi import EventTable
@@ -37,6 +38,7 @@ RAW_LOG_COLUMNS = [
     "topics",
     "data",
 ]
+RAW_LOG_TYPES = ["bigint", "bigint", "integer", "text", "timestamptz", "text", "text", "text", "text[]", "text"]
 CHILDREN = Counter("indexer_custom_children_total", "Factory children discovered", ["contract"])
 
 
@@ -54,16 +56,39 @@ class Child(NamedTuple):
 
 @dataclass
 class CustomBatch:
-    """Rows of one fetched range: per table, COPY-ready records; and the children discovered in it."""
+    """Rows of one fetched range: per table, COPY-ready records (or, once ``encoded``, their COPY text
+    and count); and the children discovered in it."""
 
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
     generation: int = 0  # of the definitions it was decoded with (CustomSources.generation)
+    payloads: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # table -> (records, COPY text)
 
     @property
     def count(self) -> int:
         """The events of the batch (decoded or stored raw); the raw log's copies are not counted again."""
-        return sum(len(r) for name, r in self.rows.items() if name != RAW_LOGS)
+        return sum(len(r) for name, r in self.rows.items() if name != RAW_LOGS) + sum(
+            n for name, (n, _) in self.payloads.items() if name != RAW_LOGS
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Records per table, encoded or not."""
+        return {**{name: len(r) for name, r in self.rows.items()}, **{n: c for n, (c, _) in self.payloads.items()}}
+
+    def encoded(self, tables: Mapping[str, EventTable]) -> CustomBatch:
+        """This batch with its tables' records as COPY text (what the fetch worker hands over: one bytes
+        a table instead of every field pickled); the few undecodable rows stay records."""
+        payloads = dict(self.payloads)
+        rows = {}
+        for name, records in self.rows.items():
+            if name == UNDECODABLE_ROWS:
+                rows[name] = records
+            elif name == RAW_LOGS:
+                payloads[name] = (len(records), copy_text(records, len(RAW_LOG_TYPES), RAW_LOG_TYPES))
+            else:
+                types = tables[name].column_types
+                payloads[name] = (len(records), copy_text(records, len(types), types))
+        return CustomBatch(rows, self.children, self.generation, payloads)
 
 
 def block_times(timestamps: Mapping[int, int]) -> dict[int, datetime]:

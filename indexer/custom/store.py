@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from core.db import Queries
+from core.db.copy import copy_payload
 from core.db.identifiers import CUSTOM_SCHEMA, check, qualified
 from indexer.codec import EVENT_COLUMNS, UNDECODABLE_LOGS
 from indexer.custom import versions
@@ -137,10 +138,18 @@ class CustomStore:
             await self.adopt_swapped(conn)
         if batch.generation < self.sources.followed:
             raise StaleBatch(f"batch of generation {batch.generation}, children followed since {self.sources.followed}")
-        rows = batch.rows
+        rows, payloads = batch.rows, batch.payloads
         if batch.generation != self.sources.generation:
+            if payloads:  # encoded with the old definitions, and its raw logs are text now: read it again
+                raise StaleBatch(f"batch encoded with generation {batch.generation}, now {self.sources.generation}")
             rows = self.redecode(batch)
         await self.write_rows(conn, chain_id, rows, batch.children)
+        for name, (_, data) in payloads.items():  # the fetch worker's COPY text (CustomBatch.encoded)
+            if name == RAW_LOGS:
+                await copy_payload(conn, "custom_logs", data, RAW_LOG_COLUMNS)
+            else:
+                columns = self.sources.tables[name].column_names
+                await copy_payload(conn, check(name), data, columns, schema=CUSTOM_SCHEMA)
 
     def redecode(self, batch: CustomBatch) -> dict[str, list[tuple[Any, ...]]]:
         raw = batch.rows.get(RAW_LOGS, [])

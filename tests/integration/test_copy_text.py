@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 
-from core.db.copy import CHUNK_ROWS, copy_rows, copy_text
+from core.db.copy import CHUNK_ROWS, copy_payload, copy_rows, copy_text, text_array
 
 # Values an RPC node controls can hold anything: delimiters must not move the other values.
 HOSTILE = [
@@ -49,3 +50,40 @@ async def test_round_trip(pool: asyncpg.Pool) -> None:
         (len(HOSTILE), None, None, None, None, None),
         *((i, s, Decimal(n), d, b, []) for i, s, n, d, b, _ in many),
     ]
+
+
+async def test_typed_literals_round_trip(pool: asyncpg.Pool) -> None:
+    """text[], jsonb and timestamptz values (the raw log's topics, a configured table's arrays, block times)
+    written as text arrive as the binary format writes them, hostile text included."""
+    types = ["integer", "text[]", "jsonb", "timestamptz", "text"]
+    moment = datetime(2026, 12, 3, 13, 44, 2, tzinfo=UTC)
+    topics = ["0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef", "0x" + "0" * 64]
+    arrays: list[list[str | None]] = [
+        topics,
+        [],
+        [*HOSTILE],
+        ["NULL", "null", "a,b", "{x}", '"q"', " sp "],
+        [None, "0x"],
+    ]
+    documents = [{"s": s, "n": ["1", 2]} for s in HOSTILE] + [[], "0xab", {"deep": [[{"k": None}]]}]
+    rows = [(i, arrays[i % len(arrays)], documents[i % len(documents)], moment + timedelta(seconds=i), s)
+            for i, s in enumerate(HOSTILE * 2)]  # fmt: skip
+    rows.append((len(rows), None, None, None, None))
+    async with pool.acquire() as conn:
+        for name in ("as_text", "as_binary"):
+            await conn.execute(f"CREATE TABLE {name} (i int, a text[], j jsonb, t timestamptz, s text)")
+        await copy_payload(conn, "as_text", copy_text(rows, len(types), types), ["i", "a", "j", "t", "s"])
+        await conn.copy_records_to_table("as_binary", records=rows)
+        text = [tuple(r) for r in await conn.fetch("SELECT * FROM as_text ORDER BY i")]
+        binary = [tuple(r) for r in await conn.fetch("SELECT * FROM as_binary ORDER BY i")]
+    assert text == binary
+    assert len(text) == len(rows) and text[0][1] == topics and text[3][1][0] == "NULL" and text[-1][1:] == (None,) * 4
+
+
+def test_hex_topics_are_written_unquoted_and_anything_else_quoted() -> None:
+    assert text_array(["0xab", "0xCD"]) == "{0xab,0xCD}"
+    assert text_array([]) == "{}"
+    assert text_array(["NULL"]) == '{"NULL"}'
+    assert text_array(["0xab,0xcd"]) == '{"0xab,0xcd"}'  # one element, not two
+    assert text_array(["0xa}"]) == '{"0xa}"}'
+    assert text_array([None, 'x"\\']) == '{NULL,"x\\"\\\\"}'

@@ -297,3 +297,55 @@ async def test_the_fetch_worker_process_writes_the_same_rows(
     assert await pool.fetchval("SELECT count(*) FROM custom_children") == 5
     head = int(str(rpc(chain, "eth_blockNumber")), 16)
     assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
+
+
+async def test_rows_the_fetch_worker_encodes_equal_a_replay_of_the_raw_log(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The worker hands the configured tables over as COPY text (``CustomBatch.encoded``): every typed column
+    (text with a tab, newline, backslash and quote, booleans, negative ints, jsonb arrays and objects) and the
+    raw log arrive as the in-process path writes them (a replay of ``custom_logs``), the raw log as the chain's."""
+    probe, block = deploy(chain, "Probe")
+    config = write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block}])
+    a = Account.create().address.lower()
+    for note in ["tab\there", "line\nbreak\r", "back\\slash \\N", 'quote" {brace,}', ""]:
+        args = encode(
+            ["string", "bytes", "uint256[]", "int8", "bytes"], ["t", note.encode(), [0, 2**256 - 1], -128, b""]
+        )
+        selector = function_signature_to_4byte_selector("kitchen(string,string,uint256[],int8,bytes)")
+        rpc(chain, "eth_sendTransaction", [{"from": DEPLOYER, "to": probe, "data": "0x" + (selector + args).hex()}])
+        send(chain, probe, TRANSFER, ["address", "address", "uint256"], [a, DEPLOYER, 2**255])
+    tables = ("probe__kitchen", "probe__transfer")
+
+    async def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        return {
+            t: [tuple(r) for r in await pool.fetch(f'SELECT * FROM custom_events."{t}" ORDER BY 2, 3')] for t in tables
+        }
+
+    async with RpcClient([chain]) as client:
+        indexer = custom_indexer(manifest, pool, client, config, max_block_range=3)
+        indexer.historical.fetch_worker, indexer.historical.worker_min_blocks = True, 0
+        await sync(indexer)
+        by_worker = await snapshot()
+        assert len(by_worker["probe__kitchen"]) == 5 and len(by_worker["probe__transfer"]) == 5
+        notes = [r["note"] for r in await pool.fetch('SELECT note FROM custom_events."probe__kitchen" ORDER BY 1')]
+        assert notes == sorted(["tab\there", "line\nbreak\r", "back\\slash \\N", 'quote" {brace,}', ""])
+        assert indexer.store.custom is not None
+        async with pool.acquire() as conn, conn.transaction():
+            assert await indexer.store.custom.replay(conn, 31337) == 10
+    assert await snapshot() == by_worker
+    logs: Any = rpc(chain, "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": [probe]}])
+    raw = await pool.fetch(
+        "SELECT block_number, log_index, block_hash, tx_hash, topics, data FROM custom_logs ORDER BY 1, 2"
+    )
+    assert [tuple(r) for r in raw] == [
+        (
+            int(g["blockNumber"], 16),
+            int(g["logIndex"], 16),
+            g["blockHash"],
+            g["transactionHash"],
+            g["topics"],
+            g["data"],
+        )
+        for g in logs
+    ]
