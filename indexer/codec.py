@@ -41,6 +41,7 @@ EVENT_COLUMNS = [
     "event",
     "args",
 ]
+EVENT_TYPES = ["bigint", "bigint", "text", "text", "integer", "text", "text", "text", "jsonb"]  # of EVENT_COLUMNS
 UNDECODABLE_LOGS = Counter(
     "indexer_undecodable_logs_total", "Logs stored raw because they could not be decoded", ["contract", "event"]
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncpg
 
 from core.db import Queries
-from core.db.copy import copy_rows
+from core.db.copy import copy_payload, copy_rows
 from indexer.contract_rows import APPEND_ONLY, AUCTION, PASS, PROJECTED, Bids, ContractRows, Step, or_none, state_steps
 from indexer.decode import DecodedLog, stored_logs
 
@@ -26,6 +26,8 @@ class ContractProjections:
     async def write(self, conn: asyncpg.Connection, chain_id: int, prepared: ContractRows) -> None:
         for table, records in prepared.rows.items():
             await copy_rows(conn, table, records)
+        for table, text in prepared.texts.items():  # encoded by the fetch worker (``BatchRows.encoded``)
+            await copy_payload(conn, table, text)
         await self._run_steps(conn, chain_id, prepared.steps)
 
     async def _run_steps(self, conn: asyncpg.Connection, chain_id: int, steps: list[Step]) -> None:

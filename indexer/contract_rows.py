@@ -7,7 +7,7 @@ records; auction and meeting-pass events become state steps, applied in log orde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.decode import ZERO_ADDRESS, DecodedLog
@@ -32,6 +32,7 @@ def or_none(address: str) -> str | None:
 class ContractRows:
     rows: dict[str, list[tuple[Any, ...]]]  # append-only table -> rows
     steps: list[Step]  # state changes, in log order
+    texts: dict[str, bytes] = field(default_factory=dict)  # append-only table -> its rows as COPY text, once encoded
 
 
 def state_steps(logs: list[DecodedLog]) -> list[Step]:

@@ -75,10 +75,10 @@ async def _produce(reader: RangeReader, start: int, target: int, out: Any) -> No
                 continue
             if not batch.consistent():
                 continue  # the chain moved during the fetch: read the range again
-            # The raw logs stay here: the writer needs the decoded rows and the headers only; the
-            # configured tables' rows go as COPY text (one bytes a table, not every field pickled).
+            # The raw logs stay here: the writer needs the decoded rows and the headers only; the bulk
+            # rows go as COPY text (a bytes a table, not every field pickled: BatchRows/CustomBatch.encoded).
             custom = batch.custom.encoded(reader.custom.tables) if batch.custom and reader.custom else batch.custom
-            out.put(Fetched(replace(batch, logs=[], custom=custom), reader.state))
+            out.put(Fetched(replace(batch, logs=[], rows=batch.rows.encoded(), custom=custom), reader.state))
             start = batch.end + 1
         out.put(None)
     finally:

@@ -82,7 +82,7 @@ class Historical:
                     break
                 parent = batch.headers[batch.end].hash
                 written += batch.end - batch.start + 1
-                events += len(batch.rows.events) + (batch.custom.count if batch.custom else 0)
+                events += batch.rows.n_events + (batch.custom.count if batch.custom else 0)
                 self._progress(batch.end, target, written, events, started)
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")

@@ -12,13 +12,19 @@ import asyncpg
 
 from core.chain.manifest import Manifest
 from core.db import Queries
-from core.db.copy import copy_rows
+from core.db.copy import copy_payload, copy_rows
 from core.errors import NonRetryableError
 from indexer.contract_projections import ContractProjections
 from indexer.decode import DecodedLog, stored_logs
-from indexer.rows import BalanceRows, Prepared, RowBuilder, balance_deltas, balance_rows, token_fields
-
-TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"]
+from indexer.rows import (
+    TRANSFER_COLUMNS,
+    BalanceRows,
+    Prepared,
+    RowBuilder,
+    balance_deltas,
+    balance_rows,
+    token_fields,
+)
 
 
 class IntegrityError(NonRetryableError):
@@ -53,7 +59,8 @@ class Projections:
         await self.contracts.write(conn, chain_id, prepared.contracts)
         if prepared.transfers:
             await copy_rows(conn, "token_transfers", prepared.transfers, TRANSFER_COLUMNS)
-            await self._add(conn, chain_id, prepared.balances)
+        await copy_payload(conn, "token_transfers", prepared.transfers_text, TRANSFER_COLUMNS)
+        await self._add(conn, chain_id, prepared.balances)
         if prepared.mints:
             await conn.execute(self.q.insert_mints, chain_id, *map(list, zip(*prepared.mints, strict=True)))
 

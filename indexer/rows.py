@@ -8,16 +8,20 @@ worker's process, so the writer only sends rows; ``indexer/projections.py`` writ
 from __future__ import annotations
 
 import collections
+import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.chain.manifest import Manifest, erc20_transfer_fields
+from core.db.copy import copy_text
+from indexer.codec import EVENT_COLUMNS, EVENT_TYPES, UNDECODABLE
 from indexer.contract_rows import PROJECTED, ContractRows, contract_rows
 from indexer.decode import ZERO_ADDRESS, DecodedLog
 
 TRANSFER = "Transfer"
+TRANSFER_COLUMNS = ["chain_id", "block_number", "log_index", "token", "sender", "receiver", "amount", "tx_hash"]
 MINTED = "Minted"
 
 Key = tuple[str, str]  # (token address, account)
@@ -33,6 +37,7 @@ class Prepared:
     transfers: list[tuple[Any, ...]]  # token_transfers rows
     balances: BalanceRows
     mints: list[tuple[Any, ...]]  # (payment_ref, token, account, amount, tx_hash, block)
+    transfers_text: bytes = b""  # the transfers as COPY text, once encoded (``BatchRows.encoded``)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,32 @@ class BatchRows:
     events: list[tuple[Any, ...]]  # chain_events records (EVENT_COLUMNS)
     projections: Prepared
     counts: dict[tuple[str, str], int]  # events per (contract, event), for the metrics
+    events_text: bytes = b""  # the events as COPY text, once encoded
+    undecodable: list[tuple[str, str]] = field(default_factory=list)  # (contract, event) of each, once encoded
+
+    @property
+    def n_events(self) -> int:
+        return sum(self.counts.values())
+
+    def undecodable_labels(self) -> list[tuple[str, str]]:
+        """(contract, event) of every log stored undecodable (the metric's labels)."""
+        if self.events_text:
+            return self.undecodable
+        return [(r[6], json.loads(r[8])["event"]) for r in self.events if r[7] == UNDECODABLE]
+
+    def encoded(self) -> BatchRows:
+        """These rows with the bulk ones as COPY text (what the fetch worker hands over: a few ``bytes``
+        instead of every field pickled): the events, the transfers, the append-only contract tables."""
+        if self.events_text or not self.events:
+            return self
+        p = self.projections
+        contracts = ContractRows(
+            {}, p.contracts.steps, {t: copy_text(r, len(r[0])) for t, r in p.contracts.rows.items()}
+        )
+        transfers = copy_text(p.transfers, len(TRANSFER_COLUMNS)) if p.transfers else b""
+        prepared = Prepared(contracts, [], p.balances, p.mints, transfers)
+        labels = self.undecodable_labels()
+        return BatchRows([], prepared, self.counts, copy_text(self.events, len(EVENT_COLUMNS), EVENT_TYPES), labels)
 
 
 def token_fields(manifest: Manifest) -> dict[str, tuple[str, str, str]]:

@@ -9,6 +9,7 @@ import asyncpg
 
 from core.db import Queries
 from core.db.chains import register_chain
+from core.db.copy import copy_payload
 from core.db.leader import LeaderLock
 from indexer.blocks import Checkpoint, Header
 from indexer.codec import EVENT_COLUMNS, UNDECODABLE, UNDECODABLE_LOGS
@@ -89,8 +90,10 @@ class Store:
                 await conn.execute(self.q.commit_without_flush)
             if custom is not None and self.custom is not None:
                 await self.custom.write(conn, chain_id, custom)
-            if rows.events:
-                await conn.copy_records_to_table("chain_events", columns=EVENT_COLUMNS, records=rows.events)
+            if rows.events or rows.events_text:
+                if rows.events:
+                    await conn.copy_records_to_table("chain_events", columns=EVENT_COLUMNS, records=rows.events)
+                await copy_payload(conn, "chain_events", rows.events_text, EVENT_COLUMNS)  # the fetch worker's
                 await self.projections.write(conn, chain_id, rows.projections)
             await conn.execute(
                 self.q.upsert_blocks,
@@ -108,14 +111,13 @@ class Store:
                         "chain_id": chain_id,
                         "block": checkpoint.number,
                         "hash": checkpoint.hash,
-                        "events": len(rows.events) + (custom.count if custom else 0),
+                        "events": rows.n_events + (custom.count if custom else 0),
                     }
                 ),
             )
         if any(event == UNDECODABLE for _, event in rows.counts):
-            for record in rows.events:
-                if record[7] == UNDECODABLE:
-                    UNDECODABLE_LOGS.labels(record[6], json.loads(record[8])["event"]).inc()
+            for contract, event in rows.undecodable_labels():
+                UNDECODABLE_LOGS.labels(contract, event).inc()
 
     async def rollback_to(self, ancestor: Checkpoint) -> None:
         """Undo everything above ``ancestor`` in one transaction."""

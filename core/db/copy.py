@@ -135,10 +135,15 @@ async def copy_rows(
 
 
 async def copy_payload(
-    conn: asyncpg.Connection, table: str, data: bytes, columns: Sequence[str], *, schema: str | None = None
+    conn: asyncpg.Connection,
+    table: str,
+    data: bytes,
+    columns: Sequence[str] | None = None,
+    *,
+    schema: str | None = None,
 ) -> None:
-    """COPY rows already in the text format (``copy_text``) into ``table``."""
+    """COPY rows already in the text format (``copy_text``) into ``table``: values of ``columns``, or of every
+    column in order."""
     if data:  # a memoryview: asyncpg would take bytes for a file name
-        await conn.copy_to_table(
-            table, source=memoryview(data), columns=list(columns), schema_name=schema, format="text"
-        )
+        names = None if columns is None else list(columns)
+        await conn.copy_to_table(table, source=memoryview(data), columns=names, schema_name=schema, format="text")
