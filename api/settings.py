@@ -22,7 +22,7 @@ class OidcProvider(BaseModel):
 
 
 class ApiSettings(SharedSettings):
-    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -72,23 +72,17 @@ class ApiSettings(SharedSettings):
     tips_daily_max_intents: int = Field(
         200,
         ge=1,
-        validation_alias=AliasChoices(
-            "tips_daily_max_intents", "API_TIPS_DAILY_MAX_INTENTS", "RELAYER_TIPS_DAILY_MAX_INTENTS"
-        ),
+        validation_alias=AliasChoices("API_TIPS_DAILY_MAX_INTENTS", "RELAYER_TIPS_DAILY_MAX_INTENTS"),
     )
     tips_daily_max_clap_amount: int = Field(
         0,
         ge=0,
-        validation_alias=AliasChoices(
-            "tips_daily_max_clap_amount", "API_TIPS_DAILY_MAX_CLAP_AMOUNT", "RELAYER_TIPS_DAILY_MAX_CLAP_AMOUNT"
-        ),
+        validation_alias=AliasChoices("API_TIPS_DAILY_MAX_CLAP_AMOUNT", "RELAYER_TIPS_DAILY_MAX_CLAP_AMOUNT"),
     )
     tips_daily_max_gift_amount: int = Field(
         0,
         ge=0,
-        validation_alias=AliasChoices(
-            "tips_daily_max_gift_amount", "API_TIPS_DAILY_MAX_GIFT_AMOUNT", "RELAYER_TIPS_DAILY_MAX_GIFT_AMOUNT"
-        ),
+        validation_alias=AliasChoices("API_TIPS_DAILY_MAX_GIFT_AMOUNT", "RELAYER_TIPS_DAILY_MAX_GIFT_AMOUNT"),
     )
     gift_lock_wait_ms: int = Field(5000, ge=10, le=60_000)
     gift_sweep_interval: float = Field(2.0, gt=0)

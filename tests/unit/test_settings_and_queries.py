@@ -144,3 +144,14 @@ def test_an_invalid_configuration_exits_2_without_printing_secrets(
     err = capsys.readouterr().err
     assert "development only" in err
     assert DEV_KEY[-12:] not in err and "input_value" not in err
+
+
+def test_the_api_tip_caps_take_their_own_variable_then_the_relayers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIPS_DAILY_MAX_INTENTS", "99")  # unprefixed: a name of no process's
+    monkeypatch.setenv("RELAYER_TIPS_DAILY_MAX_INTENTS", "50")
+    assert ApiSettings().tips_daily_max_intents == 50
+    monkeypatch.setenv("API_TIPS_DAILY_MAX_INTENTS", "7")
+    assert ApiSettings().tips_daily_max_intents == 7
+    assert ApiSettings(tips_daily_max_intents=3).tips_daily_max_intents == 3
+    monkeypatch.setenv("RELAYER_TIPS_DAILY_MAX_GIFT_AMOUNT", "1000")
+    assert ApiSettings().tips_daily_max_gift_amount == 1000
