@@ -100,7 +100,9 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     manifest = load_manifest(settings.manifest_path)
     chain_id = manifest.chain_id
     tokens = {c.address: name for name, c in manifest.erc20_tokens().items()}
-    pool = await when_available(lambda: create_pool(settings.database_url, max_size=10), "the pool")
+    pool = await when_available(
+        lambda: create_pool(settings.database_url, max_size=10, session_reset=False), "the pool"
+    )
     stack.push_async_callback(pool.close)
     reads = await open_router(
         pool, settings.database_read_url, wait=settings.read_replica_wait, retry=settings.read_replica_retry

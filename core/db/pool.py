@@ -45,12 +45,29 @@ async def _init_fast_numeric(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A release without asyncpg's reset query: asyncpg has already rolled back a transaction left open and
+    dropped the connection's listeners; the rest of what that query undoes (session settings, LISTEN,
+    session advisory locks, cursors kept open) code on such a pool never does
+    (tests/unit/test_session_state.py checks the API's SQL for it)."""
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, fast_numeric: bool = False, **kwargs: Any
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    fast_numeric: bool = False,
+    session_reset: bool = True,
+    **kwargs: Any,
 ) -> asyncpg.Pool:
     """Open a pool whose connections decode json/jsonb to Python objects (and, with
-    ``fast_numeric``, encode ints into ``numeric`` about 5x faster: the indexer's COPYs)."""
+    ``fast_numeric``, encode ints into ``numeric`` about 5x faster: the indexer's COPYs). Without
+    ``session_reset`` a released connection skips asyncpg's reset query (a round trip per release: the
+    API's requests, which keep no session state)."""
     init = _init_fast_numeric if fast_numeric else _init_connection
+    if not session_reset:
+        kwargs["reset"] = _keep_session
     try:
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     except (*CONNECTION_ERRORS, asyncpg.InvalidCatalogNameError) as exc:

@@ -263,5 +263,5 @@ async def open_router(
         return ReadRouter(primary, wait=wait, retry=retry)
     from core.db.pool import create_pool  # noqa: PLC0415 (pool imports nothing of this module; kept local)
 
-    replica = await create_pool(read_url, min_size=0, max_size=max_size, timeout=2.0)
+    replica = await create_pool(read_url, min_size=0, max_size=max_size, timeout=2.0, session_reset=False)
     return ReadRouter(primary, replica, wait=wait, retry=retry)
