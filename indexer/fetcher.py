@@ -4,8 +4,10 @@
 database writes; in one process they share one core. :class:`FetchWorker` forks a child that
 is handed only the :class:`~indexer.ranges.RangeReader` (no store, no database): it reads
 ``start..target`` (adaptive ranges, factory children included), checks each range's logs against
-its headers, and hands each decoded batch (without the raw logs) to the writer through a bounded
-queue as a :class:`Fetched`, with the reader's range state after it, which the parent adopts.
+its headers, and hands each decoded batch (without the raw logs; its bulk rows as COPY text, a
+``bytes`` a table: ``BatchRows.encoded``, ``CustomBatch.encoded``) to the writer through a bounded
+queue as a :class:`Fetched`, with the reader's range state after it, which the parent adopts. While it
+decodes a range it has already asked for the next one's logs (``RangeReader.next_batch(ahead=True)``).
 The writer still checks every batch against its checkpoint's hash and commits exactly as before,
 so killing either process at any moment loses and duplicates nothing.
 

@@ -147,10 +147,12 @@ class EventTable:
 
         table = f"{quote(schema)}.{quote(self.table)}"
         cols = ",\n    ".join(f"{quote(c.column)} {c.sql}" for c in self.columns)
+        base = ",\n    ".join(
+            f"{name} {kind}" + ("" if name == "block_time" else " NOT NULL")  # old rows may lack a time
+            for name, kind in zip(BASE_COLUMNS, BASE_TYPES, strict=True)
+        )
         statements = [
-            f"CREATE TABLE IF NOT EXISTS {table} (\n    chain_id bigint NOT NULL,\n    block_number bigint NOT NULL,"
-            f"\n    log_index integer NOT NULL,\n    tx_hash text NOT NULL,\n    address text NOT NULL,"
-            f"\n    block_time timestamptz"
+            f"CREATE TABLE IF NOT EXISTS {table} (\n    {base}"
             + (f",\n    {cols}" if cols else "")
             + ",\n    PRIMARY KEY (chain_id, block_number, log_index)\n)"
         ]

@@ -145,11 +145,14 @@ class CustomStore:
             rows = self.redecode(batch)
         await self.write_rows(conn, chain_id, rows, batch.children)
         for name, (_, data) in payloads.items():  # the fetch worker's COPY text (CustomBatch.encoded)
-            if name == RAW_LOGS:
-                await copy_payload(conn, "custom_logs", data, RAW_LOG_COLUMNS)
-            else:
-                columns = self.sources.tables[name].column_names
-                await copy_payload(conn, check(name), data, columns, schema=CUSTOM_SCHEMA)
+            table, columns, schema = self._destination(name)
+            await copy_payload(conn, table, data, columns, schema=schema)
+
+    def _destination(self, name: str) -> tuple[str, list[str], str | None]:
+        """Where a batch's records of ``name`` go: (table, columns, schema) — the raw log, or an event table."""
+        if name == RAW_LOGS:
+            return "custom_logs", RAW_LOG_COLUMNS, None
+        return check(name), self.sources.tables[name].column_names, CUSTOM_SCHEMA
 
     def redecode(self, batch: CustomBatch) -> dict[str, list[tuple[Any, ...]]]:
         raw = batch.rows.get(RAW_LOGS, [])
@@ -168,13 +171,8 @@ class CustomStore:
                 for record in records:
                     UNDECODABLE_LOGS.labels(record[6], json.loads(record[8])["event"]).inc()
                 continue
-            if name == RAW_LOGS:
-                await conn.copy_records_to_table("custom_logs", columns=RAW_LOG_COLUMNS, records=records)
-                continue
-            table = self.sources.tables[name]
-            await conn.copy_records_to_table(
-                check(name), schema_name=CUSTOM_SCHEMA, columns=table.column_names, records=records
-            )
+            table, columns, schema = self._destination(name)
+            await conn.copy_records_to_table(table, schema_name=schema, columns=columns, records=records)
         if children:
             c = children
             await conn.execute(

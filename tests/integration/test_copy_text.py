@@ -8,6 +8,8 @@ from decimal import Decimal
 import asyncpg
 
 from core.db.copy import CHUNK_ROWS, copy_payload, copy_rows, copy_text, text_array
+from indexer.codec import EVENT_COLUMNS, EVENT_TYPES
+from indexer.custom.sources import RAW_LOG_COLUMNS, RAW_LOG_TYPES
 
 # Values an RPC node controls can hold anything: delimiters must not move the other values.
 HOSTILE = [
@@ -87,3 +89,21 @@ def test_hex_topics_are_written_unquoted_and_anything_else_quoted() -> None:
     assert text_array(["0xab,0xcd"]) == '{"0xab,0xcd"}'  # one element, not two
     assert text_array(["0xa}"]) == '{"0xa}"}'
     assert text_array([None, 'x"\\']) == '{NULL,"x\\"\\\\"}'
+
+
+async def test_the_type_lists_the_encoders_use_are_the_tables_types(pool: asyncpg.Pool) -> None:
+    """The fetch worker encodes chain_events and custom_logs records by EVENT_TYPES and RAW_LOG_TYPES: they must
+    say what the migrations made (a jsonb or text[] column written as plain text would be refused or wrong)."""
+    names = {"timestamp with time zone": "timestamptz", "text[]": "text[]"}
+
+    async def types(table: str, columns: list[str]) -> list[str]:
+        rows = await pool.fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+            " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            table,
+        )
+        found = {r["attname"]: names.get(r["type"], r["type"]) for r in rows}
+        return [found[c] for c in columns]
+
+    assert await types("chain_events", EVENT_COLUMNS) == EVENT_TYPES
+    assert await types("custom_logs", RAW_LOG_COLUMNS) == RAW_LOG_TYPES

@@ -167,3 +167,35 @@ async def test_a_range_far_denser_than_target_logs_keeps_its_first_blocks(
     for fan in fans:
         assert await _indexed_balance(pool, fan) == balance_of(chain, token, fan) == 2
     assert await pool.fetchval("SELECT block_number FROM indexer_checkpoints") == head
+
+
+async def test_reading_ahead_gives_the_batches_reading_in_turn_gives(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    """The backfill asks for the next range's logs while it decodes the current one: the batches are the
+    same ranges with the same logs as reading one after another, and a read ahead no one takes (the next
+    read starts elsewhere) is dropped, not used for the wrong range."""
+    fans = [Account.create().address for _ in range(3)]
+    async with RpcClient([chain]) as client:
+        await _mint(manifest, pool, client, relayer_key, [(fan, 1) for fan in fans] * 2)
+        head = int(str(rpc(chain, "eth_blockNumber")), 16)
+
+        async def ranges(ahead: bool) -> list[tuple[int, int, list[tuple[str, str]]]]:
+            reader = make_indexer(manifest, pool, client, max_block_range=2, near_head=0).reader
+            start, out = manifest.deploy_block, []
+            while start <= head:
+                batch = await reader.next_batch(start, head, ahead=ahead)
+                assert batch is not None
+                out.append((batch.start, batch.end, [(g["blockHash"], g["logIndex"]) for g in batch.logs]))
+                start = batch.end + 1
+            return out
+
+        ahead, in_turn = await ranges(True), await ranges(False)
+        assert ahead == in_turn and len(ahead) > 3 and sum(len(r[2]) for r in ahead) >= 6
+        reader = make_indexer(manifest, pool, client, max_block_range=2, near_head=0).reader
+        first = await reader.next_batch(manifest.deploy_block, head, ahead=True)  # asks for the next range
+        assert first is not None
+        again = await reader.next_batch(manifest.deploy_block, head, ahead=True)  # not where the ahead starts
+        assert again is not None and (again.start, again.end) == (first.start, first.end)
+        assert [(g["blockHash"], g["logIndex"]) for g in again.logs] == in_turn[0][2]
+        reader.forget_ahead()
