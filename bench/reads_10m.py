@@ -1,7 +1,7 @@
 """List reads on 10M-row tables: wrk against ``python -m api`` (2 workers), p50/p99 per read.
 
 ``python -m bench.reads_10m [--rows 10000000] [--accounts 100000] [--users 100000] [--duration 10]
-[--connections 32] [--keep]``
+[--connections 32] [--keep NAME]``
 
 Builds its own migrated database and fills ``token_transfers``, ``auctions``, ``bids``,
 ``tip_intents``, ``intent_outcomes`` and ``posts`` with ``--rows`` rows each (SQL
