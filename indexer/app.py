@@ -25,6 +25,7 @@ from core.db.outage import DatabaseUnavailable, database_errors
 from core.errors import RetryableError
 from indexer import completeness
 from indexer.custom import catchup, rebuild
+from indexer.custom.indexes import DEFER_MIN_ROWS, DeferredIndexes
 from indexer.decode import LogDecoder
 from indexer.historical import Historical
 from indexer.ranges import RangeReader
@@ -47,6 +48,7 @@ class Indexer:
         target_logs: int = 5000,
         fetch_worker: bool = False,
         near_head: int = completeness.NEAR_HEAD,
+        defer_indexes_rows: int = DEFER_MIN_ROWS,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -64,7 +66,8 @@ class Indexer:
             near_head=near_head,
         )
         self.writer = Writer(store, self.reader, manifest, finality_depth=finality_depth)
-        self.historical = Historical(self.reader, self.writer, fetch_worker=fetch_worker)
+        indexes = DeferredIndexes(store.pool, custom, defer_indexes_rows) if custom is not None else None
+        self.historical = Historical(self.reader, self.writer, fetch_worker=fetch_worker, indexes=indexes)
         self.realtime = Realtime(self.reader, self.writer)
 
     @property

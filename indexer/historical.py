@@ -5,6 +5,8 @@ commits them in order; each range must build on the previous one's last hash. Lo
 in a forked worker (``indexer/fetcher.py``) so the second core works; short ones, such as a few
 new blocks at the head, in a task of this process. On a reorg or an inconsistent read the
 pipeline stops and the head follower (``indexer/realtime.py``), which handles reorgs, takes over.
+A long backfill of configured tables builds their filter indexes when it ends
+(``indexer/custom/indexes.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from indexer.custom.indexes import DeferredIndexes
 from indexer.fetcher import FetchWorker
 from indexer.metrics import HEAD
 from indexer.ranges import Batch, RangeReader
@@ -37,10 +40,13 @@ async def _from_worker(worker: FetchWorker, reader: RangeReader) -> Batch | None
 
 
 class Historical:
-    def __init__(self, reader: RangeReader, writer: Writer, *, fetch_worker: bool = False) -> None:
+    def __init__(
+        self, reader: RangeReader, writer: Writer, *, fetch_worker: bool = False, indexes: DeferredIndexes | None = None
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
+        self.indexes = indexes  # the configured tables' filter indexes, deferred during long backfills
         self.worker_min_blocks = WORKER_MIN_BLOCKS
         self._last_progress = 0.0
 
@@ -56,45 +62,66 @@ class Historical:
         target = head if target is None else min(target, head)
         checkpoint = await writer.checkpoint()
         if checkpoint.number >= target or await reader.hash_at(checkpoint.number) != checkpoint.hash:
+            await self._restore_indexes()  # caught up: no filter index stays deferred (e.g. after a crash)
             return 0
-        queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=depth)
-
-        # A worker process pays off on long ranges only; following the head stays in-process.
         far = target - checkpoint.number > self.worker_min_blocks
-        worker = FetchWorker(reader, checkpoint.number + 1, target, depth) if self.fetch_worker and far else None
-        next_batch: Callable[[], Awaitable[Batch | Exception | None]]
-        if worker is not None:
-            worker.start()
-            task = None
-            next_batch = functools.partial(_from_worker, worker, reader)
-        else:
-            task = asyncio.create_task(self._fetch_ahead(queue, checkpoint.number + 1, target))
-            next_batch = queue.get
         written, events, started = 0, 0, time.monotonic()
         parent = checkpoint.hash
+        finished = False
+        if self.indexes is not None:
+            self.indexes.begin()
         try:
-            while (batch := await next_batch()) is not None:
-                if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
-                    log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
-                    break
-                durable = head - batch.end <= DURABLE_WITHIN
-                if not await writer.apply(batch, parent, head, durable=durable):
-                    break
-                parent = batch.headers[batch.end].hash
-                written += batch.end - batch.start + 1
-                events += batch.rows.n_events + (batch.custom.count if batch.custom else 0)
-                self._progress(batch.end, target, written, events, started)
+            async with self._fetched(checkpoint.number + 1, target, depth, far=far) as next_batch:
+                while (batch := await next_batch()) is not None:
+                    if isinstance(batch, Exception):  # e.g. the chain got shorter under the fetcher (a reorg)
+                        log.info("backfill fetch failed (%s); switching to block-by-block handling", batch)
+                        break
+                    durable = head - batch.end <= DURABLE_WITHIN
+                    if not await writer.apply(batch, parent, head, durable=durable):
+                        break
+                    parent = batch.headers[batch.end].hash
+                    if far and self.indexes is not None and batch.custom is not None:
+                        blocks, remaining = batch.end - batch.start + 1, target - batch.end
+                        await self.indexes.grew(batch.custom.counts(), blocks, remaining)
+                    written += batch.end - batch.start + 1
+                    events += batch.rows.n_events + (batch.custom.count if batch.custom else 0)
+                    self._progress(batch.end, target, written, events, started)
+                finished = batch is None
         except ReorgDetected:
             log.info("reorg detected during backfill; switching to block-by-block handling")
         finally:
-            if worker is not None:
-                worker.stop()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await writer.forget_unwritten_children()
+        if finished:
+            await self._restore_indexes()  # before following the head: the filters are indexed again
         return written
+
+    @contextlib.asynccontextmanager
+    async def _fetched(
+        self, start: int, target: int, depth: int, *, far: bool
+    ) -> AsyncIterator[Callable[[], Awaitable[Batch | Exception | None]]]:
+        """The ranges from ``start`` to ``target`` read ahead, ``depth`` at most: the next one (an
+        exception when reading failed; None after the last). A worker process pays off on long
+        ranges only; following the head stays in-process."""
+        if self.fetch_worker and far:
+            worker = FetchWorker(self.reader, start, target, depth)
+            worker.start()
+            try:
+                yield functools.partial(_from_worker, worker, self.reader)
+            finally:
+                worker.stop()
+            return
+        queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=depth)
+        task = asyncio.create_task(self._fetch_ahead(queue, start, target))
+        try:
+            yield queue.get
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _restore_indexes(self) -> None:
+        if self.indexes is not None:
+            await self.indexes.restore()
 
     async def _fetch_ahead(self, queue: asyncio.Queue[Batch | Exception | None], start: int, target: int) -> None:
         """The in-process fetcher: ranges from ``start`` to ``target`` into ``queue``, then None (or the error)."""

@@ -89,6 +89,7 @@ class Runtime:
             max_block_range=settings.max_block_range,
             finality_depth=settings.finality_depth,
             fetch_worker=settings.fetch_worker,
+            defer_indexes_rows=settings.defer_indexes_rows,
         )
         self.lock = indexer_lock(settings.database_url, self.manifest.chain_id)
         return self

@@ -151,22 +151,23 @@ class EventTable:
             f"{name} {kind}" + ("" if name == "block_time" else " NOT NULL")  # old rows may lack a time
             for name, kind in zip(BASE_COLUMNS, BASE_TYPES, strict=True)
         )
-        statements = [
+        create = (
             f"CREATE TABLE IF NOT EXISTS {table} (\n    {base}"
             + (f",\n    {cols}" if cols else "")
             + ",\n    PRIMARY KEY (chain_id, block_number, log_index)\n)"
-        ]
-        statements.append(
-            f"CREATE INDEX IF NOT EXISTS {quote(check(self._index_name('address')))} ON {table} "
-            "(chain_id, address, block_number, log_index)"
         )
-        for c in self.columns:
-            if c.indexed:
-                statements.append(
-                    f"CREATE INDEX IF NOT EXISTS {quote(check(self._index_name(c.column)))} ON {table} "
-                    f"(chain_id, {quote(c.column)}, block_number, log_index)"
-                )
-        return statements
+        return [create, *(statement for _, statement in self.index_ddl(schema))]
+
+    def index_ddl(self, schema: str = CUSTOM_SCHEMA) -> list[tuple[str, str]]:
+        """The secondary indexes (the API's filters: address, each indexed argument) as (name, CREATE INDEX)."""
+        table = f"{quote(schema)}.{quote(self.table)}"
+        keys = [("address", "address"), *((c.column, quote(c.column)) for c in self.columns if c.indexed)]
+        indexes = []
+        for column, key in keys:
+            name = check(self._index_name(column))
+            ddl = f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {table} (chain_id, {key}, block_number, log_index)"
+            indexes.append((name, ddl))
+        return indexes
 
     def upgrade_ddl(self) -> str:
         """What a table created before ``block_time`` existed needs (its old rows keep a NULL time)."""

@@ -1,0 +1,118 @@
+"""A long backfill writes configured tables without their filter indexes and builds them when it
+ends (indexer/custom/indexes.py): real anvil, real PostgreSQL, the indexer's own backfill."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from core.chain.manifest import Manifest
+from core.chain.rpc import RpcClient
+from indexer.app import Indexer
+from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
+from tests.integration.helpers import sync
+
+TRANSFERS = "transfers(address,uint256,uint256)"
+TABLE = "probe__transfer"
+FILTER_INDEXES = {f"{TABLE}__address", f"{TABLE}__sender", f"{TABLE}__receiver"}
+
+
+async def _indexes(pool: asyncpg.Pool) -> set[str]:
+    rows = await pool.fetch(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'custom_events' AND tablename = $1", TABLE
+    )
+    return {r["indexname"] for r in rows}
+
+
+def _probe_chain(chain: str, tmp_path: Path, blocks: int, per_block: int) -> Path:
+    """A Probe with ``per_block`` Transfers in each of ``blocks`` blocks, configured from the first of them."""
+    probe, block = deploy(chain, "Probe")
+    for i in range(blocks):
+        send(chain, probe, TRANSFERS, ["address", "uint256", "uint256"], [probe, i * per_block, per_block])
+    return write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block + 1}])
+
+
+def _long_backfill(indexer: Indexer) -> Indexer:
+    indexer.historical.worker_min_blocks = 0  # the test chain is short: treat it as a long backfill
+    return indexer
+
+
+async def test_a_long_backfill_builds_the_filter_indexes_when_it_ends(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _probe_chain(chain, tmp_path, blocks=8, per_block=5)
+    async with RpcClient([chain]) as client:
+        # 5 rows a block, 2 blocks a range: the first range projects ~15 rows for the rest.
+        indexer = _long_backfill(
+            custom_indexer(manifest, pool, client, config, max_block_range=2, defer_indexes_rows=2)
+        )
+        with caplog.at_level(logging.INFO, "indexer.custom"):
+            await sync(indexer)
+    assert f"{TABLE}: filter indexes built when the backfill ends" in caplog.text
+    built = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built index")]
+    assert len(built) == 3, built  # dropped after the first range, built again at the end
+    assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
+    assert await pool.fetchval(f'SELECT count(*) FROM custom_events."{TABLE}"') == 40
+    values = await pool.fetch(f'SELECT value FROM custom_events."{TABLE}" ORDER BY block_number, log_index')
+    assert [int(r["value"]) for r in values] == list(range(40))
+    # The planner walks the rebuilt index for a filtered read again.
+    await pool.execute(f'ANALYZE custom_events."{TABLE}"')
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = await conn.fetch(
+            f'EXPLAIN SELECT * FROM custom_events."{TABLE}" WHERE chain_id = $1 AND receiver = $2 '
+            "ORDER BY block_number DESC, log_index DESC LIMIT 20",
+            manifest.chain_id,
+            "0x" + "00" * 20,
+        )
+    assert f"{TABLE}__receiver" in "\n".join(r[0] for r in plan)
+
+
+async def test_a_backfill_projected_below_the_threshold_keeps_the_indexes(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _probe_chain(chain, tmp_path, blocks=4, per_block=2)
+    async with RpcClient([chain]) as client:
+        indexer = _long_backfill(
+            custom_indexer(manifest, pool, client, config, max_block_range=2, defer_indexes_rows=1000)
+        )
+        with caplog.at_level(logging.INFO, "indexer.custom"):
+            await sync(indexer)
+    assert "filter indexes built when the backfill ends" not in caplog.text
+    assert not [r for r in caplog.records if r.getMessage().startswith("built index")]
+    assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
+
+
+async def test_indexes_left_dropped_by_a_crash_are_built_by_the_next_run(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    config = _probe_chain(chain, tmp_path, blocks=2, per_block=3)
+    async with RpcClient([chain]) as client:
+        await sync(custom_indexer(manifest, pool, client, config))
+        # A run that deferred them and died before its backfill ended (SIGKILL: nothing ran after the drop).
+        crashed = custom_indexer(manifest, pool, client, config, defer_indexes_rows=1)
+        assert crashed.historical.indexes is not None
+        assert await crashed.historical.indexes.grew({TABLE: 10}, 1, 10) == [TABLE]
+        assert await _indexes(pool) == {f"{TABLE}_pkey"}
+        # The next run has nothing to backfill: it builds them before following the head.
+        await sync(custom_indexer(manifest, pool, client, config))
+    assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
+
+
+async def test_a_table_readers_hold_keeps_its_indexes(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _probe_chain(chain, tmp_path, blocks=1, per_block=2)
+    async with RpcClient([chain]) as client:
+        await sync(custom_indexer(manifest, pool, client, config))
+        indexer = custom_indexer(manifest, pool, client, config, defer_indexes_rows=1)
+        assert indexer.historical.indexes is not None
+        async with pool.acquire() as reader, reader.transaction():
+            await reader.fetch(f'SELECT * FROM custom_events."{TABLE}" LIMIT 1')  # holds its ACCESS SHARE lock
+            with caplog.at_level(logging.WARNING, "indexer.custom"):
+                assert await indexer.historical.indexes.grew({TABLE: 10}, 1, 10) == []
+    assert f"{TABLE}: readers held it" in caplog.text
+    assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
