@@ -11,7 +11,7 @@ import pytest
 
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from indexer.app import Indexer
+from indexer.custom.indexes import DeferredIndexes
 from tests.integration.custom_chain import custom_indexer, deploy, send, write_config
 from tests.integration.helpers import sync
 
@@ -35,27 +35,27 @@ def _probe_chain(chain: str, tmp_path: Path, blocks: int, per_block: int) -> Pat
     return write_config(tmp_path, [{"name": "probe", "abi": "Probe", "address": probe, "start_block": block + 1}])
 
 
-def _long_backfill(indexer: Indexer) -> Indexer:
-    indexer.historical.worker_min_blocks = 0  # the test chain is short: treat it as a long backfill
-    return indexer
+async def _long_backfill(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, config: Path, caplog: pytest.LogCaptureFixture, threshold: int
+) -> list[str]:
+    """Index the chain as a long backfill (2 blocks a range) with ``INDEXER_DEFER_INDEXES_ROWS=threshold``;
+    the indexes it built (their log lines)."""
+    async with RpcClient([chain]) as client:
+        indexer = custom_indexer(manifest, pool, client, config, max_block_range=2, defer_indexes_rows=threshold)
+        indexer.historical.worker_min_blocks = 0  # the test chain is short: treat it as a long backfill
+        with caplog.at_level(logging.INFO, "indexer.custom"):
+            await sync(indexer)
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("built index")]
 
 
 async def test_a_long_backfill_builds_the_filter_indexes_when_it_ends(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = _probe_chain(chain, tmp_path, blocks=8, per_block=5)
-    async with RpcClient([chain]) as client:
-        # 5 rows a block, 2 blocks a range: the first range projects ~15 rows for the rest.
-        indexer = _long_backfill(
-            custom_indexer(manifest, pool, client, config, max_block_range=2, defer_indexes_rows=2)
-        )
-        with caplog.at_level(logging.INFO, "indexer.custom"):
-            await sync(indexer)
+    built = await _long_backfill(chain, manifest, pool, config, caplog, threshold=2)
     assert f"{TABLE}: filter indexes built when the backfill ends" in caplog.text
-    built = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built index")]
-    assert len(built) == 3, built  # dropped after the first range, built again at the end
+    assert len(built) == 3, built  # dropped once the projection passed 2 rows, built again at the end
     assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
-    assert await pool.fetchval(f'SELECT count(*) FROM custom_events."{TABLE}"') == 40
     values = await pool.fetch(f'SELECT value FROM custom_events."{TABLE}" ORDER BY block_number, log_index')
     assert [int(r["value"]) for r in values] == list(range(40))
     # The planner walks the rebuilt index for a filtered read again.
@@ -75,15 +75,19 @@ async def test_a_backfill_projected_below_the_threshold_keeps_the_indexes(
     chain: str, manifest: Manifest, pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = _probe_chain(chain, tmp_path, blocks=4, per_block=2)
-    async with RpcClient([chain]) as client:
-        indexer = _long_backfill(
-            custom_indexer(manifest, pool, client, config, max_block_range=2, defer_indexes_rows=1000)
-        )
-        with caplog.at_level(logging.INFO, "indexer.custom"):
-            await sync(indexer)
+    assert await _long_backfill(chain, manifest, pool, config, caplog, threshold=1000) == []
     assert "filter indexes built when the backfill ends" not in caplog.text
-    assert not [r for r in caplog.records if r.getMessage().startswith("built index")]
     assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
+
+
+async def _indexed_then_another_run(
+    manifest: Manifest, pool: asyncpg.Pool, client: RpcClient, config: Path
+) -> DeferredIndexes:
+    """Index the chain, then the deferred indexes of a second run (deferring from one projected row)."""
+    await sync(custom_indexer(manifest, pool, client, config))
+    indexes = custom_indexer(manifest, pool, client, config, defer_indexes_rows=1).historical.indexes
+    assert indexes is not None
+    return indexes
 
 
 async def test_indexes_left_dropped_by_a_crash_are_built_by_the_next_run(
@@ -91,11 +95,9 @@ async def test_indexes_left_dropped_by_a_crash_are_built_by_the_next_run(
 ) -> None:
     config = _probe_chain(chain, tmp_path, blocks=2, per_block=3)
     async with RpcClient([chain]) as client:
-        await sync(custom_indexer(manifest, pool, client, config))
         # A run that deferred them and died before its backfill ended (SIGKILL: nothing ran after the drop).
-        crashed = custom_indexer(manifest, pool, client, config, defer_indexes_rows=1)
-        assert crashed.historical.indexes is not None
-        assert await crashed.historical.indexes.grew({TABLE: 10}, 1, 10) == [TABLE]
+        crashed = await _indexed_then_another_run(manifest, pool, client, config)
+        assert await crashed.grew({TABLE: 10}, 1, 10) == [TABLE]
         assert await _indexes(pool) == {f"{TABLE}_pkey"}
         # The next run has nothing to backfill: it builds them before following the head.
         await sync(custom_indexer(manifest, pool, client, config))
@@ -107,12 +109,10 @@ async def test_a_table_readers_hold_keeps_its_indexes(
 ) -> None:
     config = _probe_chain(chain, tmp_path, blocks=1, per_block=2)
     async with RpcClient([chain]) as client:
-        await sync(custom_indexer(manifest, pool, client, config))
-        indexer = custom_indexer(manifest, pool, client, config, defer_indexes_rows=1)
-        assert indexer.historical.indexes is not None
+        indexes = await _indexed_then_another_run(manifest, pool, client, config)
         async with pool.acquire() as reader, reader.transaction():
             await reader.fetch(f'SELECT * FROM custom_events."{TABLE}" LIMIT 1')  # holds its ACCESS SHARE lock
             with caplog.at_level(logging.WARNING, "indexer.custom"):
-                assert await indexer.historical.indexes.grew({TABLE: 10}, 1, 10) == []
+                assert await indexes.grew({TABLE: 10}, 1, 10) == []
     assert f"{TABLE}: readers held it" in caplog.text
     assert await _indexes(pool) == {f"{TABLE}_pkey", *FILTER_INDEXES}
