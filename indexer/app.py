@@ -25,9 +25,9 @@ from core.db.outage import DatabaseUnavailable, database_errors
 from core.errors import RetryableError
 from indexer import completeness
 from indexer.custom import catchup, rebuild
-from indexer.custom.indexes import DEFER_MIN_ROWS, DeferredIndexes
 from indexer.decode import LogDecoder
 from indexer.historical import Historical
+from indexer.indexes import DEFER_MIN_ROWS, DeferredIndexes
 from indexer.ranges import RangeReader
 from indexer.realtime import HeadWatcher, Realtime
 from indexer.store import Store
@@ -66,7 +66,7 @@ class Indexer:
             near_head=near_head,
         )
         self.writer = Writer(store, self.reader, manifest, finality_depth=finality_depth)
-        indexes = DeferredIndexes(store.pool, custom, defer_indexes_rows) if custom is not None else None
+        indexes = DeferredIndexes(store.pool, custom, own=bool(manifest.contracts), min_rows=defer_indexes_rows)
         self.historical = Historical(self.reader, self.writer, fetch_worker=fetch_worker, indexes=indexes)
         self.realtime = Realtime(self.reader, self.writer)
 

@@ -5,8 +5,7 @@ commits them in order; each range must build on the previous one's last hash. Lo
 in a forked worker (``indexer/fetcher.py``) so the second core works; short ones, such as a few
 new blocks at the head, in a task of this process. On a reorg or an inconsistent read the
 pipeline stops and the head follower (``indexer/realtime.py``), which handles reorgs, takes over.
-A long backfill of configured tables builds their filter indexes when it ends
-(``indexer/custom/indexes.py``).
+A long backfill builds its big tables' read-only indexes when it ends (``indexer/indexes.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from indexer.custom.indexes import DeferredIndexes
 from indexer.fetcher import FetchWorker
+from indexer.indexes import DeferredIndexes, batch_rows
 from indexer.metrics import HEAD
 from indexer.ranges import Batch, RangeReader
 from indexer.writer import ReorgDetected, Writer
@@ -80,9 +79,9 @@ class Historical:
                     if not await writer.apply(batch, parent, head, durable=durable):
                         break
                     parent = batch.headers[batch.end].hash
-                    if far and self.indexes is not None and batch.custom is not None:
+                    if far and self.indexes is not None:
                         blocks, remaining = batch.end - batch.start + 1, target - batch.end
-                        await self.indexes.grew(batch.custom.counts(), blocks, remaining)
+                        await self.indexes.grew(batch_rows(batch), blocks, remaining)
                     written += batch.end - batch.start + 1
                     events += batch.rows.n_events + (batch.custom.count if batch.custom else 0)
                     self._progress(batch.end, target, written, events, started)
@@ -91,8 +90,8 @@ class Historical:
             log.info("reorg detected during backfill; switching to block-by-block handling")
         finally:
             await writer.forget_unwritten_children()
-        if finished:
-            await self._restore_indexes()  # before following the head: the filters are indexed again
+        if finished or not written:
+            await self._restore_indexes()  # before the head follower (and its rollbacks) takes over
         return written
 
     @contextlib.asynccontextmanager

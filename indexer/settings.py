@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from core.db.migrate import INDEXER_ALONE
 from core.settings import SAFE_FINALITY_DEPTH, SharedSettings, safe_depths
-from indexer.custom.indexes import DEFER_MIN_ROWS
+from indexer.indexes import DEFER_MIN_ROWS
 
 
 class IndexerSettings(SharedSettings):
@@ -25,8 +25,8 @@ class IndexerSettings(SharedSettings):
     ws_url: str = "auto"
     # Backfill fetches and decodes in a second process (uses the second core).
     fetch_worker: bool = True
-    # A backfill projected to add at least this many rows to a configured table builds that table's
-    # filter indexes when it ends instead of row by row (indexer/custom/indexes.py); 0: never.
+    # A backfill projected to add at least this many rows to a configured table (or token_transfers)
+    # builds that table's read-only indexes when it ends instead of row by row (indexer/indexes.py); 0: never.
     defer_indexes_rows: int = Field(DEFER_MIN_ROWS, ge=0)
     # Further contracts to index by configuration (TOML or JSON; README "Indexer"); none when unset.
     contracts_path: Path | None = None
