@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 import asyncpg
 from eth_account import Account
@@ -28,6 +29,28 @@ DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account #0: unl
 
 def new_ref() -> str:
     return "0x" + secrets.token_hex(32)
+
+
+def send(url: str, manifest: Manifest, sender: str, contract: str, fn: str, args: list[object], value: int = 0) -> None:
+    """A transaction from an unlocked or impersonated account, mined and successful.
+
+    It is checked with ``eth_call`` first (a revert fails with its reason) and sent with a fixed gas
+    limit: anvil estimates gas at the pending block's time, and a bid mined a second later may take
+    the extension branch (more storage writes) and run out of the estimate.
+    """
+    call = encode_call(manifest, contract, fn, args)
+    request = {"from": sender, "to": call.to, "data": call.data, "value": hex(value)}
+    try:
+        rpc(url, "eth_call", [request, "latest"])
+    except RuntimeError as exc:
+        raise AssertionError(f"{fn} would revert: {exc}") from None
+    tx = rpc(url, "eth_sendTransaction", [{**request, "gas": hex(1_000_000)}])
+    for _ in range(250):  # right after sending, anvil may still answer null
+        if receipt := rpc(url, "eth_getTransactionReceipt", [tx]):
+            assert isinstance(receipt, dict) and receipt["status"] == "0x1", (fn, receipt)
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{fn} was not mined")
 
 
 def balance_of(url: str, token: str, account: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import asyncpg
@@ -12,29 +11,12 @@ from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.db import create_pool
 from indexer.verify import verify
-from relayer.calls import encode_call
 from tests.conftest import ADMIN_DSN
-from tests.integration.helpers import PAST_AUCTION_END_S, make_indexer, mint_directly, sync
+from tests.integration.helpers import PAST_AUCTION_END_S, make_indexer, mint_directly, send, sync
 
 SELLER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil accounts #3..#5 (unlocked)
 ALICE = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
 BOB = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
-
-
-def send(url: str, manifest: Manifest, sender: str, contract: str, fn: str, args: list[object], value: int = 0) -> None:
-    call = encode_call(manifest, contract, fn, args)
-    request = {"from": sender, "to": call.to, "data": call.data, "value": hex(value)}
-    try:
-        rpc(url, "eth_call", [request, "latest"])
-    except RuntimeError as exc:
-        raise AssertionError(f"{fn} would revert: {exc}") from None
-    tx = rpc(url, "eth_sendTransaction", [{"from": sender, "to": call.to, "data": call.data, "value": hex(value)}])
-    receipt = None
-    for _ in range(100):  # right after sending, anvil may still answer null
-        if receipt := rpc(url, "eth_getTransactionReceipt", [tx]):
-            break
-        time.sleep(0.02)
-    assert isinstance(receipt, dict) and receipt["status"] == "0x1", receipt
 
 
 async def _state(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:

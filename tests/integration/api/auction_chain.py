@@ -11,8 +11,8 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from relayer.calls import encode_call
-from tests.integration.helpers import make_relayer, relay_all
-from tests.integration.test_auction_projection import ALICE, BOB, SELLER, send
+from tests.integration.helpers import make_relayer, relay_all, send
+from tests.integration.test_auction_projection import ALICE, BOB, SELLER
 
 __all__ = ["ALICE", "BOB", "SELLER", "clap", "send"]
 FAR = 2**40

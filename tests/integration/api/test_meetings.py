@@ -27,12 +27,11 @@ from anvil.node import rpc
 from api.settings import ApiSettings
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
-from relayer.calls import encode_call
 from tests.integration.api.chain import index
 from tests.integration.api.conftest import start_api
 from tests.integration.api.test_feed import _read_sse, _until
 from tests.integration.api.test_schemathesis import CHECKS
-from tests.integration.helpers import PAST_AUCTION_END_S, make_relayer, relay_all
+from tests.integration.helpers import PAST_AUCTION_END_S, make_relayer, relay_all, send
 from tests.processes import stop
 
 SECRET = "jitsi-test-app-secret-0123456789abcdef"
@@ -58,20 +57,6 @@ def api(settings: ApiSettings, tmp_path: Path) -> Iterator[str]:
     process, url = start_api(settings, extra, tmp_path / "api.log")
     yield url
     stop(process)  # SIGTERM, grace, SIGKILL, always reaped
-
-
-def send(url: str, manifest: Manifest, sender: str, contract: str, fn: str, args: list[object], value: int = 0) -> None:
-    """A transaction from an impersonated account, mined and successful (with its revert reason otherwise)."""
-    call = encode_call(manifest, contract, fn, args)
-    request = {"from": sender, "to": call.to, "data": call.data, "value": hex(value)}
-    rpc(url, "eth_call", [request, "latest"])
-    tx = rpc(url, "eth_sendTransaction", [{**request, "gas": hex(1_000_000)}])
-    for _ in range(200):
-        if receipt := rpc(url, "eth_getTransactionReceipt", [tx]):
-            assert isinstance(receipt, dict) and receipt["status"] == "0x1", (fn, receipt)
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{fn} was not mined")
 
 
 def wallet(chain: str) -> LocalAccount:

@@ -21,8 +21,8 @@ from relayer.scheduler import Scheduler
 from relayer.schedules import Schedule
 from relayer.settings import RelayerSettings
 from relayer.store import RelayerStore
-from tests.integration.helpers import PAST_AUCTION_END_S, balance_of, make_indexer, make_relayer, relay_all, sync
-from tests.integration.test_auction_projection import ALICE, SELLER, send
+from tests.integration.helpers import PAST_AUCTION_END_S, balance_of, make_indexer, make_relayer, relay_all, send, sync
+from tests.integration.test_auction_projection import ALICE, SELLER
 
 ACCRUE = Schedule("accrue", "relayer.jobs.accrue:accrue", 3600, catch_up=True)
 END_AUCTIONS = Schedule("end_auctions", "relayer.jobs.auctions:end_auctions", 60)
