@@ -207,11 +207,11 @@ async def run_backfill_sampled(
         raise SystemExit((WORKDIR / f"backfill-{label}.log").read_text()[-3000:])
     total = (head - first_block) * per_block
     rows = curve.deciles(samples, total, elapsed)
-    # After the last commit: the filter indexes a long backfill deferred (indexer/indexes.py) are built.
+    # After the last commit: the indexes a long backfill deferred (indexer/indexes.py) are built.
     reached = next((s.at for s in samples if s.events >= total), elapsed)
     built = (WORKDIR / f"backfill-{label}.log").read_text(errors="replace").count("built index ")
     print(f"[{label}] last event committed at {reached:.1f}s; exit {elapsed - reached:.1f}s later"
-          f" ({built} deferred filter indexes built then)")  # fmt: skip
+          f" ({built} deferred indexes built then)")  # fmt: skip
     return elapsed, max(s.writer_mb for s in samples), max(s.worker_mb for s in samples), rows
 
 
