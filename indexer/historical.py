@@ -45,7 +45,7 @@ class Historical:
         self.reader = reader
         self.writer = writer
         self.fetch_worker = fetch_worker  # backfill fetches and decodes in a second process
-        self.indexes = indexes  # the configured tables' filter indexes, deferred during long backfills
+        self.indexes = indexes  # the big tables' read-only indexes, deferred during long backfills
         self.worker_min_blocks = WORKER_MIN_BLOCKS
         self._last_progress = 0.0
 
@@ -61,7 +61,7 @@ class Historical:
         target = head if target is None else min(target, head)
         checkpoint = await writer.checkpoint()
         if checkpoint.number >= target or await reader.hash_at(checkpoint.number) != checkpoint.hash:
-            await self._restore_indexes()  # caught up: no filter index stays deferred (e.g. after a crash)
+            await self._restore_indexes()  # caught up: no index stays deferred (e.g. after a crash)
             return 0
         far = target - checkpoint.number > self.worker_min_blocks
         written, events, started = 0, 0, time.monotonic()
@@ -79,7 +79,7 @@ class Historical:
                     if not await writer.apply(batch, parent, head, durable=durable):
                         break
                     parent = batch.headers[batch.end].hash
-                    if far and self.indexes is not None:
+                    if far and self.indexes is not None and not self.indexes.decided:
                         blocks, remaining = batch.end - batch.start + 1, target - batch.end
                         await self.indexes.grew(batch_rows(batch), blocks, remaining)
                     written += batch.end - batch.start + 1

@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from core.db.identifiers import CUSTOM_SCHEMA, quote
+from indexer.custom import QUERIES
 from indexer.custom.sources import CustomSources
 
 if TYPE_CHECKING:
@@ -58,8 +59,14 @@ def batch_rows(batch: Batch) -> dict[Table, int]:
     p = batch.rows.projections
     transfers = len(p.transfers) or p.transfers_text.count(b"\n")
     if transfers:
-        rows[("", TRANSFERS)] = transfers  # "": the application's schema (current_schema())
+        rows[("", TRANSFERS)] = transfers  # "": the search path's schema, where the migrations made it
     return rows
+
+
+def _keys(tables: Iterable[Table]) -> tuple[list[str], list[str]]:
+    """The tables as the two arrays the catalog queries take."""
+    pairs = list(tables)
+    return [schema for schema, _ in pairs], [table for _, table in pairs]
 
 
 class DeferredIndexes:
@@ -70,56 +77,38 @@ class DeferredIndexes:
         self.sources = sources  # the configured tables' live definitions: their tables are the ones written
         self.own = own  # our projections are written (a manifest with contracts)
         self.min_rows = min_rows
-        self._schema = ""  # current_schema(), read once
         self._missing: bool | None = None  # None: not read from the catalog yet
         self.begin()
 
-    async def wanted(self, conn: asyncpg.Connection) -> dict[Table, list[tuple[str, str]]]:
+    def wanted(self) -> dict[Table, list[tuple[str, str]]]:
         """(schema, table) -> its deferrable indexes (name, CREATE INDEX), for every table written now."""
-        if not self._schema:
-            self._schema = str(await conn.fetchval("SELECT current_schema()"))
-        wanted = {(CUSTOM_SCHEMA, n): t.index_ddl() for n, t in (self.sources.tables if self.sources else {}).items()}
+        tables = self.sources.tables if self.sources is not None else {}
+        wanted = {(CUSTOM_SCHEMA, name): table.index_ddl() for name, table in tables.items()}
         if self.own:
             for table, indexes in OWN.items():
-                at = f"{quote(self._schema)}.{quote(table)}"
                 wanted[("", table)] = [
-                    (n, f"CREATE INDEX IF NOT EXISTS {quote(n)} ON {at} {keys}") for n, keys in indexes
+                    (n, f"CREATE INDEX IF NOT EXISTS {quote(n)} ON {quote(table)} {keys}") for n, keys in indexes
                 ]
         return wanted
 
-    def _resolved(self, table: Table) -> Table:
-        return (table[0] or self._schema, table[1])
-
     async def missing(self, conn: asyncpg.Connection) -> list[tuple[str, str]]:
-        wanted = await self.wanted(conn)
-        schemas, tables = zip(*(self._resolved(t) for t in wanted), strict=True) if wanted else ((), ())
-        present = {
-            (r["schemaname"], r["indexname"])
-            for r in await conn.fetch(
-                "SELECT schemaname, indexname FROM pg_indexes WHERE (schemaname, tablename) IN "
-                "(SELECT * FROM unnest($1::text[], $2::text[]))",
-                list(schemas),
-                list(tables),
-            )
-        }
+        wanted = self.wanted()
+        present = {tuple(r) for r in await conn.fetch(QUERIES.deferrable_indexes_present, *_keys(wanted))}
         return [
-            (name, ddl)
-            for table, indexes in wanted.items()
-            for name, ddl in indexes
-            if (self._resolved(table)[0], name) not in present
+            (name, ddl) for table, indexes in wanted.items() for name, ddl in indexes if (table[0], name) not in present
         ]
 
     def begin(self) -> None:
         """A backfill starts: nothing written by it yet, nothing decided."""
         self._rows: Counter[Table] = Counter()
         self._blocks = 0
-        self._decided = self.min_rows <= 0
+        self.decided = self.min_rows <= 0  # once true, this backfill's batches need not be counted
 
     async def grew(self, rows: Mapping[Table, int], blocks: int, remaining: int) -> list[str]:
         """A backfill wrote ``rows`` per table over ``blocks`` blocks and has ``remaining`` to go: once
         the rows so far, projected over the rest, reach ``min_rows`` for a table, the deferrable
         indexes of those tables are dropped (once a backfill). The tables deferred (may be none)."""
-        if self._decided:
+        if self.decided:
             return []
         self._rows.update(rows)
         self._blocks += blocks
@@ -127,33 +116,26 @@ class DeferredIndexes:
         candidates = {t: n for t, n in projected.items() if n >= self.min_rows}
         if not candidates:
             return []
-        self._decided = True
+        self.decided = True
         return await self._drop(candidates)
 
     async def _drop(self, projected: Mapping[Table, int]) -> list[str]:
+        wanted = self.wanted()
+        projected = {t: n for t, n in projected.items() if t in wanted}
         deferred = []
         async with self.pool.acquire() as conn:
-            wanted = await self.wanted(conn)
-            projected = {t: n for t, n in projected.items() if t in wanted}
-            schemas, tables = zip(*(self._resolved(t) for t in projected), strict=True) if projected else ((), ())
-            sizes = {
-                (r["nspname"], r["relname"]): max(int(r["reltuples"]), 0)
-                for r in await conn.fetch(
-                    "SELECT n.nspname, c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                    "c.relnamespace WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-                    list(schemas),
-                    list(tables),
-                )
-            }
+            counted = await conn.fetch(QUERIES.deferrable_table_rows, *_keys(projected))
+            sizes = {(r["schema"], r["table_name"]): r["rows"] for r in counted}
             for table, rows in projected.items():
-                schema, name = self._resolved(table)
-                if sizes.get((schema, name), 0) >= rows:
+                schema, name = table
+                if sizes.get(table, 0) >= rows:
                     continue  # as big already as what is coming: keeping its indexes is cheaper
+                prefix = f"{quote(schema)}." if schema else ""
                 try:
                     async with conn.transaction():
                         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                         for index, _ in wanted[table]:
-                            await conn.execute(f"DROP INDEX IF EXISTS {quote(schema)}.{quote(index)}")
+                            await conn.execute(f"DROP INDEX IF EXISTS {prefix}{quote(index)}")
                 except asyncpg.LockNotAvailableError:
                     log.warning("%s: readers held it for %s; its indexes are kept", name, LOCK_TIMEOUT)
                     continue
@@ -168,14 +150,11 @@ class DeferredIndexes:
             return 0
         async with self.pool.acquire() as conn:
             missing = await self.missing(conn)
-            if missing:
-                await conn.execute(f"SET maintenance_work_mem = '{BUILD_MEMORY}'")
-                try:
-                    for i, (name, ddl) in enumerate(missing, 1):
-                        started = time.monotonic()
-                        await conn.execute(ddl)
-                        log.info("built index %s (%d/%d) in %.1fs", name, i, len(missing), time.monotonic() - started)
-                finally:
-                    await conn.execute("RESET maintenance_work_mem")
+            for i, (name, ddl) in enumerate(missing, 1):
+                started = time.monotonic()
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+                    await conn.execute(ddl)
+                log.info("built index %s (%d/%d) in %.1fs", name, i, len(missing), time.monotonic() - started)
         self._missing = False
         return len(missing)

@@ -352,3 +352,17 @@ UPDATE custom_history_progress SET done = $2 WHERE chain_id = $1 AND done > $2;
 
 -- name: reset_chain_custom_history
 DELETE FROM custom_history_progress WHERE chain_id = $1;
+
+-- name: deferrable_indexes_present
+-- The indexes of these tables (schema '' = the search path's, where the migrations made ours) that
+-- exist (indexer/indexes.py).
+SELECT k.schema, i.indexname
+FROM unnest($1::text[], $2::text[]) AS k(schema, table_name)
+JOIN pg_indexes i ON i.schemaname = coalesce(nullif(k.schema, ''), current_schema()) AND i.tablename = k.table_name;
+
+-- name: deferrable_table_rows
+-- The planner's row estimate of these tables (0 before their first ANALYZE or VACUUM).
+SELECT k.schema, k.table_name, greatest(c.reltuples, 0)::bigint AS rows
+FROM unnest($1::text[], $2::text[]) AS k(schema, table_name)
+JOIN pg_namespace n ON n.nspname = coalesce(nullif(k.schema, ''), current_schema())
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = k.table_name;
