@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asyncpg.exceptions import DataError
+from asyncpg.exceptions import DataError, QueryCanceledError
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -16,7 +16,7 @@ from sanic.response import HTTPResponse, json
 
 from api.allow import allowed_methods
 from api.domain_errors import Forbidden, NotIndexedYet, RateLimited, Unauthenticated
-from core.db.outage import is_connection_error
+from core.db.outage import StatementCancelled, cancelled, is_connection_error
 from core.errors import AppError, ConfigError, Conflict, InvalidInput, NotFound, RetryableError
 
 log = logging.getLogger("api")
@@ -72,6 +72,8 @@ def validation_details(exc: ValidationError) -> dict[str, Any]:
 
 
 async def handle(request: Request, exc: Exception) -> HTTPResponse:
+    if isinstance(exc, QueryCanceledError):  # a statement past its statement_timeout that no service translated
+        exc = cancelled()
     if isinstance(exc, AppError):
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
         if status >= 500:
@@ -79,7 +81,7 @@ async def handle(request: Request, exc: Exception) -> HTTPResponse:
         headers = {}
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        elif isinstance(exc, NotIndexedYet):
+        elif isinstance(exc, NotIndexedYet | StatementCancelled):
             headers["Retry-After"] = "1"
         elif isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"

@@ -105,7 +105,11 @@ async def open_services(settings: ApiSettings, mailer: Mailer, stack: AsyncExitS
     )
     stack.push_async_callback(pool.close)
     reads = await open_router(
-        pool, settings.database_read_url, wait=settings.read_replica_wait, retry=settings.read_replica_retry
+        pool,
+        settings.database_read_url,
+        wait=settings.read_replica_wait,
+        retry=settings.read_replica_retry,
+        timeout_ms=settings.read_timeout_ms,
     )
     if reads.replica is not None:
         stack.push_async_callback(reads.replica.close)

@@ -63,6 +63,9 @@ class ApiSettings(SharedSettings):
     database_read_url: str = ""  # a shared name too (core.settings.SHARED_FIELDS): DATABASE_READ_URL
     read_replica_wait: float = Field(0.2, ge=0, le=5)
     read_replica_retry: float = Field(5.0, gt=0, le=300)
+    # How long one of the indexed reads may run (its statement_timeout, on the primary or the standby) before the
+    # server cancels it and the API answers 503 read_timeout with Retry-After; 0: no limit of the API's own.
+    read_timeout_ms: int = Field(5000, ge=0, le=600_000)
     # How long a read with ?min_block= waits for the indexer before answering 503.
     min_block_timeout: float = Field(5.0, gt=0, le=30)
     cache_ttl: int = Field(30, ge=1)

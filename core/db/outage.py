@@ -25,6 +25,20 @@ class DatabaseUnavailable(ServiceUnavailable, ConnectionError):
     """PostgreSQL cannot be reached, is restarting, or dropped the connection."""
 
 
+class StatementCancelled(ServiceUnavailable):
+    """A statement ran past its ``statement_timeout`` (or was cancelled) and the server stopped it."""
+
+    code = "read_timeout"
+
+
+def cancelled() -> StatementCancelled:
+    """What a read cancelled by its time limit (server-side ``statement_timeout`` or the driver's) raises."""
+    return StatementCancelled(
+        "the read took longer than the server allows and was cancelled; retry later",
+        details={"sqlstate": asyncpg.QueryCanceledError.sqlstate},
+    )
+
+
 # Server-side codes (class 08 connection exception, 57P01-03 shutdown / cannot connect now, 53300 too many
 # connections) and client-side ones (closed connection, a pool closing, refused/reset sockets, timeouts).
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from core.db.numeric import decode_numeric, encode_numeric
-from core.db.outage import CONNECTION_ERRORS, DatabaseUnavailable
+from core.db.outage import CONNECTION_ERRORS, DatabaseUnavailable, cancelled
 from core.errors import Conflict, InvalidInput
 
 
@@ -86,5 +86,7 @@ async def translate_errors() -> AsyncIterator[None]:
         raise Conflict("the value already exists", details={"constraint": exc.constraint_name}) from exc
     except (asyncpg.CheckViolationError, asyncpg.DataError, asyncpg.NotNullViolationError) as exc:
         raise InvalidInput("a value is out of range or malformed", details={"sqlstate": exc.sqlstate}) from exc
+    except asyncpg.QueryCanceledError as exc:  # statement_timeout (the API's reads) or a cancel: retryable
+        raise cancelled() from exc
     except CONNECTION_ERRORS as exc:  # a restart, a dropped connection, too many clients: retryable
         raise DatabaseUnavailable("the database is unavailable", details={"error": type(exc).__name__}) from exc

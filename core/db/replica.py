@@ -27,7 +27,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from core.backoff import mark
-from core.db.outage import is_connection_error
+from core.db.outage import cancelled, is_connection_error
 
 log = logging.getLogger("db.replica")
 T = TypeVar("T")
@@ -101,12 +101,19 @@ class ReadRouter:
     """The primary pool and an optional standby pool; :meth:`run` sends a read to the right one."""
 
     def __init__(
-        self, primary: asyncpg.Pool, replica: asyncpg.Pool | None = None, *, wait: float = 0.2, retry: float = 5.0
+        self,
+        primary: asyncpg.Pool,
+        replica: asyncpg.Pool | None = None,
+        *,
+        wait: float = 0.2,
+        retry: float = 5.0,
+        timeout_ms: int = 0,
     ) -> None:
         self.primary = primary
         self.replica = replica
         self.wait = wait
         self.retry = retry
+        self.timeout_ms = timeout_ms  # each read's statement_timeout, on either server (0: the server's own)
         self.poll = 0.01
         self._skip_until = 0.0  # monotonic time until which the standby is not tried
         self.last_error: str | None = None
@@ -159,13 +166,15 @@ class ReadRouter:
         if self.replica is not None:
             READS.labels(PRIMARY, reason).inc()
         async with self.primary.acquire() as conn:
-            return await _call(conn, fn, snapshot)
+            return await _call(conn, fn, snapshot, self.timeout_ms)
 
     def _fallback_reason(self, exc: Exception) -> str:
         """Why a read the replica failed goes to the primary; anything else than a database error is raised."""
         if is_connection_error(exc):
             self.mark_down(exc)
             return "down"
+        if isinstance(exc, asyncpg.QueryCanceledError):
+            raise exc  # it ran out of time: the primary would spend as long again
         if isinstance(exc, _CONFLICTS):
             log.info("read replica cancelled a read (%s); retrying it on the primary", exc)
             return "conflict"
@@ -199,7 +208,7 @@ class ReadRouter:
                     if replayed is None:  # not a standby (promoted, or a misconfigured URL): no claim to check
                         raise _Behind
                 if not scope.min_lsn or replayed >= scope.min_lsn:
-                    result = await _call(conn, fn, snapshot)
+                    result = await _call(conn, fn, snapshot, self.timeout_ms)
                     if accept is None or accept(result):
                         mark(REPLICA, True)
                         return result
@@ -209,16 +218,24 @@ class ReadRouter:
         finally:
             await pool.release(conn)
 
+    @property
+    def _timeout(self) -> float | None:
+        return self.timeout_ms / 1000 if self.timeout_ms else None
+
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        rows: list[asyncpg.Record] = await self.run(lambda conn: conn.fetch(query, *args))
+        rows: list[asyncpg.Record] = await self.run(
+            lambda conn: _bounded(conn.fetch(query, *args, timeout=self._timeout))
+        )
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await self.run(lambda conn: conn.fetchrow(query, *args))
+        row: asyncpg.Record | None = await self.run(
+            lambda conn: _bounded(conn.fetchrow(query, *args, timeout=self._timeout))
+        )
         return row
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self.run(lambda conn: conn.fetchval(query, *args))
+        return await self.run(lambda conn: _bounded(conn.fetchval(query, *args, timeout=self._timeout)))
 
     async def primary_lsn(self) -> int:
         lsn: int = await self.primary.fetchval(CURRENT_LSN)
@@ -246,22 +263,38 @@ class ReadRouter:
         return {"standby": True, "lag_bytes": float(lag)}
 
 
-async def _call(conn: asyncpg.Connection, fn: Callable[[asyncpg.Connection], Awaitable[T]], snapshot: bool) -> T:
+async def _call(
+    conn: asyncpg.Connection, fn: Callable[[asyncpg.Connection], Awaitable[T]], snapshot: bool, timeout_ms: int
+) -> T:
+    """``fn``, in one read-only REPEATABLE READ snapshot when asked; with ``timeout_ms``, the snapshot's
+    statements are cancelled by the server after that long (``SET LOCAL``: the pooled connection keeps no
+    setting)."""
     if not snapshot:
         return await fn(conn)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if timeout_ms:
+            await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
         return await fn(conn)
 
 
+async def _bounded(call: Awaitable[T]) -> T:
+    """One statement under the driver's timeout (it cancels the statement on the server, the connection stays
+    usable) as :class:`~core.db.outage.StatementCancelled`, so that neither server is marked down for it."""
+    try:
+        return await call
+    except TimeoutError as exc:
+        raise cancelled() from exc
+
+
 async def open_router(
-    primary: asyncpg.Pool, read_url: str, *, wait: float, retry: float, max_size: int = 10
+    primary: asyncpg.Pool, read_url: str, *, wait: float, retry: float, max_size: int = 10, timeout_ms: int = 0
 ) -> ReadRouter:
     """The router over ``primary`` and, when ``read_url`` is set, a standby pool. The standby pool opens no
     connection up front (``min_size=0``) and connects with a short timeout: a standby that is down at
     start-up or later costs a fallback to the primary, never the start or a request."""
     if not read_url:
-        return ReadRouter(primary, wait=wait, retry=retry)
+        return ReadRouter(primary, wait=wait, retry=retry, timeout_ms=timeout_ms)
     from core.db.pool import create_pool  # noqa: PLC0415 (pool imports nothing of this module; kept local)
 
     replica = await create_pool(read_url, min_size=0, max_size=max_size, timeout=2.0, session_reset=False)
-    return ReadRouter(primary, replica, wait=wait, retry=retry)
+    return ReadRouter(primary, replica, wait=wait, retry=retry, timeout_ms=timeout_ms)

@@ -6,6 +6,7 @@ standby's replay, not by sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from eth_account import Account
+from prometheus_client import REGISTRY
 from sanic import Sanic
 
 from anvil.node import rpc
@@ -206,3 +208,46 @@ async def test_a_stopped_replica_leaves_the_reads_to_the_primary(app: Sanic, clu
     assert (await get(app, "/ready")).json["data"]["checks"]["replica"]["ok"] is True
     back = await get(app, "/api/content/feed/public")
     assert back.headers["x-read-source"] == "replica" and ids(back) == [post]
+
+
+async def test_a_read_out_of_time_on_the_replica_is_a_503_and_the_replica_stays_in_use(
+    cluster: Replicated, database: str, primary: asyncpg.Pool, chain: str, manifest_path: Path, redis: object
+) -> None:
+    """API_READ_TIMEOUT_MS on the standby: a read waiting there for a lock the primary holds (replayed as the
+    standby's own) is cancelled at the limit and answered 503 read_timeout, without a second try on the
+    primary (which holds the same lock) and without the standby being skipped afterwards."""
+    app = make_app(
+        api_settings(
+            cluster.url(cluster.primary, database),
+            chain,
+            manifest_path,
+            database_read_url=cluster.url(cluster.standby, database),
+            read_replica_retry=60,
+            read_timeout_ms=300,
+        )
+    )
+    # one statement (the driver's timeout) and a snapshot (SET LOCAL statement_timeout)
+    reads = {
+        "posts": "/api/content/feed/public",
+        "token_transfers": f"/api/transfers?account={Account.create().address}",
+    }
+    for url in reads.values():
+        assert (await get(app, url)).headers["x-read-source"] == "replica"
+    before = {reason: _primary_reads(reason) for reason in ("error", "down")}
+    async with primary.acquire() as locker, locker.transaction():
+        await locker.execute("LOCK TABLE posts, token_transfers IN ACCESS EXCLUSIVE MODE")
+        await primary.execute("SELECT pg_switch_wal()")  # the locks' WAL records sent and replayed now
+        await cluster.caught_up()
+        for url in reads.values():
+            _, response = await asyncio.wait_for(app.asgi_client.get(url), 30)
+            assert response.status == 503 and response.json["error"]["code"] == "read_timeout", response.text
+            assert response.headers.get("retry-after") == "1"
+    await cluster.caught_up()
+    for url in reads.values():
+        assert (await get(app, url)).headers["x-read-source"] == "replica"  # not marked down for running out of time
+    # nor retried on the primary (the counters are the process's: other tests' reads are in them too)
+    assert {reason: _primary_reads(reason) for reason in ("error", "down")} == before
+
+
+def _primary_reads(reason: str) -> float:
+    return REGISTRY.get_sample_value("api_reads_total", {"source": "primary", "reason": reason}) or 0.0
