@@ -57,25 +57,33 @@ def clamp(rpc: RpcClient, start: int, end: int, near: int) -> int:
     return min(end, start + near - 1) if end > top - near else end
 
 
-async def read_range(rpc: RpcClient, start: int, end: int, addresses: list[str], near: int = NEAR_HEAD) -> RangeRead:
+async def read_range(
+    rpc: RpcClient, start: int, end: int, addresses: list[str], near: int = NEAR_HEAD, *, every_header: bool = False
+) -> RangeRead:
     """The logs of ``addresses`` in ``start..end``, with the headers that prove the answer complete.
 
-    Errors of ``eth_getLogs`` itself (too large, timeouts) are raised as the client classified them.
+    ``every_header`` (a dense stretch of the chain, where nearly every block has logs and so needs its
+    header anyway): the headers of the whole range come in the same request as its logs, one round trip
+    instead of two (and every block's bloom is then checked). Errors of ``eth_getLogs`` itself (too large,
+    timeouts) are raised as the client classified them.
     """
     top = rpc.providers.top()
     if near > 0 and top is not None and end > top - near:
         return await _read_by_hash(rpc, start, end, addresses)
     query = {"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}
-    (logs, last), provider = await rpc.answer(
-        [("eth_getLogs", [query]), ("eth_getBlockByNumber", [hex(end), False])], min_block=end
+    numbers = list(range(start, end + 1)) if every_header and end - start < rpc.batch_size - 1 else [end]
+    (logs, *blocks), provider = await rpc.answer(
+        [("eth_getLogs", [query]), *(("eth_getBlockByNumber", [hex(n), False]) for n in numbers)], min_block=end
     )
     if isinstance(logs, RpcError):
         if is_behind(logs):  # a range entirely above the node's head
             _reject(rpc, provider, "behind_range", f"logs of {start}..{end}: {logs}", start)
         raise logs
-    if isinstance(last, RpcError) or last is None:
-        _reject(rpc, provider, "lacks_range_end", f"the node that answered logs of {start}..{end} lacks {end}", end)
-    return RangeRead(logs, {end: last}, provider)
+    for number, block in zip(numbers, blocks, strict=True):
+        if isinstance(block, RpcError) or block is None:
+            reason = "lacks_range_end" if number == end else "missing_block"
+            _reject(rpc, provider, reason, f"the node that answered logs of {start}..{end} lacks {number}", number)
+    return RangeRead(logs, dict(zip(numbers, blocks, strict=True)), provider)
 
 
 async def _read_by_hash(rpc: RpcClient, start: int, end: int, addresses: list[str]) -> RangeRead:

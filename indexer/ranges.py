@@ -27,6 +27,7 @@ from indexer.rows import BatchRows, RowBuilder
 log = logging.getLogger("indexer")
 
 FIRST_RANGE = 64  # start small and grow: the right range depends on event density, unknown up front
+AHEAD = 2  # ranges whose logs are asked for ahead of the one being decoded (backfill)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,11 @@ class RangeReader:
         self.target_logs = target_logs
         self.near_head = near_head  # blocks below the head read block by block, by hash (0: none)
         self._addresses = addresses
-        # The next range's logs, asked for ahead: (start, end, addresses, task) (``_read_ahead``)
-        self._ahead: tuple[int, int, tuple[str, ...], asyncio.Task[completeness.RangeRead | None]] | None = None
+        # The last range read had logs in at least half of its blocks: the next one asks for every header
+        # with its logs (``completeness.read_range``), as nearly all of them are needed.
+        self.dense = False
+        # The next ranges' logs, asked for ahead, in block order: (start, end, addresses, task) (``_read_ahead``)
+        self._ahead: list[tuple[int, int, tuple[str, ...], asyncio.Task[completeness.RangeRead | None]]] = []
 
     @property
     def addresses(self) -> list[str]:
@@ -142,31 +146,36 @@ class RangeReader:
         return Batch(start, end, logs, headers, self.rows.batch(decoded), custom)
 
     def _read_ahead(self, start: int, last: int, addresses: list[str]) -> None:
-        """Ask for the logs of the range after this one now (a task); ``read`` takes the answer if it starts
-        there with the same addresses, else it is dropped. Its span is the one the current state gives, and
-        it adapts the state when it completes, as a read in turn would."""
-        self.forget_ahead()
-        end = completeness.clamp(self.rpc, start, min(last, start + self.state.range - 1), self.near_head)
-        task = asyncio.create_task(self.read_logs(start, end, addresses))
-        self._ahead = (start, end, tuple(addresses), task)
+        """Keep the logs of the ``AHEAD`` ranges from ``start`` asked for (tasks); ``read`` takes the first
+        answer if it starts there with the same addresses, else every one is dropped. Their spans are the
+        ones the current state gives, and each adapts the state when it completes, as a read in turn would.
+        Two in flight: one round trip of the node's latency overlaps the other's transfer."""
+        if self._ahead and (self._ahead[0][0] != start or self._ahead[0][2] != tuple(addresses)):
+            self.forget_ahead()
+        after = self._ahead[-1][1] + 1 if self._ahead else start
+        while len(self._ahead) < AHEAD and after <= last:
+            end = completeness.clamp(self.rpc, after, min(last, after + self.state.range - 1), self.near_head)
+            task = asyncio.create_task(self.read_logs(after, end, addresses))
+            self._ahead.append((after, end, tuple(addresses), task))
+            after = end + 1
 
     def _take_ahead(
         self, start: int, last: int | None, addresses: list[str]
     ) -> tuple[int, asyncio.Task[completeness.RangeRead | None]] | None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
+        if not self._ahead:
             return None
-        first, end, asked, task = ahead
+        first, end, asked, task = self._ahead[0]
         if last is not None and first == start and end <= last and asked == tuple(addresses):
+            self._ahead.pop(0)
             return end, task
-        _drop(task)
+        self.forget_ahead()
         return None
 
     def forget_ahead(self) -> None:
-        """Drop a read ahead (the pipeline stopped, or it read elsewhere)."""
-        if self._ahead is not None:
-            _drop(self._ahead[3])
-            self._ahead = None
+        """Drop the reads ahead (the pipeline stopped, or it read elsewhere)."""
+        for *_, task in self._ahead:
+            _drop(task)
+        self._ahead = []
 
     def _cut(self, read: completeness.RangeRead, start: int, end: int) -> int:
         """A range whose answer far exceeds ``target_logs`` (the first span on a dense chain: 64 blocks of
@@ -203,7 +212,9 @@ class RangeReader:
             return completeness.RangeRead([], {}, self.rpc.providers.pick(), set(range(start, end + 1)))
         state = self.state
         try:
-            read = await completeness.read_range(self.rpc, start, end, addresses, self.near_head)
+            read = await completeness.read_range(
+                self.rpc, start, end, addresses, self.near_head, every_header=self.dense
+            )
         except RequestTooLarge as exc:
             span = end - start + 1
             if span == 1:
@@ -224,8 +235,10 @@ class RangeReader:
             return None
         if not adapt:
             return read
+        span, with_logs = end - start + 1, len({item["blockNumber"] for item in read.logs})
+        self.dense = 2 * with_logs >= span
         # Aim for ~target_logs per batch: bounded memory and a steady pipeline.
-        span, found = end - start + 1, len(read.logs)
+        found = len(read.logs)
         if found > 2 * self.target_logs:
             self.state = RangeState(max(1, span * self.target_logs // found), state.max_range)
         elif found < self.target_logs and span >= state.range:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncpg
 from eth_account import Account
+from prometheus_client import REGISTRY
 
 from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from indexer.projections import Projections
+from indexer.ranges import Batch, RangeReader
 from relayer.calls import encode_call
 from tests.integration.helpers import DEPLOYER, balance_of, make_indexer, make_relayer, new_ref, relay_all, sync
 
@@ -199,3 +201,51 @@ async def test_reading_ahead_gives_the_batches_reading_in_turn_gives(
         assert again is not None and (again.start, again.end) == (first.start, first.end)
         assert [(g["blockHash"], g["logIndex"]) for g in again.logs] == in_turn[0][2]
         reader.forget_ahead()
+
+
+def _header_requests() -> float:
+    """HTTP requests that asked for headers on their own (one header, or a batch of them)."""
+    return sum(
+        REGISTRY.get_sample_value("rpc_request_seconds_count", {"method": method}) or 0.0
+        for method in ("eth_getBlockByNumber", "batch:eth_getBlockByNumber")
+    )
+
+
+async def test_on_a_dense_stretch_the_headers_come_with_the_logs(
+    chain: str, manifest: Manifest, pool: asyncpg.Pool, relayer_key: str
+) -> None:
+    """Once a range had logs in at least half of its blocks, the next range's headers are asked for in the same
+    request as its logs (``completeness.read_range(every_header=True)``): one round trip a range instead of
+    two, and the batches are the ones a reader that asks for them afterwards gives."""
+    fans = [Account.create().address for _ in range(6)]
+    async with RpcClient([chain]) as client:
+        await _mint(manifest, pool, client, relayer_key, [(fan, 1) for fan in fans])  # a block per mint
+        head = int(str(rpc(chain, "eth_blockNumber")), 16)
+        first = head - 5
+
+        def reader() -> RangeReader:
+            return make_indexer(manifest, pool, client, max_block_range=2, near_head=0).reader
+
+        def seen(batch: Batch | None) -> tuple[int, int, list[str], dict[int, str]]:
+            assert batch is not None
+            return (
+                batch.start,
+                batch.end,
+                [g["transactionHash"] for g in batch.logs],
+                {n: h.hash for n, h in batch.headers.items()},
+            )
+
+        in_turn, fresh, start = reader(), [], first
+        before = _header_requests()
+        while start <= head:  # one reader: dense after its first range
+            fresh.append(seen(await in_turn.next_batch(start, head)))
+            start = fresh[-1][1] + 1
+        asked = _header_requests() - before
+        assert all(len(logs) >= 1 for _, _, logs, _ in fresh) and len(fresh) == 3  # every block has a mint
+        assert in_turn.dense
+        assert asked == 1  # the first range's start block only; the other two came with their logs
+
+        before = _header_requests()
+        each = [seen(await reader().next_batch(s, head)) for s, _, _, _ in fresh]  # never dense: asked apart
+        assert _header_requests() - before == 3
+        assert each == fresh
