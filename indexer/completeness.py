@@ -79,11 +79,12 @@ async def read_range(
         if is_behind(logs):  # a range entirely above the node's head
             _reject(rpc, provider, "behind_range", f"logs of {start}..{end}: {logs}", start)
         raise logs
-    for number, block in zip(numbers, blocks, strict=True):
-        if isinstance(block, RpcError) or block is None:
-            reason = "lacks_range_end" if number == end else "missing_block"
-            _reject(rpc, provider, reason, f"the node that answered logs of {start}..{end} lacks {number}", number)
-    return RangeRead(logs, dict(zip(numbers, blocks, strict=True)), provider)
+    found = {
+        n: _header(rpc, provider, n, block, reason="lacks_range_end" if n == end else "missing_block",
+                   message=f"the node that answered logs of {start}..{end} lacks {n}")
+        for n, block in zip(numbers, blocks, strict=True)
+    }  # fmt: skip
+    return RangeRead(logs, found, provider)
 
 
 async def _read_by_hash(rpc: RpcClient, start: int, end: int, addresses: list[str]) -> RangeRead:
@@ -112,10 +113,24 @@ async def headers(rpc: RpcClient, numbers: Iterable[int]) -> dict[int, dict[str,
             [("eth_getBlockByNumber", [hex(n), False]) for n in chunk], min_block=chunk[-1]
         )
         for number, block in zip(chunk, answers, strict=True):
-            if isinstance(block, RpcError) or block is None:
-                _reject(rpc, provider, "missing_block", f"block {number} is unknown to the node", number)
-            found[number] = block
+            message = f"block {number} is unknown to the node"
+            found[number] = _header(rpc, provider, number, block, reason="missing_block", message=message)
     return found
+
+
+def _header(
+    rpc: RpcClient, provider: Provider, number: int, block: Any, *, reason: str, message: str
+) -> dict[str, Any]:
+    """``block`` as the header of ``number``; an error, a missing block or another block's header (a node
+    answering for a height it does not have) rejects the provider's answer."""
+    try:
+        ok = isinstance(block, dict) and int(block["number"], 16) == number and isinstance(block["hash"], str)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        _reject(rpc, provider, reason, message, number)
+    header: dict[str, Any] = block
+    return header
 
 
 def suspects(read: RangeRead, logs: list[dict[str, Any]], addresses: list[str]) -> list[dict[str, Any]]:

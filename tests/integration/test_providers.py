@@ -7,6 +7,7 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -17,11 +18,12 @@ from anvil.node import rpc
 from core.chain.manifest import Manifest
 from core.chain.rpc import RpcClient
 from core.errors import RetryableError
+from indexer import completeness
 from indexer.app import Indexer
 from indexer.projections import Projections
 from indexer.store import QUERIES
 from indexer.verify import verify
-from tests.integration.helpers import make_indexer, make_relayer, mint_directly, new_ref
+from tests.integration.helpers import DEPLOYER, make_indexer, make_relayer, mint_directly, new_ref
 from tests.integration.relayer.common import chain_nonce
 from tests.rpc_balancer import Balancer
 
@@ -160,3 +162,37 @@ async def test_reads_go_to_a_provider_at_the_height_they_need_and_each_provider_
     frozen, live = (REGISTRY.get_sample_value("rpc_provider_head_block", {"provider": label}) for label in labels)
     assert frozen == balancer.frozen_at and live == _head(chain)
     assert REGISTRY.get_sample_value("rpc_provider_lag_blocks", {"provider": labels[0]}) == live - frozen
+
+
+class _Swapping(Balancer):
+    """A node that answers one height with the header of the block after it (a balancer mixing nodes, or a
+    hostile provider); everything else as the chain has it."""
+
+    def __init__(self, upstream: str, swapped: int) -> None:
+        super().__init__(upstream, mode="lagging")
+        self.swapped = swapped
+
+    async def _lagging(self, item: dict[str, Any], height: int) -> dict[str, Any]:
+        if item.get("method") == "eth_getBlockByNumber" and int(item["params"][0], 16) == self.swapped:
+            item = {**item, "params": [hex(self.swapped + 1), *item["params"][1:]]}
+        return await super()._lagging(item, height)
+
+
+async def test_a_header_of_another_height_rejects_the_answer_in_either_read(chain: str) -> None:
+    """The headers that prove a range complete are checked to be the blocks asked for: in the logs' own
+    request of a dense range (``every_header``) and in a batch of headers alike."""
+    rpc(chain, "anvil_mine", ["0x6"])
+    head = _head(chain)
+    node = await _Swapping(chain, head - 2).start()
+    try:
+        async with RpcClient([node.url]) as client:
+            before = _rejected()
+            with pytest.raises(completeness.IncompleteAnswer):
+                await completeness.read_range(client, head - 4, head, [DEPLOYER], near=0, every_header=True)
+            with pytest.raises(completeness.IncompleteAnswer):
+                await completeness.headers(client, [head - 3, head - 2])
+            assert _rejected() == before + 2
+            read = await completeness.read_range(client, head - 1, head, [DEPLOYER], near=0, every_header=True)
+            assert set(read.blocks) == {head - 1, head}  # an honest stretch of the same node passes
+    finally:
+        await node.stop()
