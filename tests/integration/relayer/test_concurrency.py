@@ -32,7 +32,11 @@ async def test_two_relayers_on_one_queue_send_each_request_once(
             for i, fan in enumerate(fans):
                 await store.enqueue("mint", f"pair:{i}", mint(fan, i + 1, new_ref()))
             began = time.monotonic()
-            sent = await asyncio.gather(drain(first), drain(second))
+            # The second sends one before both run at once: on a fast machine the first could otherwise drain
+            # the whole queue before the second claims anything, and "both took part" would be a race.
+            assert await second.submit_one()
+            sent = list(await asyncio.gather(drain(first), drain(second)))
+            sent[1] += 1
             elapsed = time.monotonic() - began
     finally:
         await other_pool.close()
